@@ -1,0 +1,1 @@
+//! Who can see which activity (rules.md, "History").

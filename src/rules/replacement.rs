@@ -1,0 +1,1 @@
+//! The checks a replacement account must pass (rules.md, "Replacement accounts").

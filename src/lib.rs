@@ -1,4 +1,109 @@
 //! `cqrs-admin`: get every CQRS user account ready for NHSmail single sign-on.
+//!
+//! `run` is the whole program: the binary only parses arguments and maps the
+//! result to an exit status.
 
+pub mod audit;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod files;
+pub mod input;
 pub mod model;
+pub mod output;
 pub mod rules;
+pub mod store;
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use clap::CommandFactory;
+
+use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand};
+use crate::commands::cutover::Dates;
+use crate::error::ActionNeeded;
+use crate::output::{Sink, views};
+use crate::store::Store;
+
+/// Who is running the command, for the change log: `--actor`, else the login name.
+pub fn actor(cli: &Cli) -> String {
+    cli.actor
+        .clone()
+        .filter(|a| !a.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Today's date: pinned by `--today`, else the system's local date.
+pub fn today(cli: &Cli) -> NaiveDate {
+    cli.today
+        .unwrap_or_else(|| chrono::Local::now().date_naive())
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    // Commands that need no store.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cqrs-admin", &mut out);
+            return Ok(output::print_text(&String::from_utf8_lossy(&out))?);
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            return Ok(output::print_text(&String::from_utf8_lossy(&out))?);
+        }
+        _ => {}
+    }
+    let mut store = Store::open(&cli.db)?;
+    let format = cli.format;
+    let dates = || Dates::resolve(&store, cli.cutover, today(&cli));
+    match &cli.command {
+        Command::Import(args) => {
+            let outcome = commands::import::run(&mut store, args)?;
+            views::import(&outcome);
+        }
+        Command::Audit(args) => {
+            let headers = if args.counts {
+                commands::audit::COUNT_COLUMNS
+            } else {
+                commands::audit::COLUMNS
+            };
+            let mut sink = Sink::stdout(format, headers)?;
+            let summary = commands::audit::run(&store, args, &mut sink)?;
+            sink.finish()?;
+            views::audit_summary(&summary, format, args.counts);
+            if args.check && summary.needing_action > 0 {
+                return Err(ActionNeeded(summary.needing_action as usize).into());
+            }
+        }
+        Command::Report(args) => {
+            let report = commands::report::run(&store, args, dates()?)?;
+            views::report(&report, format)?;
+            if args.check && report.accounts > 0 {
+                return Err(ActionNeeded(report.accounts as usize).into());
+            }
+        }
+        Command::Signin(args) => {
+            let signin = commands::signin::run(&store, &args.address)?;
+            views::signin(&signin, format)?;
+        }
+        Command::Accounts(AccountsCommand::Show { account }) => {
+            let details = commands::accounts::run(&store, account)?;
+            views::accounts(&details, format)?;
+        }
+        Command::Cutover(CutoverCommand::Show) => {
+            views::cutover(&dates()?, format)?;
+        }
+        Command::Cutover(CutoverCommand::Set { date }) => {
+            commands::cutover::set(&mut store, *date)?;
+            let dates = Dates::resolve(&store, None, today(&cli))?;
+            views::cutover(&dates, format)?;
+        }
+        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
+        _ => {
+            return Err(error::UserError::Refused("this command is not built yet".into()).into());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! The whole command line in one place. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::rules::{Category, Section};
+
+/// Get every CQRS user account ready for NHSmail single sign-on.
+///
+/// Import the CQRS exports and an NHSmail directory extract, audit which accounts
+/// will sign in on cutover day and why not, report who must contact whom, and
+/// create replacement accounts safely.
+#[derive(Debug, Parser)]
+#[command(name = "cqrs-admin", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// The store (an SQLite file, created on first use).
+    #[arg(
+        long,
+        global = true,
+        env = "CQRS_ADMIN_DB",
+        default_value = "cqrs-admin.db"
+    )]
+    pub db: PathBuf,
+
+    /// Who is running the command; recorded with every change [default: your login name].
+    #[arg(long, global = true, env = "CQRS_ADMIN_ACTOR")]
+    pub actor: Option<String>,
+
+    /// How to print records.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Pin today's date (YYYY-MM-DD), for reproducible reports [default: the system date].
+    #[arg(long, global = true, env = "CQRS_ADMIN_TODAY", value_parser = parse_date)]
+    pub today: Option<NaiveDate>,
+
+    /// Use this cutover date (YYYY-MM-DD) for this run instead of the stored one.
+    #[arg(long, global = true, value_parser = parse_date)]
+    pub cutover: Option<NaiveDate>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import a CQRS export or the NHSmail directory extract (whole file or nothing).
+    Import(ImportArgs),
+    /// Every account's category, NHSmail match and section.
+    Audit(AuditArgs),
+    /// Who must do what before cutover, grouped by whom they contact.
+    Report(ReportArgs),
+    /// What a person will see when signing in with this NHSmail address on cutover day.
+    Signin(SigninArgs),
+    /// Look at accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Show or set the cutover date kept in the store.
+    #[command(subcommand)]
+    Cutover(CutoverCommand),
+    /// Write a bulk replacement plan from the confident matches, for review.
+    Plan(PlanArgs),
+    /// Create replacement accounts, one at a time or from a reviewed plan.
+    Replace(ReplaceArgs),
+    /// Undo a replacement: disable the replacement account, restore the old one.
+    Revert(RevertArgs),
+    /// The activity an account can see.
+    History(HistoryArgs),
+    /// Prove that every replacement has the old account's roles and sees the same history.
+    Verify,
+    /// The change log: every replacement and revert, who did it and when.
+    Log(LogArgs),
+    /// Write replacement accounts (or the whole store) as CSV in the import formats.
+    Export(ExportArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(hide = true)]
+    Man,
+}
+
+/// Which input file is being imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileKind {
+    Organisations,
+    Accounts,
+    Permissions,
+    Directory,
+    Activity,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Organisations => "organisations",
+            FileKind::Accounts => "accounts",
+            FileKind::Permissions => "permissions",
+            FileKind::Directory => "directory",
+            FileKind::Activity => "activity",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Which file this is.
+    #[arg(value_enum)]
+    pub kind: FileKind,
+    /// The CSV file; `-` reads standard input.
+    pub file: PathBuf,
+    /// Check the file and report what would change, without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Include disabled accounts.
+    #[arg(long)]
+    pub include_disabled: bool,
+    /// Only accounts in this category (repeatable).
+    #[arg(long, value_parser = parse_category)]
+    pub category: Vec<Category>,
+    /// Only accounts in this section (repeatable).
+    #[arg(long, value_parser = parse_section)]
+    pub section: Vec<Section>,
+    /// Only accounts holding a role at this organisation (ODS code).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Only accounts whose contact is this organisation (ODS code, or cqrs-administrator).
+    #[arg(long)]
+    pub contact: Option<String>,
+    /// Print the number of accounts in each category instead of the accounts.
+    #[arg(long)]
+    pub counts: bool,
+    /// Exit with status 3 when any account needs action before cutover.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only this section (repeatable).
+    #[arg(long, value_parser = parse_section)]
+    pub section: Vec<Section>,
+    /// Only this contact (ODS code, or cqrs-administrator).
+    #[arg(long)]
+    pub contact: Option<String>,
+    /// Exit with status 3 when any account needs action before cutover.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SigninArgs {
+    /// The NHSmail address the person signs in with.
+    pub address: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// One account: its roles, category, NHSmail match and contacts.
+    Show {
+        /// An account id, or an email address.
+        account: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CutoverCommand {
+    /// Print the cutover date and the days left.
+    Show,
+    /// Keep a new cutover date in the store.
+    Set {
+        /// The date (YYYY-MM-DD).
+        #[arg(value_parser = parse_date)]
+        date: NaiveDate,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Where to write the plan (CSV, owner-only); `-` for standard output.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only accounts whose contact is this organisation (ODS code).
+    #[arg(long)]
+    pub contact: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["account_id", "plan"])))]
+pub struct ReplaceArgs {
+    /// The account to replace.
+    #[arg(requires = "email", conflicts_with = "plan")]
+    pub account_id: Option<String>,
+    /// The replacement's NHSmail address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// A reviewed plan: CSV with account_id,new_email[,reason].
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// Why (recorded in the change log; required when the directory names differ).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Acknowledge that an account holding an administrator role is being replaced.
+    #[arg(long)]
+    pub allow_admin: bool,
+    /// Also disable the old account (it is kept, with its history).
+    #[arg(long)]
+    pub disable_old: bool,
+    /// Answer yes to the confirmation (needed when not at a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would happen and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevertArgs {
+    /// The replacement account to disable.
+    pub new_account_id: String,
+    /// Why (recorded in the change log).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Answer yes to the confirmation (needed when not at a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would happen and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The account.
+    pub account_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only entries on or after this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub since: Option<NaiveDate>,
+    /// Only entries on or before this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub until: Option<NaiveDate>,
+    /// Only entries by this operator.
+    #[arg(long = "by")]
+    pub operator: Option<String>,
+    /// Only entries about this account (old or new).
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The folder to write into (created owner-only if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Export every account and role, not only the replacement accounts.
+    #[arg(long)]
+    pub all: bool,
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date: write it as YYYY-MM-DD, e.g. 2020-09-23"))
+}
+
+fn parse_category(text: &str) -> Result<Category, String> {
+    Category::parse(text.trim()).ok_or_else(|| {
+        let all: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        format!("`{text}` is not a category: use one of {}", all.join(", "))
+    })
+}
+
+fn parse_section(text: &str) -> Result<Section, String> {
+    Section::parse(text.trim()).ok_or_else(|| {
+        let all: Vec<&str> = Section::ALL.iter().map(|c| c.as_str()).collect();
+        format!("`{text}` is not a section: use one of {}", all.join(", "))
+    })
+}

@@ -1,0 +1,120 @@
+//! `audit`: every account's category, NHSmail match and section (rules.md).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
+use crate::cli::AuditArgs;
+use crate::output::Sink;
+use crate::rules::Category;
+use crate::store::Store;
+
+/// The columns cli.md fixes for `audit`.
+pub const COLUMNS: &[&str] = &[
+    "account_id",
+    "email",
+    "given_name",
+    "family_name",
+    "category",
+    "match",
+    "section",
+];
+
+pub const COUNT_COLUMNS: &[&str] = &["category", "accounts"];
+
+/// What the audit found, beyond the rows it wrote.
+#[derive(Debug, Default)]
+pub struct AuditSummary {
+    pub counts: BTreeMap<Category, u64>,
+    /// Accounts shown that need action before cutover (they have a section).
+    pub needing_action: u64,
+    pub shown: u64,
+}
+
+/// Whether a row passes the command's filters.
+pub struct Filter<'a> {
+    pub args: &'a AuditArgs,
+    pub organisations: Option<Organisations>,
+}
+
+impl Filter<'_> {
+    pub fn new<'a>(store: &Store, args: &'a AuditArgs) -> Result<Filter<'a>> {
+        let organisations = if args.contact.is_some() {
+            Some(Organisations::load(store)?)
+        } else {
+            None
+        };
+        Ok(Filter {
+            args,
+            organisations,
+        })
+    }
+
+    fn keeps(&self, row: &AuditRow<'_>) -> bool {
+        let a = self.args;
+        if !a.category.is_empty() && !a.category.contains(&row.category) {
+            return false;
+        }
+        if !a.section.is_empty() && !row.section.is_some_and(|s| a.section.contains(&s)) {
+            return false;
+        }
+        if let Some(org) = &a.org
+            && !row
+                .roles
+                .iter()
+                .any(|r| r.ods_code.eq_ignore_ascii_case(org))
+        {
+            return false;
+        }
+        if let (Some(contact), Some(orgs)) = (&a.contact, &self.organisations)
+            && !orgs
+                .contacts(row.roles)
+                .iter()
+                .any(|c| c.code().eq_ignore_ascii_case(contact))
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// Writes one row per audited account to `sink` (or, with `--counts`, one per
+/// category at the end).
+pub fn run<W: Write>(store: &Store, args: &AuditArgs, sink: &mut Sink<W>) -> Result<AuditSummary> {
+    let filter = Filter::new(store, args)?;
+    let mut summary = AuditSummary::default();
+    let options = AuditOptions {
+        include_disabled: args.include_disabled || args.category.contains(&Category::Disabled),
+    };
+    audit(store, options, |row| {
+        if !filter.keeps(row) {
+            return Ok(());
+        }
+        *summary.counts.entry(row.category).or_default() += 1;
+        summary.shown += 1;
+        if row.section.is_some() {
+            summary.needing_action += 1;
+        }
+        if !args.counts {
+            sink.row(&[
+                row.account.account_id,
+                row.account.email,
+                row.account.given_name,
+                row.account.family_name,
+                row.category.as_str(),
+                row.match_column(),
+                row.section.map_or("", |s| s.as_str()),
+            ])?;
+        }
+        Ok(())
+    })?;
+    if args.counts {
+        for category in Category::ALL {
+            let n = summary.counts.get(category).copied().unwrap_or(0);
+            sink.row(&[category.as_str().to_string(), n.to_string()])?;
+        }
+    }
+    Ok(summary)
+}

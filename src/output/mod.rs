@@ -1,0 +1,185 @@
+//! Rendering records as a table, CSV or JSON. The only place (with `main.rs`
+//! for errors) that writes to the terminal.
+//!
+//! Records are written as they come (a sink), so a million-row audit streams
+//! to CSV or JSON without being held in memory; tables are collected, since a
+//! table must know its column widths before it can print.
+
+use std::io::{self, IsTerminal, Write};
+
+use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
+use serde_json::{Map, Value};
+
+use crate::cli::Format;
+
+/// The characters that make a spreadsheet treat a cell as a formula (OWASP,
+/// "CSV Injection").
+const FORMULA_TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// Neutralises a cell a spreadsheet would run: prefixes it with `'` so Excel
+/// shows it as text. Applied to every CSV cell the tool writes.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_TRIGGERS) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Undoes [`neutralise`], for files the tool reads back (plans).
+pub fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) => rest,
+        _ => cell,
+    }
+}
+
+/// Where records go.
+pub struct Sink<W: Write> {
+    headers: Vec<&'static str>,
+    csv: Option<csv::Writer<W>>,
+    json: Option<W>,
+    rows: usize,
+    table: Vec<Vec<String>>,
+    out: Option<W>,
+}
+
+impl Sink<io::BufWriter<io::Stdout>> {
+    /// A sink writing to standard output.
+    pub fn stdout(format: Format, headers: &[&'static str]) -> io::Result<Self> {
+        Sink::new(
+            io::BufWriter::with_capacity(1 << 16, io::stdout()),
+            format,
+            headers,
+        )
+    }
+}
+
+impl<W: Write> Sink<W> {
+    pub fn new(out: W, format: Format, headers: &[&'static str]) -> io::Result<Self> {
+        let mut sink = Sink {
+            headers: headers.to_vec(),
+            csv: None,
+            json: None,
+            rows: 0,
+            table: Vec::new(),
+            out: None,
+        };
+        match format {
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(headers)?;
+                sink.csv = Some(w);
+            }
+            Format::Json => {
+                let mut out = out;
+                out.write_all(b"[")?;
+                sink.json = Some(out);
+            }
+            Format::Table => sink.out = Some(out),
+        }
+        Ok(sink)
+    }
+
+    /// Writes one record; `values` line up with the headers.
+    pub fn row<S: AsRef<str>>(&mut self, values: &[S]) -> io::Result<()> {
+        if let Some(w) = &mut self.csv {
+            w.write_record(values.iter().map(|v| neutralise(v.as_ref()).into_owned()))?;
+        } else if let Some(w) = &mut self.json {
+            let mut object = Map::with_capacity(values.len());
+            for (h, v) in self.headers.iter().zip(values) {
+                object.insert((*h).to_string(), Value::String(v.as_ref().to_string()));
+            }
+            w.write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
+            serde_json::to_writer(&mut *w, &object)?;
+        } else {
+            self.table
+                .push(values.iter().map(|v| v.as_ref().to_string()).collect());
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Finishes the output (closes the JSON array, prints the table).
+    pub fn finish(mut self) -> io::Result<()> {
+        if let Some(mut w) = self.csv.take() {
+            w.flush()?;
+        } else if let Some(mut w) = self.json.take() {
+            w.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+            w.flush()?;
+        } else if let Some(mut w) = self.out.take() {
+            if !self.table.is_empty() {
+                let table = render_table(&self.headers, &self.table);
+                writeln!(w, "{table}")?;
+            }
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether to style output: a terminal, and no `NO_COLOR` (comfy-table does not
+/// look at `NO_COLOR` by itself).
+pub fn styled() -> bool {
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A table for people: boxed at a terminal, plain ASCII when piped.
+pub fn render_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String {
+    let mut table = Table::new();
+    if io::stdout().is_terminal() {
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table.load_style(presets::ASCII_MARKDOWN).force_no_tty();
+    }
+    let bold = styled();
+    table.set_header(headers.iter().map(|h| {
+        let cell = Cell::new(h);
+        if bold {
+            cell.add_attribute(Attribute::Bold)
+        } else {
+            cell
+        }
+    }));
+    for row in rows {
+        table.add_row(row.iter().map(|v| v.as_ref()));
+    }
+    table.to_string()
+}
+
+/// Prints a JSON value (pretty) to standard output.
+pub fn print_json(value: &impl serde::Serialize) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// Prints text to standard output.
+pub fn print_text(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        writeln!(out)?;
+    }
+    out.flush()
+}
+
+/// A message for the person at the terminal: standard error, never data.
+pub fn message(text: &str) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+/// A warning on standard error.
+pub fn warning(text: &str) {
+    message(&format!("warning: {text}"));
+}
+
+pub mod views;

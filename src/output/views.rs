@@ -1,0 +1,383 @@
+//! How each command's records look, in each format.
+
+use std::io;
+
+use serde_json::json;
+
+use super::{Sink, message, print_json, print_text, render_table, warning};
+use crate::cli::Format;
+use crate::commands::accounts::AccountDetails;
+use crate::commands::audit::AuditSummary;
+use crate::commands::cutover::Dates;
+use crate::commands::import::ImportOutcome;
+use crate::commands::report::{self, Report};
+use crate::commands::signin::Signin;
+use crate::model::RoleGrant;
+use crate::rules::{Section, SigninOutcome};
+
+/// The one-line import summary, on standard error.
+pub fn import(outcome: &ImportOutcome) {
+    for w in &outcome.warnings {
+        warning(&format!("{}: {w}", outcome.file));
+    }
+    let c = outcome.counts;
+    let what = if outcome.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    let mut line = format!(
+        "{} {}: {} rows from {} ({} added, {} updated, {} unchanged)",
+        what,
+        outcome.kind.as_str(),
+        outcome.rows,
+        outcome.file,
+        c.added,
+        c.updated,
+        c.unchanged
+    );
+    if let Some(previous) = c.replaced {
+        line.push_str(&format!(
+            "; replaced the previous extract of {previous} entries"
+        ));
+    }
+    if outcome.dry_run {
+        line.push_str("; nothing was written (--dry-run)");
+    }
+    message(&line);
+}
+
+/// Counts per category, on standard error after a table (data stays clean).
+pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool) {
+    if format != Format::Table || counts_shown {
+        return;
+    }
+    let parts: Vec<String> = summary
+        .counts
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    message(&format!(
+        "{} accounts: {}; {} need action before cutover",
+        summary.shown,
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        },
+        summary.needing_action
+    ));
+}
+
+fn report_values(r: &report::ReportRow, dates: &Dates) -> Vec<String> {
+    vec![
+        r.section.as_str().to_string(),
+        r.contact.code().to_string(),
+        r.contact_name.clone(),
+        r.contact_email.clone(),
+        r.account_id.clone(),
+        r.email.clone(),
+        r.given_name.clone(),
+        r.family_name.clone(),
+        r.category.as_str().to_string(),
+        r.nhsmail_match.clone(),
+        dates.cutover.to_string(),
+        dates.days_left().to_string(),
+    ]
+}
+
+/// The report: grouped text at a terminal, flat rows for scripts.
+pub fn report(report: &Report, format: Format) -> io::Result<()> {
+    if format != Format::Table {
+        let mut sink = Sink::stdout(format, report::COLUMNS)?;
+        for r in &report.rows {
+            sink.row(&report_values(r, &report.dates))?;
+        }
+        return sink.finish();
+    }
+    let mut text = String::new();
+    text.push_str(&format!(
+        "{} (today is {})\n",
+        report.dates.describe(),
+        report.dates.today
+    ));
+    if report.rows.is_empty() {
+        text.push_str("\nNo account needs action before cutover.\n");
+        return print_text(&text);
+    }
+    text.push_str(&format!(
+        "{} account{} need action before cutover.\n",
+        report.accounts,
+        if report.accounts == 1 { "" } else { "s" }
+    ));
+    let mut i = 0;
+    while i < report.rows.len() {
+        let section = report.rows[i].section;
+        text.push_str(&format!(
+            "\n== {} ==\n{}\n",
+            section_title(section),
+            section.advice()
+        ));
+        while i < report.rows.len() && report.rows[i].section == section {
+            let first = &report.rows[i];
+            let contact = first.contact.clone();
+            let mut rows = Vec::new();
+            while i < report.rows.len()
+                && report.rows[i].section == section
+                && report.rows[i].contact == contact
+            {
+                let r = &report.rows[i];
+                rows.push(vec![
+                    r.account_id.clone(),
+                    format!("{} {}", r.given_name, r.family_name),
+                    r.email.clone(),
+                    r.category.as_str().to_string(),
+                    r.nhsmail_match.clone(),
+                ]);
+                i += 1;
+            }
+            let email = if first.contact_email.is_empty() {
+                String::new()
+            } else {
+                format!(" <{}>", first.contact_email)
+            };
+            text.push_str(&format!(
+                "\nContact: {} ({}){} - {} account{}\n",
+                first.contact_name,
+                contact.code(),
+                email,
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" }
+            ));
+            text.push_str(&render_table(
+                &["account_id", "name", "email", "category", "match"],
+                &rows,
+            ));
+            text.push('\n');
+        }
+    }
+    print_text(&text)
+}
+
+fn section_title(section: Section) -> &'static str {
+    match section {
+        Section::ContactCommissioner => "Contact your commissioner before cutover",
+        Section::NoNhsmail => "No NHSmail account: keep using your username and password",
+        Section::Administrator => "Needs a CQRS administrator before cutover",
+    }
+}
+
+fn roles_json(roles: &[RoleGrant]) -> serde_json::Value {
+    json!(
+        roles
+            .iter()
+            .map(|r| json!({
+                "ods_code": r.ods_code,
+                "role": r.role.as_str(),
+                "payment_types": r.payment_types,
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn roles_rows(roles: &[RoleGrant]) -> Vec<Vec<String>> {
+    roles
+        .iter()
+        .map(|r| {
+            vec![
+                r.ods_code.clone(),
+                r.role.as_str().to_string(),
+                if r.payment_types.is_empty() {
+                    "(all)".to_string()
+                } else {
+                    r.payment_types.join(";")
+                },
+            ]
+        })
+        .collect()
+}
+
+pub fn signin(s: &Signin, format: Format) -> io::Result<()> {
+    let account_ids: Vec<&str> = match &s.outcome {
+        SigninOutcome::MessageCentre(id) => vec![id.as_str()],
+        SigninOutcome::Ambiguous(ids) => ids.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    match format {
+        Format::Json => print_json(&json!({
+            "address": s.address,
+            "outcome": s.outcome.as_str(),
+            "account_ids": account_ids,
+            "account_id": account_ids.first().filter(|_| account_ids.len() == 1),
+            "directory": s.directory,
+            "screen": s.outcome.screen(),
+            "next_step": s.outcome.next_step(),
+            "roles": s.account.as_ref().map(|(_, roles)| roles_json(roles)),
+            "unusable_accounts": s.other_accounts.iter().map(|a| json!({
+                "account_id": a.account_id,
+                "status": a.status.as_str(),
+                "replaced_by": a.replaced_by,
+            })).collect::<Vec<_>>(),
+        })),
+        Format::Csv => {
+            let mut sink =
+                Sink::stdout(format, &["address", "outcome", "account_ids", "next_step"])?;
+            sink.row(&[
+                s.address.as_str(),
+                s.outcome.as_str(),
+                &account_ids.join(";"),
+                s.outcome.next_step(),
+            ])?;
+            sink.finish()
+        }
+        Format::Table => {
+            let mut text = format!(
+                "Signing in with {} on cutover day\n  NHSmail directory: {}\n  Outcome: {}\n\n  What they see: {}\n  What to do: {}\n",
+                s.address,
+                s.directory,
+                s.outcome.as_str(),
+                s.outcome.screen(),
+                s.outcome.next_step()
+            );
+            if let SigninOutcome::Ambiguous(ids) = &s.outcome {
+                text.push_str(&format!(
+                    "  Accounts with this address: {}\n",
+                    ids.join(", ")
+                ));
+            }
+            if let Some((account, roles)) = &s.account {
+                text.push_str(&format!(
+                    "\n  Account {}: {} {} ({})\n",
+                    account.account_id, account.given_name, account.family_name, account.email
+                ));
+                if roles.is_empty() {
+                    text.push_str("  No roles: the message centre will show nothing to act on.\n");
+                } else {
+                    text.push_str(&render_table(
+                        &["ods_code", "role", "payment_types"],
+                        &roles_rows(roles),
+                    ));
+                    text.push('\n');
+                }
+            }
+            for a in &s.other_accounts {
+                let why = match &a.replaced_by {
+                    Some(new) => format!("superseded by {new}"),
+                    None => "disabled".to_string(),
+                };
+                text.push_str(&format!(
+                    "  (account {} also has this address but is {why}: it cannot be used to sign in)\n",
+                    a.account_id
+                ));
+            }
+            print_text(&text)
+        }
+    }
+}
+
+pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
+    match format {
+        Format::Json => print_json(
+            &list
+                .iter()
+                .map(|d| {
+                    json!({
+                        "account_id": d.account.account_id,
+                        "username": d.account.username,
+                        "email": d.account.email,
+                        "given_name": d.account.given_name,
+                        "family_name": d.account.family_name,
+                        "status": d.account.status.as_str(),
+                        "created_at": d.account.created_at,
+                        "last_login_at": d.account.last_login_at,
+                        "replaced_by": d.account.replaced_by,
+                        "replaces": d.replaces,
+                        "category": d.category.as_str(),
+                        "match": d.nhsmail_match.as_ref().map_or("", |m| m.as_column()),
+                        "section": d.section.map_or("", |s| s.as_str()),
+                        "contacts": d.contacts.iter().map(|(code, name, email)| json!({
+                            "contact_code": code, "contact_name": name, "contact_email": email,
+                        })).collect::<Vec<_>>(),
+                        "suggestions": d.suggestions,
+                        "roles": roles_json(&d.roles),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Format::Csv => {
+            let mut sink = Sink::stdout(format, super::super::commands::audit::COLUMNS)?;
+            for d in list {
+                sink.row(&[
+                    d.account.account_id.as_str(),
+                    &d.account.email,
+                    &d.account.given_name,
+                    &d.account.family_name,
+                    d.category.as_str(),
+                    d.nhsmail_match.as_ref().map_or("", |m| m.as_column()),
+                    d.section.map_or("", |s| s.as_str()),
+                ])?;
+            }
+            sink.finish()
+        }
+        Format::Table => {
+            let mut text = String::new();
+            for d in list {
+                let a = &d.account;
+                text.push_str(&format!(
+                    "Account {}\n  name: {} {}\n  username: {}\n  email: {}\n  status: {}\n",
+                    a.account_id, a.given_name, a.family_name, a.username, a.email, a.status
+                ));
+                if let Some(new) = &a.replaced_by {
+                    text.push_str(&format!("  replaced by: {new}\n"));
+                }
+                if let Some(old) = &d.replaces {
+                    text.push_str(&format!("  replaces: {old}\n"));
+                }
+                text.push_str(&format!("  category: {}\n", d.category));
+                if let Some(m) = &d.nhsmail_match {
+                    text.push_str(&format!("  NHSmail match: {}\n", m.as_column()));
+                }
+                if let Some(s) = d.section {
+                    text.push_str(&format!("  section: {s}\n  what to do: {}\n", s.advice()));
+                }
+                for s in &d.suggestions {
+                    text.push_str(&format!("  suggestion (confirm with the user): {s}\n"));
+                }
+                for (code, name, email) in &d.contacts {
+                    text.push_str(&format!("  contact: {name} ({code}) {email}\n"));
+                }
+                if d.roles.is_empty() {
+                    text.push_str("  roles: none\n");
+                } else {
+                    text.push_str(&render_table(
+                        &["ods_code", "role", "payment_types"],
+                        &roles_rows(&d.roles),
+                    ));
+                    text.push('\n');
+                }
+                text.push('\n');
+            }
+            print_text(text.trim_end())
+        }
+    }
+}
+
+pub fn cutover(dates: &Dates, format: Format) -> io::Result<()> {
+    match format {
+        Format::Json => print_json(&json!({
+            "cutover": dates.cutover.to_string(),
+            "today": dates.today.to_string(),
+            "days_until_cutover": dates.days_left(),
+        })),
+        Format::Csv => {
+            let mut sink = Sink::stdout(format, &["cutover", "today", "days_until_cutover"])?;
+            sink.row(&[
+                dates.cutover.to_string(),
+                dates.today.to_string(),
+                dates.days_left().to_string(),
+            ])?;
+            sink.finish()
+        }
+        Format::Table => print_text(&format!("{} (today is {})", dates.describe(), dates.today)),
+    }
+}

@@ -1,0 +1,388 @@
+//! Queries. Large reads stream rows to a callback instead of building
+//! vectors, so the audit of a million accounts stays within its memory budget.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, store_error};
+use crate::model::{
+    Account, Activity, ActivityKind, DirectoryEntry, MailboxType, OrgKind, Organisation, Role,
+    RoleGrant, Status,
+};
+
+/// An account as the audit sees it, borrowed from the current row.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountView<'a> {
+    pub account_id: &'a str,
+    pub email: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub status: Status,
+    pub superseded: bool,
+}
+
+/// A directory entry, borrowed from the current row.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectoryView<'a> {
+    pub address: &'a str,
+    pub address_key: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub ods_code: &'a str,
+    pub status: Status,
+    pub mailbox_type: MailboxType,
+}
+
+/// One role of an account, borrowed from the current row.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleView<'a> {
+    pub ods_code: &'a str,
+    pub role: Role,
+}
+
+fn status(text: &str) -> Status {
+    // The schema's CHECK constraint admits only these two spellings.
+    if text == "disabled" {
+        Status::Disabled
+    } else {
+        Status::Active
+    }
+}
+
+fn mailbox(text: &str) -> MailboxType {
+    if text == "shared" {
+        MailboxType::Shared
+    } else {
+        MailboxType::Personal
+    }
+}
+
+fn role(text: &str) -> Role {
+    // Only valid roles are ever written; View is a harmless fallback for a
+    // store edited by hand.
+    Role::parse(text).unwrap_or(Role::View)
+}
+
+fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(i)?.as_str().map_err(Into::into)
+}
+
+fn opt_text(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
+    row.get(i)
+}
+
+fn split_payment_types(text: &str) -> Vec<String> {
+    text.split(';')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Store {
+    /// A second connection to the same store, for reading on another thread.
+    pub fn reader(&self) -> Result<Store> {
+        Store::open(&self.path)
+    }
+
+    pub fn organisations(&self) -> Result<Vec<Organisation>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ods_code, name, kind, parent_code, contact_email FROM organisations ORDER BY ods_code",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Organisation {
+                ods_code: r.get(0)?,
+                name: r.get(1)?,
+                kind: OrgKind::parse(text(r, 2)?).unwrap_or(OrgKind::Practice),
+                parent_code: opt_text(r, 3)?,
+                contact_email: opt_text(r, 4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every organisation's kind and parent, for checking imports.
+    pub fn organisation_kinds(&self) -> Result<HashMap<String, (OrgKind, Option<String>)>> {
+        Ok(self
+            .organisations()?
+            .into_iter()
+            .map(|o| (o.ods_code, (o.kind, o.parent_code)))
+            .collect())
+    }
+
+    /// (account_id, email, username) of every account, for checking a re-import.
+    pub fn account_keys(&self) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT account_id, email, username FROM accounts")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every account id, for checking references.
+    pub fn account_ids(&self) -> Result<HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT account_id FROM accounts")?;
+        let mut rows = stmt.query([])?;
+        let mut ids = HashSet::new();
+        while let Some(r) = rows.next()? {
+            ids.insert(text(r, 0)?.to_string());
+        }
+        Ok(ids)
+    }
+
+    pub fn account_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// Normal forms of addresses held by more than one account that is neither
+    /// superseded nor disabled (rules.md category 4).
+    pub fn duplicate_live_emails(&self) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT email_key FROM accounts
+             WHERE status = 'active' AND replaced_by IS NULL
+             GROUP BY email_key HAVING count(*) > 1",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Streams every directory entry.
+    pub fn for_each_directory_entry(&self, mut visit: impl FnMut(DirectoryView<'_>)) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT address, address_key, given_name, family_name, ods_code, status, mailbox_type
+             FROM directory",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            visit(DirectoryView {
+                address: text(r, 0)?,
+                address_key: text(r, 1)?,
+                given_name: text(r, 2)?,
+                family_name: text(r, 3)?,
+                ods_code: text(r, 4)?,
+                status: status(text(r, 5)?),
+                mailbox_type: mailbox(text(r, 6)?),
+            });
+        }
+        Ok(())
+    }
+
+    /// Streams every account in account_id order with its roles. The roles come
+    /// from a second cursor walking `permissions` in the same key order (a merge
+    /// join), which reads each table once, front to back.
+    pub fn for_each_account_with_roles(
+        &self,
+        mut visit: impl FnMut(AccountView<'_>, &[RoleView<'_>]) -> Result<()>,
+    ) -> Result<()> {
+        let mut accounts = self.conn.prepare_cached(
+            "SELECT account_id, email, given_name, family_name, status, replaced_by IS NOT NULL
+             FROM accounts ORDER BY account_id",
+        )?;
+        let mut permissions = self.conn.prepare_cached(
+            "SELECT account_id, ods_code, role FROM permissions ORDER BY account_id",
+        )?;
+        let mut accounts = accounts.query([])?;
+        let mut permissions = permissions.query([])?;
+        // Roles are copied out of the cursor because the next row overwrites it.
+        let mut pending: Option<(String, String, Role)> = None;
+        let mut roles: Vec<(String, Role)> = Vec::new();
+        let mut permissions_done = false;
+        while let Some(a) = accounts.next()? {
+            let id = text(a, 0)?;
+            roles.clear();
+            loop {
+                if pending.is_none() && !permissions_done {
+                    match permissions.next()? {
+                        Some(p) => {
+                            pending = Some((
+                                text(p, 0)?.to_string(),
+                                text(p, 1)?.to_string(),
+                                role(text(p, 2)?),
+                            ))
+                        }
+                        None => permissions_done = true,
+                    }
+                }
+                match &pending {
+                    Some((pid, _, _)) if pid.as_str() < id => pending = None,
+                    Some((pid, _, _)) if pid.as_str() == id => {
+                        if let Some((_, code, r)) = pending.take() {
+                            roles.push((code, r));
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            let views: Vec<RoleView<'_>> = roles
+                .iter()
+                .map(|(code, role)| RoleView {
+                    ods_code: code,
+                    role: *role,
+                })
+                .collect();
+            visit(
+                AccountView {
+                    account_id: id,
+                    email: text(a, 1)?,
+                    given_name: text(a, 2)?,
+                    family_name: text(a, 3)?,
+                    status: status(text(a, 4)?),
+                    superseded: a.get::<_, bool>(5)?,
+                },
+                &views,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One account by id.
+    pub fn account(&self, account_id: &str) -> Result<Option<Account>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT account_id, username, email, given_name, family_name, status,
+                    created_at, last_login_at, replaced_by
+             FROM accounts WHERE account_id = ?1",
+        )?;
+        Ok(stmt.query_row([account_id], account_from_row).optional()?)
+    }
+
+    /// Accounts (any status) whose address has this normal form.
+    pub fn accounts_by_email_key(&self, email_key: &str) -> Result<Vec<Account>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT account_id, username, email, given_name, family_name, status,
+                    created_at, last_login_at, replaced_by
+             FROM accounts WHERE email_key = ?1 ORDER BY account_id",
+        )?;
+        let rows = stmt.query_map([email_key], account_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The account that `account_id` replaced, if it is a replacement.
+    pub fn replaced_account_of(&self, account_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT replaces FROM accounts WHERE account_id = ?1",
+                [account_id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// An account's roles, in (organisation, role) order.
+    pub fn roles(&self, account_id: &str) -> Result<Vec<RoleGrant>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ods_code, role, payment_types FROM permissions
+             WHERE account_id = ?1 ORDER BY ods_code, role",
+        )?;
+        let rows = stmt.query_map([account_id], |r| {
+            Ok(RoleGrant {
+                ods_code: r.get(0)?,
+                role: role(text(r, 1)?),
+                payment_types: split_payment_types(text(r, 2)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The directory entry for an address (by normal form).
+    pub fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT address, given_name, family_name, ods_code, status, mailbox_type
+             FROM directory WHERE address_key = ?1",
+        )?;
+        Ok(stmt
+            .query_row([address_key], |r| {
+                Ok(DirectoryEntry {
+                    address: r.get(0)?,
+                    given_name: r.get(1)?,
+                    family_name: r.get(2)?,
+                    ods_code: r.get(3)?,
+                    status: status(text(r, 4)?),
+                    mailbox_type: mailbox(text(r, 5)?),
+                })
+            })
+            .optional()?)
+    }
+
+    /// Directory entries whose names equal these, ignoring case and the
+    /// spaces around them (for `accounts show` and single replacements).
+    pub fn directory_entries_named(
+        &self,
+        given: &str,
+        family: &str,
+    ) -> Result<Vec<DirectoryEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT address, given_name, family_name, ods_code, status, mailbox_type
+             FROM directory
+             WHERE lower(trim(given_name)) = lower(trim(?1)) AND lower(trim(family_name)) = lower(trim(?2))",
+        )?;
+        let rows = stmt.query_map(params![given, family], |r| {
+            Ok(DirectoryEntry {
+                address: r.get(0)?,
+                given_name: r.get(1)?,
+                family_name: r.get(2)?,
+                ods_code: r.get(3)?,
+                status: status(text(r, 4)?),
+                mailbox_type: mailbox(text(r, 5)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Activity at any of these organisations, oldest first.
+    pub fn activity_at(&self, ods_codes: &[String]) -> Result<Vec<Activity>> {
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT activity_id, ods_code, account_id, kind, occurred_at, detail
+             FROM activity WHERE ods_code = ?1",
+        )?;
+        for code in ods_codes {
+            let rows = stmt.query_map([code], |r| {
+                Ok(Activity {
+                    activity_id: r.get(0)?,
+                    ods_code: r.get(1)?,
+                    account_id: r.get(2)?,
+                    kind: ActivityKind::parse(text(r, 3)?).unwrap_or(ActivityKind::OfferMade),
+                    occurred_at: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.occurred_at.as_str(), a.activity_id.as_str())
+                .cmp(&(b.occurred_at.as_str(), b.activity_id.as_str()))
+        });
+        Ok(out)
+    }
+
+    /// Checks the store can be read at all (used before long work).
+    pub fn ping(&self) -> Result<()> {
+        self.conn
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(|e| store_error(&self.path, e))
+    }
+}
+
+fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        account_id: r.get(0)?,
+        username: r.get(1)?,
+        email: r.get(2)?,
+        given_name: r.get(3)?,
+        family_name: r.get(4)?,
+        status: status(text(r, 5)?),
+        created_at: r.get(6)?,
+        last_login_at: r.get(7)?,
+        replaced_by: r.get(8)?,
+    })
+}

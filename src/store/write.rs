@@ -1,0 +1,1 @@
+//! Writes other than imports: replacements, reverts and the change log.

@@ -87,13 +87,17 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         };
         match args.kind {
             FileKind::Organisations => {
-                if let Some(o) = check.organisation(&mut row) {
-                    importer.organisation(&o)?;
+                if let Some(o) = check.organisation(&mut row)
+                    && let Err(duplicate) = importer.organisation(&o)?
+                {
+                    row.problem(0, duplicate);
                 }
             }
             FileKind::Accounts => {
-                if let Some(a) = check.account(&mut row) {
-                    importer.account(&a)?;
+                if let Some(a) = check.account(&mut row)
+                    && let Err(duplicate) = importer.account(&a)?
+                {
+                    row.problem(0, duplicate);
                 }
             }
             FileKind::Permissions => {
@@ -104,8 +108,10 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
                 }
             }
             FileKind::Directory => {
-                if let Some(d) = check.directory_entry(&mut row) {
-                    importer.directory_entry(&d)?;
+                if let Some(d) = check.directory_entry(&mut row)
+                    && let Err(duplicate) = importer.directory_entry(&d)?
+                {
+                    row.problem(0, duplicate);
                 }
             }
             FileKind::Activity => {
@@ -429,8 +435,10 @@ impl Checker {
                 );
             }
         }
+        let mut username_ok = true;
         if let (Some(id), Some(username)) = (id, username) {
             let key = username.to_lowercase();
+            username_ok = false;
             if let Some(other) = self.usernames.get(&key).filter(|other| *other != id) {
                 row.problem(
                     1,
@@ -441,9 +449,11 @@ impl Checker {
                     1,
                     format!("the username `{username}` is also on line {line} (usernames are unique, ignoring case)"),
                 );
+            } else {
+                username_ok = true;
             }
         }
-        if !dates_ok {
+        if !dates_ok || !username_ok {
             return None;
         }
         Some(AccountRow {

@@ -204,20 +204,24 @@ impl Importer<'_> {
         self.fresh
     }
 
-    pub fn organisation(&mut self, o: &OrganisationRow) -> Result<()> {
-        let n = self.insert.execute(params![
+    /// Each writer returns `Ok(Err(message))` when the store's own
+    /// constraints refuse the row (a repeated key), so it is reported with
+    /// its line like any other problem.
+    pub fn organisation(&mut self, o: &OrganisationRow) -> Result<Result<(), String>> {
+        let result = self.insert.execute(params![
             o.ods_code,
             o.name,
             o.kind.as_str(),
             o.parent_code,
             o.contact_email
-        ])?;
-        self.note(n);
-        Ok(())
+        ]);
+        self.duplicate_or_note(result, || {
+            format!("the ODS code {} appears more than once", o.ods_code)
+        })
     }
 
-    pub fn account(&mut self, a: &AccountRow) -> Result<()> {
-        let n = self.insert.execute(params![
+    pub fn account(&mut self, a: &AccountRow) -> Result<Result<(), String>> {
+        let result = self.insert.execute(params![
             a.account_id,
             a.username,
             a.email,
@@ -227,9 +231,13 @@ impl Importer<'_> {
             a.status.as_str(),
             a.created_at,
             a.last_login_at
-        ])?;
-        self.note(n);
-        Ok(())
+        ]);
+        self.duplicate_or_note(result, || {
+            format!(
+                "the account {} (username `{}`) repeats an account_id or username already in the file or store",
+                a.account_id, a.username
+            )
+        })
     }
 
     /// Writes a role; `Ok(Err(message))` when the file repeats a role.
@@ -248,8 +256,8 @@ impl Importer<'_> {
         })
     }
 
-    pub fn directory_entry(&mut self, d: &DirectoryRow) -> Result<()> {
-        let n = self.insert.execute(params![
+    pub fn directory_entry(&mut self, d: &DirectoryRow) -> Result<Result<(), String>> {
+        let result = self.insert.execute(params![
             d.address,
             normal_form(d.address),
             d.given_name,
@@ -257,9 +265,10 @@ impl Importer<'_> {
             d.ods_code,
             d.status.as_str(),
             d.mailbox_type.as_str()
-        ])?;
-        self.note(n);
-        Ok(())
+        ]);
+        self.duplicate_or_note(result, || {
+            format!("the address `{}` appears more than once", d.address)
+        })
     }
 
     /// Writes an activity record; `Ok(Err(message))` when the file repeats its id.

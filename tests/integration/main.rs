@@ -1,5 +1,8 @@
 //! Integration tests: each runs the real binary against a temporary store.
 
+// Tests may unwrap: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 mod audit;

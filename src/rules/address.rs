@@ -15,8 +15,24 @@ pub enum DomainClass {
 
 /// The address trimmed, then lower-cased. Two addresses are the same when
 /// their normal forms are equal.
+///
+/// Only ASCII whitespace is trimmed and only ASCII letters are lower-cased.
+/// Every valid address is ASCII, so for those this is exactly "trimmed, then
+/// lower-cased". For the rest it keeps look-alikes apart from real addresses:
+/// by Unicode's rules a no-break space (or an ideographic space) around an
+/// address would be trimmed away, and the KELVIN SIGN `\u{212A}` would
+/// lower-case to an ASCII `k`, so `sarah.jones@nhs.net\u{A0}` or
+/// `\u{212A}ate@nhs.net` would be "the same" as a real NHSmail address: the
+/// sign-in check would let the look-alike in to the real account, and the
+/// look-alike account would make the real one a duplicate.
 pub fn normal_form(address: &str) -> String {
-    address.trim().to_lowercase()
+    trim_ascii_whitespace(address).to_ascii_lowercase()
+}
+
+/// Trims the whitespace `str::trim` trims from an ASCII string (space, tab,
+/// line feed, vertical tab, form feed, carriage return) and nothing else.
+fn trim_ascii_whitespace(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_ascii() && c.is_whitespace())
 }
 
 /// A person's name as compared by the NHSmail match: trimmed, case-insensitive.
@@ -132,9 +148,8 @@ pub fn domain_class(address: &str) -> DomainClass {
         // same as comparing its normal form.
         class_of_lowercase_or_ascii(address.trim())
     } else {
-        // Unicode lower-casing can turn a non-ASCII letter into an ASCII one
-        // (KELVIN SIGN to `k`), so the rare non-ASCII address gets the real
-        // normal form to stay exactly "on the normal form".
+        // The rare non-ASCII address gets the real normal form, to stay
+        // exactly "on the normal form".
         class_of_lowercase_or_ascii(&normal_form(address))
     }
 }
@@ -188,7 +203,38 @@ mod tests {
     fn same_address_compares_normal_forms() {
         assert!(same_address(" Jo@NHS.net", "jo@nhs.net "));
         assert!(!same_address("jo@nhs.net", "jo2@nhs.net"));
-        assert!(same_address("JÖ@nhs.net", "jö@nhs.net"));
+        assert!(same_address("JÖ@NHS.net", "jÖ@nhs.net"));
+        // Non-ASCII letters are not case-folded: such addresses are invalid,
+        // and are never taken for another address.
+        assert!(!same_address("JÖ@nhs.net", "jö@nhs.net"));
+    }
+
+    #[test]
+    fn look_alikes_never_have_the_normal_form_of_a_real_address() {
+        let real = "kate.bell@nhs.net";
+        for look_alike in [
+            "kate.bell@nhs.net\u{A0}",    // no-break space after
+            "\u{A0}kate.bell@nhs.net",    // no-break space before
+            "kate.bell@nhs.net\u{3000}",  // ideographic space
+            "kate.bell@nhs.net\u{2003}",  // em space
+            "kate.bell@nhs.net\u{85}",    // next line
+            "kate.bell@nhs.net\u{2028}",  // line separator
+            "kate.bell@nhs.net\u{200B}",  // zero-width space
+            "kate.bell@nhs.net\u{FEFF}",  // byte-order mark
+            "\u{212A}ate.bell@nhs.net",   // KELVIN SIGN, lower-cases to `k`
+            "KATE.BELL@NHS.NE\u{1E6A}",   // T with dot above
+            "kate.bеll@nhs.net",          // Cyrillic ie
+            "kate.bell＠nhs.net",         // full-width at sign
+            "kate.be\u{AD}ll@nhs.net",    // soft hyphen
+            "kate.bell@nhs.net.",         // trailing dot
+            "\"kate.bell\"@nhs.net",      // quoted local part
+        ] {
+            assert!(!is_valid(look_alike), "{look_alike:?} is valid");
+            assert_ne!(normal_form(look_alike), real, "{look_alike:?}");
+            assert!(!same_address(look_alike, real), "{look_alike:?}");
+        }
+        // ASCII padding and case are still ignored.
+        assert_eq!(normal_form(" \t\x0BKate.Bell@NHS.net\r\n"), real);
     }
 
     #[test]
@@ -328,9 +374,10 @@ mod tests {
 
     #[test]
     fn domain_class_of_non_ascii_follows_the_normal_form() {
-        // KELVIN SIGN lower-cases to ASCII `k`, so the normal form's domain is
-        // `nhs.uk`. (Such an address is still invalid, which is checked first.)
-        assert_eq!(domain_class("a@nhs.u\u{212A}"), DomainClass::NhsUk);
+        // KELVIN SIGN is not folded to ASCII `k` in the normal form, so this
+        // domain is not `nhs.uk`. (Such an address is invalid in any case,
+        // which is checked first.)
+        assert_eq!(domain_class("a@nhs.u\u{212A}"), DomainClass::Other);
         assert_eq!(domain_class("a@nhs.nеt"), DomainClass::Other);
         assert_eq!(domain_class("jö@NHS.NET"), DomainClass::NhsNet);
         assert_eq!(domain_class("a＠nhs.net"), DomainClass::Other);
@@ -425,6 +472,28 @@ mod proptests {
             chars.insert(at.index(chars.len() + 1), c);
             let with: String = chars.into_iter().collect();
             prop_assert!(!is_valid(&with), "{:?}", with);
+        }
+
+        #[test]
+        fn on_ascii_the_normal_form_is_trimmed_then_lower_cased(
+            s in "[ -~\t\r\n\x0B\x0C]{0,40}",
+        ) {
+            prop_assert_eq!(normal_form(&s), s.trim().to_lowercase());
+        }
+
+        #[test]
+        fn a_non_ascii_character_anywhere_keeps_an_address_apart_from_a_valid_one(
+            a in valid_address(),
+            c in any::<char>().prop_filter("non-ASCII", |c| !c.is_ascii()),
+            at in any::<prop::sample::Index>(),
+            mask in prop::collection::vec(any::<bool>(), 1..8),
+        ) {
+            let mut chars: Vec<char> = a.chars().collect();
+            chars.insert(at.index(chars.len() + 1), c);
+            let with: String = chars.into_iter().collect();
+            let other = flip_case(&a, &mask);
+            prop_assert_ne!(normal_form(&with), normal_form(&other), "{:?}", with);
+            prop_assert!(!same_address(&with, &other), "{:?}", with);
         }
 
         #[test]

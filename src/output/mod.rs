@@ -16,20 +16,31 @@ use crate::cli::Format;
 /// "CSV Injection").
 const FORMULA_TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
 
+/// Whether a spreadsheet would run `cell`, or would once a `'` is taken off
+/// it: it starts with a trigger after any number of `'`.
+fn looks_like_formula(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_TRIGGERS)
+}
+
 /// Neutralises a cell a spreadsheet would run: prefixes it with `'` so Excel
 /// shows it as text. Applied to every CSV cell the tool writes.
+///
+/// A cell that already starts with `'` before a trigger (a name typed as
+/// `'=x`) gets one more, so that [`unneutralise`] gives back exactly what was
+/// written: `unneutralise(&neutralise(x)) == x` for every `x`.
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(FORMULA_TRIGGERS) {
+    if looks_like_formula(cell) {
         format!("'{cell}").into()
     } else {
         cell.into()
     }
 }
 
-/// Undoes [`neutralise`], for files the tool reads back (plans).
+/// Undoes [`neutralise`], for files the tool reads back (plans): takes off the
+/// one `'` that `neutralise` added. A cell it did not neutralise is left alone.
 pub fn unneutralise(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) => rest,
+        Some(rest) if looks_like_formula(rest) => rest,
         _ => cell,
     }
 }
@@ -183,3 +194,66 @@ pub fn warning(text: &str) {
 }
 
 pub mod views;
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_prefixed() {
+        for cell in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "=HYPERLINK(\"http://x\")",
+        ] {
+            assert_eq!(neutralise(cell), format!("'{cell}"));
+            assert_eq!(unneutralise(&neutralise(cell)), cell);
+        }
+        for cell in ["", "Sarah", "sarah.jones@nhs.net", "O'Brien", "'quoted", " =x"] {
+            assert_eq!(neutralise(cell), cell);
+        }
+    }
+
+    #[test]
+    fn a_cell_already_starting_with_a_quote_and_a_trigger_round_trips() {
+        assert_eq!(neutralise("'=x"), "''=x");
+        assert_eq!(unneutralise("''=x"), "'=x");
+        assert_eq!(unneutralise("'=x"), "=x");
+        assert_eq!(unneutralise("'quoted"), "'quoted");
+    }
+
+    /// Strings built from the characters that matter here, so that triggers
+    /// and quotes at the start are common.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "['=+@\t\r\n -]{0,4}[a-zA-Z0-9'=+@ -]{0,6}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn unneutralise_undoes_neutralise(x in cell()) {
+            let written = neutralise(&x);
+            prop_assert_eq!(unneutralise(&written), x.as_str());
+        }
+
+        #[test]
+        fn a_neutralised_cell_never_starts_with_a_trigger(x in cell()) {
+            prop_assert!(!neutralise(&x).starts_with(FORMULA_TRIGGERS), "{:?}", x);
+        }
+
+        #[test]
+        fn only_cells_starting_with_a_trigger_or_a_quote_change(x in cell()) {
+            if !x.starts_with(FORMULA_TRIGGERS) && !x.starts_with('\'') {
+                prop_assert_eq!(neutralise(&x), x.as_str());
+            }
+        }
+    }
+}

@@ -1,8 +1,14 @@
 //! The SQLite store: the only module that knows SQL.
 //!
-//! Opening applies the pragmas and migrations; every write runs in an
-//! `IMMEDIATE` transaction so a second operator waits (up to the busy timeout)
-//! instead of failing half-way, and a killed process leaves the store as it was.
+//! Opening checks that the file is a cqrs-admin store before anything is
+//! written to it, then applies the pragmas and migrations; every write runs in
+//! an `IMMEDIATE` transaction so a second operator waits (up to the busy
+//! timeout) instead of failing half-way, and a killed process leaves the store
+//! as it was.
+//!
+//! The environment variable `CQRS_ADMIN_BUSY_TIMEOUT_MS` sets how long a
+//! command waits for another operator's write to finish (milliseconds,
+//! default 10000); the tests set it low to check the "locked" message quickly.
 
 mod import;
 mod read;
@@ -10,6 +16,7 @@ pub mod schema;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -27,8 +34,44 @@ use crate::error::UserError;
 /// The cutover date of the original bulletin, used until one is set.
 pub const DEFAULT_CUTOVER: &str = "2020-09-23";
 
-/// How long a command waits for another operator's write to finish.
-const BUSY_TIMEOUT_MS: u64 = 10_000;
+/// How long a command waits for another operator's write to finish, unless
+/// [`BUSY_TIMEOUT_ENV`] says otherwise.
+const DEFAULT_BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// The environment variable that overrides [`DEFAULT_BUSY_TIMEOUT_MS`].
+pub const BUSY_TIMEOUT_ENV: &str = "CQRS_ADMIN_BUSY_TIMEOUT_MS";
+
+/// Marks a store as ours in the SQLite header (`PRAGMA application_id`), so a
+/// database that belongs to another program is recognised and left alone.
+pub const APPLICATION_ID: i32 = 0x4351_5253; // "CQRS"
+
+/// The busy timeout in milliseconds: [`BUSY_TIMEOUT_ENV`] if set, else the default.
+fn busy_timeout_ms() -> Result<u64, UserError> {
+    match std::env::var_os(BUSY_TIMEOUT_ENV) {
+        None => Ok(DEFAULT_BUSY_TIMEOUT_MS),
+        Some(value) => {
+            let text = value.to_string_lossy();
+            if text.trim().is_empty() {
+                return Ok(DEFAULT_BUSY_TIMEOUT_MS);
+            }
+            text.trim().parse::<u64>().map_err(|_| {
+                UserError::Store(format!(
+                    "{BUSY_TIMEOUT_ENV} is `{text}`, which is not a number of milliseconds: \
+                     unset it, or set it to e.g. {DEFAULT_BUSY_TIMEOUT_MS}"
+                ))
+            })
+        }
+    }
+}
+
+/// "10s" or "200 ms", for the "locked" message.
+fn describe_wait(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}
 
 pub struct Store {
     conn: Connection,
@@ -38,16 +81,37 @@ pub struct Store {
 impl Store {
     /// Opens the store at `path`, creating it owner-only if it does not exist.
     pub fn open(path: &Path) -> Result<Store> {
-        let exists = path.exists();
-        if !exists {
-            create_owner_only(path)?;
-        } else if path.is_dir() {
-            return Err(UserError::Store(format!(
-                "{} is a folder, not a store: give --db the path of a file",
-                path.display()
-            ))
-            .into());
-        }
+        let busy = busy_timeout_ms()?;
+        let created = match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_owner_only(path)?;
+                true
+            }
+            Err(e) => {
+                return Err(UserError::Store(format!(
+                    "cannot use the store {}: {e}; check the path and its permissions",
+                    path.display()
+                ))
+                .into());
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(UserError::Store(format!(
+                    "{} is a folder, not a store: give --db the path of a file",
+                    path.display()
+                ))
+                .into());
+            }
+            Ok(meta) if !meta.is_file() => {
+                // A device (`/dev/null`), a named pipe or a socket: SQLite would
+                // fail with a bare "disk I/O error", or worse, block.
+                return Err(UserError::Store(format!(
+                    "{} is not a regular file, so it cannot be a store: give --db the path of a store file, or a new path",
+                    path.display()
+                ))
+                .into());
+            }
+            Ok(_) => false,
+        };
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -59,6 +123,16 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
+        store
+            .conn
+            .busy_timeout(Duration::from_millis(busy))
+            .map_err(|e| store_error(path, e))?;
+        // Nothing may be written (not even the journal mode) until the file is
+        // known to be a store of ours, or new.
+        store.check_identity()?;
+        if !created {
+            narrow_to_owner_only(path);
+        }
         store.configure().map_err(|e| store_error(path, e))?;
         store.migrate()?;
         Ok(store)
@@ -68,13 +142,59 @@ impl Store {
         &self.path
     }
 
+    /// The schema version and whether the database holds anything at all.
+    fn identity(&self) -> rusqlite::Result<(i64, i32, i64)> {
+        // Reading the schema first turns "file is not a database" into an
+        // error here.
+        let objects: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let application_id: i32 = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        Ok((version, application_id, objects))
+    }
+
+    /// Refuses, without writing, a database that is not a cqrs-admin store
+    /// (another program's SQLite file) or that a newer version wrote.
+    fn check_identity(&self) -> Result<()> {
+        let path = &self.path;
+        let (version, application_id, objects) =
+            self.identity().map_err(|e| store_error(path, e))?;
+        let shown = path.display();
+        let known = schema::MIGRATIONS.len() as i64;
+        let foreign = |why: &str| -> anyhow::Error {
+            UserError::Store(format!(
+                "{shown} is an SQLite database but not a cqrs-admin store ({why}): \
+                 give --db the path of the store, or a new path; the file was not changed"
+            ))
+            .into()
+        };
+        if application_id != 0 && application_id != APPLICATION_ID {
+            return Err(foreign(&format!(
+                "its application id is {application_id:#x}, another program's"
+            )));
+        }
+        if version < 0 {
+            return Err(foreign(&format!("its schema version is {version}")));
+        }
+        if version == 0 && objects > 0 {
+            return Err(foreign("it already holds other tables"));
+        }
+        if version > known {
+            return Err(UserError::Store(format!(
+                "{shown} was written by a newer version of cqrs-admin (schema {version}, this one knows {known}): \
+                 upgrade cqrs-admin; the store was not changed"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
     fn configure(&mut self) -> rusqlite::Result<()> {
-        self.conn
-            .busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
-        // Reading the schema first turns "file is not a database" into an error
-        // here, before any pragma could try to write.
-        self.conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         // WAL lets readers (audit, report) run while an operator writes; NORMAL
         // is crash-safe in WAL mode (a killed process loses nothing committed).
         let mode: String = self
@@ -95,19 +215,8 @@ impl Store {
 
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| store_error(&path, e))?;
         let known = schema::MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(UserError::Store(format!(
-                "{} was written by a newer version of cqrs-admin (schema {version}, this one knows {known}): \
-                 upgrade cqrs-admin; the store was not changed",
-                path.display()
-            ))
-            .into());
-        }
+        let (version, _, _) = self.identity().map_err(|e| store_error(&path, e))?;
         if version == known {
             return Ok(());
         }
@@ -115,7 +224,22 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| store_error(&path, e))?;
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        // Another command may have created or upgraded the store while this
+        // one waited for the write lock: look again now that it is held.
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| store_error(&path, e))?;
+        if version == known {
+            return Ok(());
+        }
+        if version == 0 {
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
+        for (i, sql) in schema::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(usize::MAX))
+        {
             tx.execute_batch(sql)
                 .with_context(|| format!("applying schema migration {}", i + 1))?;
         }
@@ -167,6 +291,52 @@ impl Store {
     }
 }
 
+/// The store and the side files SQLite keeps next to it.
+fn store_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    files
+}
+
+/// An existing store that others can read (made by hand, say with `touch`, or
+/// copied with a loose umask) is narrowed to owner-only before it is used, so
+/// the personal data written into it, and the side files SQLite creates with
+/// the store's permissions, are never readable by others.
+fn narrow_to_owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in store_files(path) {
+            let Ok(meta) = std::fs::symlink_metadata(&file) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o777;
+            if !meta.is_file() || mode & 0o077 == 0 {
+                continue;
+            }
+            let narrowed = mode & 0o700;
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(narrowed)) {
+                Ok(()) => crate::output::warning(&format!(
+                    "{} was readable by other users ({mode:03o}); it holds personal data, so it is now owner-only ({narrowed:03o})",
+                    file.display()
+                )),
+                Err(e) => crate::output::warning(&format!(
+                    "{} is readable by other users ({mode:03o}) and holds personal data; \
+                     it could not be made owner-only ({e}): ask its owner to run `chmod go= {}`",
+                    file.display(),
+                    file.display()
+                )),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// Creates an empty file readable and writable by its owner only, so the store
 /// (names and addresses) is never readable by others, not even for a moment.
 fn create_owner_only(path: &Path) -> Result<()> {
@@ -201,8 +371,9 @@ pub(crate) fn store_error(path: &Path, e: rusqlite::Error) -> anyhow::Error {
             "{shown} is not a cqrs-admin store (not an SQLite file): give --db the right file, or a new path"
         ),
         Some(DatabaseBusy) | Some(DatabaseLocked) => format!(
-            "{shown} is locked by another command that is still running (waited {}s): try again when it has finished",
-            BUSY_TIMEOUT_MS / 1000
+            "{shown} is locked by another command that is still running (waited {}): \
+             try again when it has finished, or set {BUSY_TIMEOUT_ENV} to wait longer",
+            describe_wait(busy_timeout_ms().unwrap_or(DEFAULT_BUSY_TIMEOUT_MS))
         ),
         Some(ReadOnly) => format!(
             "{shown} is read-only: this command needs to write to the store; check the file's permissions"

@@ -74,3 +74,55 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         1
     }
 }
+
+/// What to do about an error that reached `main` with only the operating
+/// system's or SQLite's words for it ("Is a directory (os error 21)",
+/// "attempt to write a readonly database"): a last resort for errors that no
+/// command explained. Errors the program explained itself ([`UserError`])
+/// already say what to do.
+pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    if err.downcast_ref::<UserError>().is_some() {
+        return None;
+    }
+    if let Some(code) = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<rusqlite::Error>())
+        .and_then(rusqlite::Error::sqlite_error_code)
+    {
+        use rusqlite::ErrorCode::*;
+        let hint = match code {
+            ReadOnly => Some(
+                "the store is read-only: this command needs to write to it; check the file's permissions (and its folder's)",
+            ),
+            DatabaseBusy | DatabaseLocked => Some(
+                "the store is locked by another command that is still running: try again when it has finished",
+            ),
+            DiskFull => Some("the disk holding the store is full: free some space and try again"),
+            DatabaseCorrupt | NotADatabase => {
+                Some("the store is damaged or is not a cqrs-admin store: restore it from a backup")
+            }
+            PermissionDenied | CannotOpen => {
+                Some("the store cannot be opened: check the file's and its folder's permissions")
+            }
+            _ => None,
+        };
+        if hint.is_some() {
+            return hint;
+        }
+    }
+    let io = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())?;
+    Some(match io.kind() {
+        ErrorKind::IsADirectory => "a folder was given where a file is needed: give the path of the file",
+        ErrorKind::NotADirectory => "part of the path is a file, not a folder: check the path",
+        ErrorKind::NotFound => "check the path and that the file exists",
+        ErrorKind::PermissionDenied => "check the file's permissions, or give another path",
+        ErrorKind::InvalidData => {
+            "the file could not be read as text: save it as CSV UTF-8 (in Excel: \"CSV UTF-8\") and try again"
+        }
+        ErrorKind::StorageFull => "the disk is full: free some space and try again",
+        _ => return None,
+    })
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cqrs_admin::cli::Cli;
-use cqrs_admin::error::exit_code;
+use cqrs_admin::error::{exit_code, hint};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,6 +25,9 @@ fn main() -> ExitCode {
                 eprintln!("{err}");
             } else {
                 eprintln!("error: {err:#}");
+                if let Some(hint) = hint(&err) {
+                    eprintln!("hint: {hint}");
+                }
             }
             ExitCode::from(code as u8)
         }

@@ -271,13 +271,16 @@ impl Store {
     }
 
     pub fn set_cutover(&mut self, date: NaiveDate) -> Result<()> {
+        let path = self.path.clone();
         let tx = self.write_tx()?;
+        // A read-only store lets the transaction begin and refuses the write.
         tx.execute(
             "INSERT INTO settings (key, value) VALUES ('cutover', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [date.format("%Y-%m-%d").to_string()],
-        )?;
-        tx.commit()?;
+        )
+        .map_err(|e| store_error(&path, e))?;
+        tx.commit().map_err(|e| store_error(&path, e))?;
         Ok(())
     }
 
@@ -351,8 +354,20 @@ fn create_owner_only(path: &Path) -> Result<()> {
         ))
         .into());
     }
-    crate::files::create_owner_only(path)
-        .map(|_| ())
+    // `create_new`: another command creating the same store at this moment
+    // must not have its file truncated under it; if it got there first, its
+    // file is the store.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        result => result.map(|_| ()),
+    }
         .map_err(|e| {
             UserError::Store(format!(
                 "cannot create the store {}: {e}; check the folder's permissions or give another --db",
@@ -366,6 +381,20 @@ fn create_owner_only(path: &Path) -> Result<()> {
 pub(crate) fn store_error(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     use rusqlite::ErrorCode::*;
     let shown = path.display();
+    let extended = match &e {
+        rusqlite::Error::SqliteFailure(failure, _) => failure.extended_code,
+        _ => 0,
+    };
+    if extended == rusqlite::ffi::SQLITE_READONLY_DIRECTORY
+        || extended == rusqlite::ffi::SQLITE_READONLY_CANTINIT
+    {
+        // WAL mode needs its working files next to the store, even to read.
+        return UserError::Store(format!(
+            "cannot use {shown}: its folder is read-only, and SQLite needs to create its working files \
+             ({shown}-wal and {shown}-shm) next to the store: make the folder writable, or copy the store to one"
+        ))
+        .into();
+    }
     let message = match e.sqlite_error_code() {
         Some(NotADatabase) => format!(
             "{shown} is not a cqrs-admin store (not an SQLite file): give --db the right file, or a new path"
@@ -376,7 +405,7 @@ pub(crate) fn store_error(path: &Path, e: rusqlite::Error) -> anyhow::Error {
             describe_wait(busy_timeout_ms().unwrap_or(DEFAULT_BUSY_TIMEOUT_MS))
         ),
         Some(ReadOnly) => format!(
-            "{shown} is read-only: this command needs to write to the store; check the file's permissions"
+            "{shown} is read-only: this command needs to write to the store; check the file's permissions (and its folder's)"
         ),
         Some(CannotOpen) => format!(
             "cannot open the store {shown}: check that the file and its folder exist and are readable"

@@ -183,3 +183,59 @@ impl Store {
             .collect()
     }
 }
+
+/// A user that file permissions apply to, for running the binary when the
+/// tests run as root (root ignores permissions, so "read-only" means nothing
+/// to it).
+#[cfg(unix)]
+pub const UNPRIVILEGED: u32 = 65534; // nobody
+
+#[cfg(unix)]
+impl Store {
+    /// Whether the tests run as root: a new file belongs to whoever runs.
+    pub fn as_root(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let probe = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::metadata(probe.path()).expect("metadata").uid() == 0
+    }
+
+    /// As root, gives the store's folder and every file in it to
+    /// [`UNPRIVILEGED`], so that [`Store::run_unprivileged`] owns them;
+    /// otherwise does nothing.
+    pub fn hand_to_unprivileged_user(&self) {
+        if !self.as_root() {
+            return;
+        }
+        let own = |path: &Path| {
+            std::os::unix::fs::chown(path, Some(UNPRIVILEGED), Some(UNPRIVILEGED)).expect("chown")
+        };
+        own(self.dir.path());
+        for entry in std::fs::read_dir(self.dir.path()).expect("read_dir") {
+            own(&entry.expect("entry").path());
+        }
+    }
+
+    /// Runs the binary as [`UNPRIVILEGED`] when the tests run as root, else
+    /// as the current user.
+    pub fn run_unprivileged(&self, args: &[&str]) -> Run {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cqrs-admin"));
+        cmd.arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env_remove("CQRS_ADMIN_DB")
+            .env_remove("CQRS_ADMIN_TODAY")
+            .env("CQRS_ADMIN_ACTOR", "test-operator")
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path());
+        if self.as_root() {
+            cmd.uid(UNPRIVILEGED).gid(UNPRIVILEGED);
+        }
+        let out = cmd.output().expect("run binary");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}

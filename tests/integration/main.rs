@@ -7,6 +7,7 @@ mod common;
 
 mod audit;
 mod completions;
+mod fuzz;
 mod hostile;
 mod import;
 mod report;

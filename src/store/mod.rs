@@ -66,7 +66,7 @@ fn busy_timeout_ms() -> Result<u64, UserError> {
 
 /// "10s" or "200 ms", for the "locked" message.
 fn describe_wait(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms} ms")
@@ -146,9 +146,9 @@ impl Store {
     fn identity(&self) -> rusqlite::Result<(i64, i32, i64)> {
         // Reading the schema first turns "file is not a database" into an
         // error here.
-        let objects: i64 =
-            self.conn
-                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        let objects: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -231,6 +231,10 @@ impl Store {
             .map_err(|e| store_error(&path, e))?;
         if version == known {
             return Ok(());
+        }
+        if !(0..known).contains(&version) {
+            drop(tx);
+            return self.check_identity();
         }
         if version == 0 {
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -368,13 +372,13 @@ fn create_owner_only(path: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         result => result.map(|_| ()),
     }
-        .map_err(|e| {
-            UserError::Store(format!(
-                "cannot create the store {}: {e}; check the folder's permissions or give another --db",
-                path.display()
-            ))
-            .into()
-        })
+    .map_err(|e| {
+        UserError::Store(format!(
+            "cannot create the store {}: {e}; check the folder's permissions or give another --db",
+            path.display()
+        ))
+        .into()
+    })
 }
 
 /// Turns SQLite's errors about the file itself into messages that say what to do.

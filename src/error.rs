@@ -115,7 +115,9 @@ pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
         .chain()
         .find_map(|e| e.downcast_ref::<std::io::Error>())?;
     Some(match io.kind() {
-        ErrorKind::IsADirectory => "a folder was given where a file is needed: give the path of the file",
+        ErrorKind::IsADirectory => {
+            "a folder was given where a file is needed: give the path of the file"
+        }
         ErrorKind::NotADirectory => "part of the path is a file, not a folder: check the path",
         ErrorKind::NotFound => "check the path and that the file exists",
         ErrorKind::PermissionDenied => "check the file's permissions, or give another path",

@@ -60,8 +60,17 @@ fn setup() -> &'static Setup {
 fn contents(db: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(db).expect("open");
     let mut out = Vec::new();
-    for table in ["organisations", "accounts", "permissions", "directory", "activity", "settings"] {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).expect("prepare");
+    for table in [
+        "organisations",
+        "accounts",
+        "permissions",
+        "directory",
+        "activity",
+        "settings",
+    ] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table}"))
+            .expect("prepare");
         let n = stmt.column_count();
         let rows = stmt
             .query_map([], |r| {
@@ -93,6 +102,9 @@ fuzz_target!(|data: &[u8]| {
             err.downcast_ref::<UserError>().is_some(),
             "not a refusal the user can act on: {err:#}"
         );
-        assert!(contents(&setup.db) == before, "a refused file changed the store");
+        assert!(
+            contents(&setup.db) == before,
+            "a refused file changed the store"
+        );
     }
 });

@@ -195,7 +195,6 @@ pub fn warning(text: &str) {
 
 pub mod views;
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,7 +214,14 @@ mod tests {
             assert_eq!(neutralise(cell), format!("'{cell}"));
             assert_eq!(unneutralise(&neutralise(cell)), cell);
         }
-        for cell in ["", "Sarah", "sarah.jones@nhs.net", "O'Brien", "'quoted", " =x"] {
+        for cell in [
+            "",
+            "Sarah",
+            "sarah.jones@nhs.net",
+            "O'Brien",
+            "'quoted",
+            " =x",
+        ] {
             assert_eq!(neutralise(cell), cell);
         }
     }
@@ -231,10 +237,7 @@ mod tests {
     /// Strings built from the characters that matter here, so that triggers
     /// and quotes at the start are common.
     fn cell() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "['=+@\t\r\n -]{0,4}[a-zA-Z0-9'=+@ -]{0,6}",
-            any::<String>(),
-        ]
+        prop_oneof!["['=+@\t\r\n -]{0,4}[a-zA-Z0-9'=+@ -]{0,6}", any::<String>(),]
     }
 
     proptest! {

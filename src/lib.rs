@@ -40,6 +40,14 @@ pub fn today(cli: &Cli) -> NaiveDate {
         .unwrap_or_else(|| chrono::Local::now().date_naive())
 }
 
+/// Who is making a change and today's date, for commands that change accounts.
+fn operator(cli: &Cli) -> commands::confirm::Operator {
+    commands::confirm::Operator {
+        actor: actor(cli),
+        today: today(cli),
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     // Commands that need no store.
     match &cli.command {
@@ -100,10 +108,50 @@ pub fn run(cli: Cli) -> Result<()> {
             let dates = Dates::resolve(&store, None, today(&cli))?;
             views::cutover(&dates, format)?;
         }
-        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
-        _ => {
-            return Err(error::UserError::Refused("this command is not built yet".into()).into());
+        Command::Plan(args) => {
+            let plan = commands::plan::run(&store, args, format)?;
+            output::replacements::plan(&plan, &args.out, format)?;
         }
+        Command::Replace(args) => {
+            commands::replace::run(&mut store, args, &operator(&cli), format)?;
+        }
+        Command::Revert(args) => {
+            commands::revert::run(&mut store, args, &operator(&cli), format)?;
+        }
+        Command::History(args) => {
+            let list = commands::history::run(&store, &args.account_id)?;
+            output::replacements::history(&list, format)?;
+        }
+        Command::Verify => {
+            let list = commands::verify::run(&store)?;
+            output::replacements::verify(&list, format)?;
+            let differ: Vec<&str> = list
+                .iter()
+                .filter(|v| !v.ok())
+                .map(|v| v.new_account_id.as_str())
+                .collect();
+            if !differ.is_empty() {
+                return Err(error::UserError::Refused(format!(
+                    "{} replacement(s) differ from the account they replaced: {}",
+                    differ.len(),
+                    differ.join(", ")
+                ))
+                .into());
+            }
+        }
+        Command::Log(args) => {
+            let mut sink = Sink::stdout(format, commands::log::COLUMNS)?;
+            let n = commands::log::run(&store, args, &mut sink)?;
+            sink.finish()?;
+            if n == 0 && format == cli::Format::Table {
+                output::message("the change log has no entries that match");
+            }
+        }
+        Command::Export(args) => {
+            let exported = commands::export::run(&store, args)?;
+            output::replacements::exported(&exported, format)?;
+        }
+        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     }
     Ok(())
 }

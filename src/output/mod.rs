@@ -182,4 +182,5 @@ pub fn warning(text: &str) {
     message(&format!("warning: {text}"));
 }
 
+pub mod replacements;
 pub mod views;

@@ -5,6 +5,7 @@
 //! instead of failing half-way, and a killed process leaves the store as it was.
 
 mod import;
+mod lookups;
 mod read;
 pub mod schema;
 mod write;
@@ -18,8 +19,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use import::{
     AccountRow, ActivityRow, DirectoryRow, ImportCounts, Importer, OrganisationRow, PermissionRow,
 };
+pub use lookups::*;
 pub use read::*;
-#[allow(unused_imports)]
 pub use write::*;
 
 use crate::error::UserError;

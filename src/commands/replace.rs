@@ -142,7 +142,7 @@ pub fn evaluate(store: &Store, requests: &[Request], options: CheckOptions) -> R
         .iter()
         .map(|r| (r.account_id.as_str(), r.email_key.as_str()))
         .collect();
-    let lookup = store.replacement_lookup(&keys)?;
+    let mut lookup = store.replacement_lookup(&keys)?;
     drop(keys);
     let mut eval = Evaluation::default();
 
@@ -180,20 +180,24 @@ pub fn evaluate(store: &Store, requests: &[Request], options: CheckOptions) -> R
             repeated = true;
         }
         if !repeated {
-            check_one(r, &lookup, options, &mut eval);
+            check_one(r, &mut lookup, options, &mut eval);
         }
     }
     assign_new_ids(store, &lookup, &mut eval.ready)?;
     Ok(eval)
 }
 
+/// Checks one request. It takes the request's account and roles out of the
+/// look-up (each account is checked at most once: a repeated one is refused
+/// before it gets here).
 fn check_one(
     r: &Request,
-    lookup: &ReplacementLookup,
+    lookup: &mut ReplacementLookup,
     options: CheckOptions,
     eval: &mut Evaluation,
 ) {
-    let old = lookup.accounts.get(&r.account_id);
+    let old = lookup.accounts.remove(&r.account_id);
+    let old = old.as_ref();
     if options.done_is_done
         && let Some(old) = old
         && let (Some(new_id), Some(key)) = (&old.replaced_by, &old.replaced_by_email_key)
@@ -207,8 +211,7 @@ fn check_one(
         });
         return;
     }
-    let no_roles = Vec::new();
-    let roles = lookup.roles.get(&r.account_id).unwrap_or(&no_roles);
+    let roles = lookup.roles.remove(&r.account_id).unwrap_or_default();
     let holds_admin = roles.iter().any(|g| g.role.is_administrator());
     let entry = lookup.directory.get(&r.email_key);
     let owners = lookup.email_owners.get(&r.email_key);
@@ -297,7 +300,7 @@ fn check_one(
         new_account_id: String::new(),
         email: entry.address.trim().to_string(),
         email_key: r.email_key.clone(),
-        roles: roles.clone(),
+        roles,
         reason: r.reason.clone(),
         holds_admin,
         directory_names: (!names_equal)

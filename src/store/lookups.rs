@@ -172,19 +172,24 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT p.account_id, p.ods_code, p.role, p.payment_types
              FROM temp.lookup_keys k
-             CROSS JOIN permissions p ON p.account_id = k.account_id
-             ORDER BY p.account_id, p.ods_code, p.role",
+             CROSS JOIN permissions p ON p.account_id = k.account_id",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
+            let id = r.get_ref(0)?.as_str()?;
             let g = grant(r.get(1)?, r.get_ref(2)?.as_str()?, r.get_ref(3)?.as_str()?);
-            let list = out.roles.entry(id).or_default();
-            // A plan naming an account twice joins its roles twice (adjacent,
-            // by the ORDER BY).
-            if list.last() != Some(&g) {
-                list.push(g);
+            match out.roles.get_mut(id) {
+                Some(list) => list.push(g),
+                None => {
+                    out.roles.insert(id.to_string(), vec![g]);
+                }
             }
+        }
+        // Sorting here is cheaper than asking SQLite to sort every row; a plan
+        // naming an account twice joins its roles twice.
+        for list in out.roles.values_mut() {
+            list.sort_unstable();
+            list.dedup();
         }
 
         let mut stmt = self.conn.prepare_cached(

@@ -39,6 +39,17 @@ impl Store {
             done: false,
         })
     }
+
+    /// Readies the connection for a bulk change touching a large part of the
+    /// store: a bigger page cache and memory-mapped reads, for this process
+    /// only (nothing is stored).
+    pub fn prepare_for_bulk(&self) -> Result<()> {
+        self.conn.execute_batch(
+            "PRAGMA cache_size = -262144;
+             PRAGMA mmap_size = 1073741824;",
+        )?;
+        Ok(())
+    }
 }
 
 impl Drop for WriteTx<'_> {
@@ -124,9 +135,15 @@ impl WriteTx<'_> {
         }
         let expected = batch.len();
 
+        // `OR ROLLBACK`: a constraint failure (which the checks make impossible)
+        // ends the whole transaction, so nothing of the plan is kept. It also
+        // spares SQLite a statement journal per statement (a copy of every page
+        // touched, kept to undo one statement alone), which roughly halves the
+        // cost of these multi-row writes.
+
         let created = conn
             .prepare_cached(
-                "INSERT INTO accounts (account_id, username, email, email_key, given_name,
+                "INSERT OR ROLLBACK INTO accounts (account_id, username, email, email_key, given_name,
                                        family_name, status, created_at, last_login_at,
                                        replaced_by, replaces)
                  SELECT new_id, email, email, email_key, given_name, family_name, 'active', ?1,
@@ -141,7 +158,7 @@ impl WriteTx<'_> {
         // Exactly the old account's roles: organisation, role and payment-type
         // restrictions, nothing more and nothing less.
         conn.prepare_cached(
-            "INSERT INTO permissions (account_id, ods_code, role, payment_types)
+            "INSERT OR ROLLBACK INTO permissions (account_id, ods_code, role, payment_types)
              SELECT r.new_id, p.ods_code, p.role, p.payment_types
              FROM temp.new_replacements r
              CROSS JOIN permissions p ON p.account_id = r.old_id",
@@ -152,7 +169,7 @@ impl WriteTx<'_> {
         // replaced it. The WHERE re-states the rules as a last guard.
         let marked = conn
             .prepare_cached(
-                "UPDATE accounts
+                "UPDATE OR ROLLBACK accounts
                  SET replaced_by = r.new_id,
                      status = CASE WHEN ?1 THEN 'disabled' ELSE accounts.status END
                  FROM temp.new_replacements r
@@ -167,7 +184,7 @@ impl WriteTx<'_> {
         }
 
         conn.prepare_cached(
-            "INSERT INTO change_log (at, actor, action, old_account_id, new_account_id, email, reason)
+            "INSERT OR ROLLBACK INTO change_log (at, actor, action, old_account_id, new_account_id, email, reason)
              SELECT ?1, ?2, action, old_id, new_id, email, reason FROM (
                 SELECT seq, 0 AS step, 'replace' AS action, old_id, new_id, email, reason
                 FROM temp.new_replacements

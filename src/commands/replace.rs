@@ -110,6 +110,8 @@ pub struct ReplaceOutcome {
     pub disable_old: bool,
     /// The plan's name, for a plan.
     pub plan: Option<String>,
+    /// The new accounts' `created_at`: today.
+    pub created_at: String,
 }
 
 /// How the checks treat two situations that differ between the two forms.
@@ -521,6 +523,7 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
                 dry_run: args.dry_run,
                 disable_old: args.disable_old,
                 plan,
+                created_at: op.created_at(),
             },
             format,
         );
@@ -549,6 +552,7 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
             dry_run: true,
             disable_old: args.disable_old,
             plan: plan.clone(),
+            created_at: op.created_at(),
         };
         if outcome.replacements.is_empty() {
             views::nothing_to_do(&outcome);
@@ -611,6 +615,7 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
         dry_run: false,
         disable_old: args.disable_old,
         plan,
+        created_at,
     };
     views::replaced(&outcome, format)?;
     views::replace_summary(&outcome);

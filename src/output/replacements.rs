@@ -63,10 +63,10 @@ fn roles_table(roles: &[RoleGrant]) -> String {
 }
 
 /// What one replacement does, in words, for the confirmation and `--dry-run`.
-fn describe_one(r: &Replacement, disable_old: bool, done: bool) -> String {
+fn describe_one(r: &Replacement, disable_old: bool, created_at: &str, done: bool) -> String {
     let mut text = format!(
         "{} account {} ({} {}, {})\n  by the new account {}\n    email and username: {}\n    \
-         names: {} {}\n    status: active\n",
+         names: {} {}\n    status: active\n    created: {created_at}\n",
         if done { "Replaced" } else { "Replace" },
         r.old_account_id,
         r.given_name,
@@ -205,7 +205,7 @@ fn describe_plan(outcome: &ReplaceOutcome, limit: Option<usize>) -> String {
 
 fn describe(outcome: &ReplaceOutcome, limit: Option<usize>, done: bool) -> String {
     match (&outcome.plan, outcome.replacements.as_slice()) {
-        (None, [one]) => describe_one(one, outcome.disable_old, done),
+        (None, [one]) => describe_one(one, outcome.disable_old, &outcome.created_at, done),
         _ => describe_plan(outcome, limit),
     }
 }

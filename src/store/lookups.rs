@@ -188,7 +188,10 @@ impl Store {
         // Sorting here is cheaper than asking SQLite to sort every row; a plan
         // naming an account twice joins its roles twice.
         for list in out.roles.values_mut() {
-            list.sort_unstable();
+            // The order of `roles()`: organisation, then the role's spelling.
+            list.sort_unstable_by(|a, b| {
+                (&a.ods_code, a.role.as_str()).cmp(&(&b.ods_code, b.role.as_str()))
+            });
             list.dedup();
         }
 

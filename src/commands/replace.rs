@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Read};
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -24,7 +25,7 @@ use crate::input::{Column, CsvFile};
 use crate::model::RoleGrant;
 use crate::output::{message, replacements as views, unneutralise};
 use crate::rules::{DirectoryFacts, Refusal, ReplacementFacts, check_replacement, normal_form};
-use crate::store::{NewAccount, ReplacementLookup, Stamp, Store};
+use crate::store::{NewAccount, ReplacementLookup, Stamp, Store, WriteTx};
 
 /// One replacement asked for: a plan row or the command line.
 #[derive(Debug, Clone)]
@@ -140,22 +141,24 @@ fn refusal_column(refusal: &Refusal) -> &'static str {
 
 /// Applies every rule to every request, against `store` as it is now.
 pub fn evaluate(store: &Store, requests: &[Request], options: CheckOptions) -> Result<Evaluation> {
-    let keys: Vec<(&str, &str)> = requests
-        .iter()
-        .map(|r| (r.account_id.as_str(), r.email_key.as_str()))
-        .collect();
-    let mut lookup = store.replacement_lookup(&keys)?;
-    drop(keys);
-    let mut eval = Evaluation::default();
+    let (repeats, unique) = split_repeats(requests);
+    let mut eval = check_requests(store, &unique, options)?;
+    eval.problems.splice(0..0, repeats);
+    Ok(eval)
+}
 
-    // Within a plan, an account or an address may appear only once.
+/// Within a plan, an account or an address may appear only once: the rows
+/// that repeat an earlier one, as problems, and the rest, to be checked.
+fn split_repeats(requests: &[Request]) -> (Vec<Problem>, Vec<&Request>) {
+    let mut problems = Vec::new();
+    let mut unique = Vec::with_capacity(requests.len());
     let mut account_lines: HashMap<&str, Option<u64>> = HashMap::with_capacity(requests.len());
     let mut address_lines: HashMap<&str, Option<u64>> = HashMap::with_capacity(requests.len());
     for r in requests {
         let mut repeated = false;
         if let Some(first) = account_lines.insert(&r.account_id, r.line) {
             account_lines.insert(&r.account_id, first);
-            eval.problems.push(Problem {
+            problems.push(Problem {
                 line: r.line,
                 column: "account_id",
                 message: format!(
@@ -170,7 +173,7 @@ pub fn evaluate(store: &Store, requests: &[Request], options: CheckOptions) -> R
             && let Some(first) = address_lines.insert(&r.email_key, r.line)
         {
             address_lines.insert(&r.email_key, first);
-            eval.problems.push(Problem {
+            problems.push(Problem {
                 line: r.line,
                 column: "new_email",
                 message: format!(
@@ -182,8 +185,27 @@ pub fn evaluate(store: &Store, requests: &[Request], options: CheckOptions) -> R
             repeated = true;
         }
         if !repeated {
-            check_one(r, &mut lookup, options, &mut eval);
+            unique.push(r);
         }
+    }
+    (problems, unique)
+}
+
+/// Checks requests that name distinct accounts and addresses.
+fn check_requests(
+    store: &Store,
+    requests: &[&Request],
+    options: CheckOptions,
+) -> Result<Evaluation> {
+    let keys: Vec<(&str, &str)> = requests
+        .iter()
+        .map(|r| (r.account_id.as_str(), r.email_key.as_str()))
+        .collect();
+    let mut lookup = store.replacement_lookup(&keys)?;
+    drop(keys);
+    let mut eval = Evaluation::default();
+    for r in requests {
+        check_one(r, &mut lookup, options, &mut eval);
     }
     assign_new_ids(store, &lookup, &mut eval.ready)?;
     Ok(eval)
@@ -572,9 +594,6 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
     let bar = progress(requests.len());
     bar.set_message("waiting for the store's write lock");
     let tx = store.begin_write()?;
-    bar.set_message(format!("checking {} rows", requests.len()));
-    let eval = evaluate(&tx, &requests, options)?;
-    fail_on_problems(&requests, &plan, eval.problems)?;
     let now = Operator::now();
     let created_at = op.created_at();
     let stamp = Stamp {
@@ -582,30 +601,43 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
         actor: &op.actor,
         created_at: &created_at,
     };
-    if eval.ready.len() >= BATCH {
+    if requests.len() > BATCH {
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} {pos}/{len}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        bar.set_length(eval.ready.len() as u64);
+        bar.set_length(requests.len() as u64);
     }
-    bar.set_message("creating replacement accounts");
-    for chunk in eval.ready.chunks(BATCH) {
-        let batch: Vec<NewAccount<'_>> = chunk
-            .iter()
-            .map(|r| NewAccount {
-                old_account_id: &r.old_account_id,
-                new_account_id: &r.new_account_id,
-                email: &r.email,
-                email_key: &r.email_key,
-                given_name: &r.given_name,
-                family_name: &r.family_name,
-                reason: r.reason.as_deref(),
-            })
-            .collect();
-        tx.create_replacements(&batch, args.disable_old, stamp)?;
-        bar.inc(chunk.len() as u64);
-    }
+    bar.set_message("checking and creating replacement accounts");
+    let write = |ready: &[Replacement]| -> Result<()> {
+        for chunk in ready.chunks(BATCH) {
+            let batch: Vec<NewAccount<'_>> = chunk
+                .iter()
+                .map(|r| NewAccount {
+                    old_account_id: &r.old_account_id,
+                    new_account_id: &r.new_account_id,
+                    email: &r.email,
+                    email_key: &r.email_key,
+                    given_name: &r.given_name,
+                    family_name: &r.family_name,
+                    reason: r.reason.as_deref(),
+                })
+                .collect();
+            tx.create_replacements(&batch, args.disable_old, stamp)?;
+        }
+        Ok(())
+    };
+    let eval = if requests.len() > BATCH {
+        check_and_write_pipelined(&tx, &requests, options, &bar, write)?
+    } else {
+        let eval = evaluate(&tx, &requests, options)?;
+        if eval.problems.is_empty() {
+            write(&eval.ready)?;
+        }
+        eval
+    };
+    // Any problem: `tx` is dropped unfinished, which rolls back every write.
+    fail_on_problems(&requests, &plan, eval.problems)?;
     bar.set_message("committing");
     tx.commit()?;
     bar.finish_and_clear();
@@ -620,6 +652,62 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
     views::replaced(&outcome, format)?;
     views::replace_summary(&outcome);
     Ok(())
+}
+
+/// Checks a long plan and creates its accounts at once, inside the write
+/// transaction `tx`: a second thread checks each batch on its own connection
+/// while this one writes the batch before it.
+///
+/// The checking connection sees the store exactly as the transaction found
+/// it: `tx` holds the write lock, so no other operator can commit, and the
+/// plan's own uncommitted writes are invisible to another connection. Those
+/// writes cannot change another row's verdict anyway: each row touches only
+/// its own old account and its own new id and address, and a plan that names
+/// an account or address twice is refused before anything is checked. Once a
+/// problem turns up nothing more is written (the transaction will be rolled
+/// back), but every batch is still checked so that every problem is reported.
+fn check_and_write_pipelined(
+    tx: &WriteTx<'_>,
+    requests: &[Request],
+    options: CheckOptions,
+    bar: &ProgressBar,
+    mut write: impl FnMut(&[Replacement]) -> Result<()>,
+) -> Result<Evaluation> {
+    let (repeats, unique) = split_repeats(requests);
+    let reader = tx.reader()?;
+    reader.prepare_for_bulk()?;
+    let mut total = Evaluation {
+        problems: repeats,
+        ..Evaluation::default()
+    };
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = mpsc::sync_channel::<Result<Evaluation>>(2);
+        let unique = &unique;
+        let checker = scope.spawn(move || {
+            for batch in unique.chunks(BATCH) {
+                let checked = check_requests(&reader, batch, options);
+                let failed = checked.is_err();
+                if send.send(checked).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for checked in receive {
+            let mut eval = checked?;
+            if total.problems.is_empty() && eval.problems.is_empty() {
+                write(&eval.ready)?;
+            }
+            bar.inc((eval.ready.len() + eval.done.len() + eval.problems.len()) as u64);
+            total.problems.append(&mut eval.problems);
+            total.ready.append(&mut eval.ready);
+            total.done.append(&mut eval.done);
+        }
+        checker
+            .join()
+            .map_err(|_| anyhow::anyhow!("checking the plan failed"))?;
+        Ok(())
+    })?;
+    Ok(total)
 }
 
 fn fail_on_problems(

@@ -1286,3 +1286,92 @@ fn the_store_refuses_to_edit_an_email_or_the_change_log() {
     assert!(err.to_string().contains("never deleted"), "{err}");
     assert_eq!(env.count("SELECT count(*) FROM change_log"), 1);
 }
+
+// ------------------------------------------------------------- long plans
+
+/// A store with 10,050 more accounts, each with a confident match: enough for
+/// a plan to be checked and written in more than one batch.
+fn long_env() -> Env {
+    let env = Env::new();
+    let n = 10_050;
+    let mut accounts = String::from("account_id,username,email,given_name,family_name,status\n");
+    let mut permissions = String::from("account_id,ods_code,role,payment_types\n");
+    let mut directory = String::from(DIRECTORY);
+    for i in 0..n {
+        accounts.push_str(&format!(
+            "P{i:05},puser{i},p{i}@gp.nhs.uk,Given{i},Family{i},active\n"
+        ));
+        permissions.push_str(&format!("P{i:05},A81002,view,QOF\n"));
+        directory.push_str(&format!(
+            "given{i}.family{i}@nhs.net,Given{i},Family{i},A81002,active,personal\n"
+        ));
+    }
+    for (kind, text) in [
+        ("accounts", accounts),
+        ("permissions", permissions),
+        ("directory", directory),
+    ] {
+        let path = env.write(&format!("long-{kind}.csv"), &text);
+        env.run(&["import", kind, path.to_str().expect("path")])
+            .ok();
+    }
+    env
+}
+
+#[test]
+fn a_long_plan_is_all_or_nothing_across_batches() {
+    let env = long_env();
+    let out = env.path("plan.csv");
+    env.run(&["plan", "--out", &out]).ok();
+    let plan = std::fs::read_to_string(&out).expect("plan");
+    let lines = plan.lines().count();
+    assert_eq!(lines, 1 + 2 + 10_050);
+
+    // One bad row at the very end: nothing is created, and its line is named.
+    let mut bad: Vec<&str> = plan.lines().collect();
+    let last = bad.len();
+    let broken = bad[last - 1].replacen("@nhs.net", "@nhs.uk", 1);
+    bad[last - 1] = &broken;
+    let bad_path = env.write("bad-plan.csv", &(bad.join("\n") + "\n"));
+    let before = env.snapshot();
+    let run = env
+        .run(&[
+            "replace",
+            "--plan",
+            bad_path.to_str().expect("path"),
+            "--yes",
+        ])
+        .fails();
+    assert!(
+        run.stderr
+            .contains(&format!("line {last}, column new_email: the address")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.snapshot(), before, "the first batch was rolled back");
+
+    let run = env.run(&["replace", "--plan", &out, "--yes"]).ok();
+    assert!(
+        run.stderr
+            .contains("created 10052 replacement accounts, 0 already done"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("... and 9052 more"),
+        "the table is capped"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM accounts WHERE replaces IS NOT NULL"),
+        10_052
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM permissions WHERE account_id LIKE 'P%-R1' AND payment_types = 'QOF'"),
+        10_050
+    );
+    assert_eq!(env.count("SELECT count(*) FROM change_log"), 10_052);
+    let run = env.run(&["verify", "--format", "csv"]).ok();
+    assert_eq!(run.csv().len(), 10_052);
+    let run = env.run(&["replace", "--plan", &out, "--yes"]).ok();
+    assert!(run.stderr.contains("10052 already done"), "{}", run.stderr);
+}

@@ -675,7 +675,7 @@ fn check_and_write_pipelined(
 ) -> Result<Evaluation> {
     let (repeats, unique) = split_repeats(requests);
     let reader = tx.reader()?;
-    reader.prepare_for_bulk()?;
+    reader.prepare_for_bulk(false)?;
     let mut total = Evaluation {
         problems: repeats,
         ..Evaluation::default()

@@ -122,6 +122,9 @@ fn describe_one(r: &Replacement, disable_old: bool, created_at: &str, done: bool
     text
 }
 
+/// The most rows a plan's table shows; CSV and JSON list every row.
+const TABLE_ROWS: usize = 1_000;
+
 const BULK_COLUMNS: &[&str] = &[
     "line",
     "old_account_id",
@@ -155,12 +158,13 @@ fn bulk_rows<'a>(list: impl Iterator<Item = &'a Replacement>) -> Vec<Vec<String>
 
 /// A plan's replacements in words: a header, then a table of (at most
 /// `limit`) rows.
-fn describe_plan(outcome: &ReplaceOutcome, limit: Option<usize>) -> String {
+fn describe_plan(outcome: &ReplaceOutcome, limit: Option<usize>, done: bool) -> String {
     let n = outcome.replacements.len();
     let mut text = format!(
-        "Plan {}: {} to create{}\n",
+        "Plan {}: {} {}{}\n",
         outcome.plan.as_deref().unwrap_or(""),
         plural(n, "replacement account", "replacement accounts"),
+        if done { "created" } else { "to create" },
         if outcome.already_done.is_empty() {
             String::new()
         } else {
@@ -196,8 +200,13 @@ fn describe_plan(outcome: &ReplaceOutcome, limit: Option<usize>) -> String {
     }
     if shown < n {
         text.push_str(&format!(
-            "... and {} more (see them all with --dry-run)\n",
-            n - shown
+            "... and {} more: list them all with {}\n",
+            n - shown,
+            if done {
+                "`cqrs-admin log` or --format csv"
+            } else {
+                "--dry-run --format csv"
+            }
         ));
     }
     text
@@ -206,7 +215,7 @@ fn describe_plan(outcome: &ReplaceOutcome, limit: Option<usize>) -> String {
 fn describe(outcome: &ReplaceOutcome, limit: Option<usize>, done: bool) -> String {
     match (&outcome.plan, outcome.replacements.as_slice()) {
         (None, [one]) => describe_one(one, outcome.disable_old, &outcome.created_at, done),
-        _ => describe_plan(outcome, limit),
+        _ => describe_plan(outcome, limit, done),
     }
 }
 
@@ -364,8 +373,10 @@ pub fn replaced(outcome: &ReplaceOutcome, format: Format) -> anyhow::Result<()> 
             if outcome.replacements.is_empty() {
                 return Ok(());
             }
+            // A table of a hundred thousand rows helps nobody at a terminal;
+            // scripts take every row as CSV or JSON.
             Ok(print_text(
-                describe(outcome, None, !outcome.dry_run).trim_end(),
+                describe(outcome, Some(TABLE_ROWS), !outcome.dry_run).trim_end(),
             )?)
         }
     }

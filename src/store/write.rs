@@ -41,13 +41,15 @@ impl Store {
     }
 
     /// Readies the connection for a bulk change touching a large part of the
-    /// store: a bigger page cache and memory-mapped reads, for this process
-    /// only (nothing is stored).
-    pub fn prepare_for_bulk(&self) -> Result<()> {
-        self.conn.execute_batch(
-            "PRAGMA cache_size = -262144;
-             PRAGMA mmap_size = 1073741824;",
-        )?;
+    /// store, for this process only (nothing is stored): memory-mapped reads,
+    /// which spare a copy of every page read, and for the writing connection
+    /// a page cache big enough to hold the pages a large plan changes until
+    /// the commit (a smaller one spills them to the WAL and reads them back).
+    pub fn prepare_for_bulk(&self, writer: bool) -> Result<()> {
+        self.conn.execute_batch("PRAGMA mmap_size = 1073741824;")?;
+        if writer {
+            self.conn.execute_batch("PRAGMA cache_size = -262144;")?;
+        }
         Ok(())
     }
 }

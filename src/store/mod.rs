@@ -15,9 +15,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use import::{
-    AccountRow, ActivityRow, DirectoryRow, ImportCounts, Importer, OrganisationRow, PermissionRow,
-};
+pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef};
 pub use read::*;
 #[allow(unused_imports)]
 pub use write::*;
@@ -75,20 +73,20 @@ impl Store {
         // here, before any pragma could try to write.
         self.conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-        // WAL lets readers (audit, report) run while an operator writes; NORMAL
-        // is crash-safe in WAL mode (a killed process loses nothing committed).
-        let mode: String = self
+        // A rollback journal rather than WAL: a bulk import into an empty
+        // table then writes each new page once (SQLite journals only pages
+        // that existed before), where WAL writes every page twice. A killed
+        // process is still rolled back from the journal on the next open.
+        // Readers wait (busy_timeout) while a writer commits, which is fine
+        // for a command-line tool.
+        let _mode: String = self
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            // A read-only folder cannot hold the WAL files; carry on in the mode
-            // SQLite gave us rather than refuse to read.
-        }
+            .query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0))?;
         self.conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = OFF;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -262144;",
         )?;
         Ok(())
     }

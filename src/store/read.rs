@@ -27,7 +27,6 @@ pub struct AccountView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryView<'a> {
     pub address: &'a str,
-    pub address_key: &'a str,
     pub given_name: &'a str,
     pub family_name: &'a str,
     pub ods_code: &'a str,
@@ -144,9 +143,11 @@ impl Store {
     /// superseded nor disabled (rules.md category 4).
     pub fn duplicate_live_emails(&self) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT email_key FROM accounts
-             WHERE status = 'active' AND replaced_by IS NULL
-             GROUP BY email_key HAVING count(*) > 1",
+            "SELECT e.email_key FROM account_emails e JOIN accounts a USING (account_id)
+             WHERE e.email_key IN (
+                   SELECT email_key FROM account_emails GROUP BY email_key HAVING count(*) > 1)
+               AND a.status = 'active' AND a.replaced_by IS NULL
+             GROUP BY e.email_key HAVING count(*) > 1",
         )?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -155,19 +156,18 @@ impl Store {
     /// Streams every directory entry.
     pub fn for_each_directory_entry(&self, mut visit: impl FnMut(DirectoryView<'_>)) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT address, address_key, given_name, family_name, ods_code, status, mailbox_type
+            "SELECT address, given_name, family_name, ods_code, status, mailbox_type
              FROM directory",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             visit(DirectoryView {
                 address: text(r, 0)?,
-                address_key: text(r, 1)?,
-                given_name: text(r, 2)?,
-                family_name: text(r, 3)?,
-                ods_code: text(r, 4)?,
-                status: status(text(r, 5)?),
-                mailbox_type: mailbox(text(r, 6)?),
+                given_name: text(r, 1)?,
+                family_name: text(r, 2)?,
+                ods_code: text(r, 3)?,
+                status: status(text(r, 4)?),
+                mailbox_type: mailbox(text(r, 5)?),
             });
         }
         Ok(())
@@ -254,9 +254,10 @@ impl Store {
     /// Accounts (any status) whose address has this normal form.
     pub fn accounts_by_email_key(&self, email_key: &str) -> Result<Vec<Account>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT account_id, username, email, given_name, family_name, status,
+            "SELECT a.account_id, username, email, given_name, family_name, status,
                     created_at, last_login_at, replaced_by
-             FROM accounts WHERE email_key = ?1 ORDER BY account_id",
+             FROM account_emails e JOIN accounts a USING (account_id)
+             WHERE e.email_key = ?1 ORDER BY a.account_id",
         )?;
         let rows = stmt.query_map([email_key], account_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -295,7 +296,7 @@ impl Store {
     pub fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT address, given_name, family_name, ods_code, status, mailbox_type
-             FROM directory WHERE address_key = ?1",
+             FROM directory WHERE address = ?1",
         )?;
         Ok(stmt
             .query_row([address_key], |r| {

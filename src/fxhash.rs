@@ -11,6 +11,12 @@ const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 pub struct FxHasher(u64);
 
 impl FxHasher {
+    /// A hasher whose results are independent of the default one's, for a
+    /// second hash of the same key.
+    pub fn with_seed(seed: u64) -> FxHasher {
+        FxHasher(seed)
+    }
+
     #[inline]
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);

@@ -86,7 +86,7 @@ impl Store {
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = OFF;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -262144;",
+             PRAGMA cache_size = -16384;",
         )?;
         Ok(())
     }

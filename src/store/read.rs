@@ -153,6 +153,19 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// How many directory entries the last import wrote (0 if unknown).
+    pub fn directory_size_hint(&self) -> Result<usize> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'directory.entries'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
     /// Streams every directory entry.
     pub fn for_each_directory_entry(&self, mut visit: impl FnMut(DirectoryView<'_>)) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
@@ -189,41 +202,53 @@ impl Store {
         )?;
         let mut accounts = accounts.query([])?;
         let mut permissions = permissions.query([])?;
-        // Roles are copied out of the cursor because the next row overwrites it.
-        let mut pending: Option<(String, String, Role)> = None;
-        let mut roles: Vec<(String, Role)> = Vec::new();
+        // The permission row read ahead is copied out of the cursor (the
+        // next step overwrites it), into buffers reused for every row.
+        let mut pending_id = String::new();
+        let mut pending_code = String::new();
+        let mut pending_role = Role::View;
+        let mut has_pending = false;
         let mut permissions_done = false;
+        let mut codes = String::new();
+        let mut spans: Vec<(usize, usize, Role)> = Vec::new();
         while let Some(a) = accounts.next()? {
             let id = text(a, 0)?;
-            roles.clear();
+            codes.clear();
+            spans.clear();
             loop {
-                if pending.is_none() && !permissions_done {
+                if !has_pending && !permissions_done {
                     match permissions.next()? {
                         Some(p) => {
-                            pending = Some((
-                                text(p, 0)?.to_string(),
-                                text(p, 1)?.to_string(),
-                                role(text(p, 2)?),
-                            ))
+                            pending_id.clear();
+                            pending_id.push_str(text(p, 0)?);
+                            pending_code.clear();
+                            pending_code.push_str(text(p, 1)?);
+                            pending_role = role(text(p, 2)?);
+                            has_pending = true;
                         }
                         None => permissions_done = true,
                     }
                 }
-                match &pending {
-                    Some((pid, _, _)) if pid.as_str() < id => pending = None,
-                    Some((pid, _, _)) if pid.as_str() == id => {
-                        if let Some((_, code, r)) = pending.take() {
-                            roles.push((code, r));
-                        }
+                if !has_pending {
+                    break;
+                }
+                match pending_id.as_str().cmp(id) {
+                    // Roles of an account that is not in the store: skip.
+                    std::cmp::Ordering::Less => has_pending = false,
+                    std::cmp::Ordering::Equal => {
+                        let start = codes.len();
+                        codes.push_str(&pending_code);
+                        spans.push((start, codes.len(), pending_role));
+                        has_pending = false;
                     }
-                    _ => break,
+                    std::cmp::Ordering::Greater => break,
                 }
             }
-            let views: Vec<RoleView<'_>> = roles
+            let views: Vec<RoleView<'_>> = spans
                 .iter()
-                .map(|(code, role)| RoleView {
-                    ods_code: code,
-                    role: *role,
+                .map(|&(start, end, role)| RoleView {
+                    ods_code: &codes[start..end],
+                    role,
                 })
                 .collect();
             visit(

@@ -92,7 +92,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Report(args) => {
-            let report = commands::report::run(&store, args, dates()?)?;
+            let dates = dates()?;
+            let report = commands::report::run(&mut store, args, dates)?;
             views::report(&report, format)?;
             if args.check && report.accounts > 0 {
                 return Err(ActionNeeded(report.accounts as usize).into());

@@ -637,6 +637,10 @@ impl Importer<'_> {
             replaced: self.replaced,
         };
         if commit {
+            // Anything that can change an audit result makes cached results stale.
+            if counts.added + counts.updated > 0 || self.kind == FileKind::Directory {
+                super::bump_generation(self.conn)?;
+            }
             self.conn.execute_batch("COMMIT")?;
             self.done = true;
             crate::trace("committed");

@@ -155,6 +155,27 @@ impl Store {
         Ok(())
     }
 
+    /// The store's generation: increased by every write that can change an
+    /// audit result, so cached results know when they are stale.
+    pub fn generation(&self) -> Result<u64> {
+        Store::generation_in(&self.conn)
+    }
+
+    fn generation_in(conn: &Connection) -> Result<u64> {
+        let value: Option<String> = conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'generation'",
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
     /// Starts a write: `IMMEDIATE` takes the write lock now, so two operators
     /// are serialised rather than one failing at commit.
     fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
@@ -163,6 +184,16 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| store_error(&path, e))
     }
+}
+
+/// Increases the store's generation, inside the caller's write transaction.
+pub(crate) fn bump_generation(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('generation', '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+        [],
+    )?;
+    Ok(())
 }
 
 /// Creates an empty file readable and writable by its owner only, so the store

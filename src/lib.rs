@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod files;
+pub mod fxhash;
 pub mod input;
 pub mod model;
 pub mod output;
@@ -23,6 +24,18 @@ use crate::commands::cutover::Dates;
 use crate::error::ActionNeeded;
 use crate::output::{Sink, views};
 use crate::store::Store;
+
+/// With `CQRS_ADMIN_TRACE` set, prints how long each phase of a long command
+/// took (to standard error), for the benchmark and for finding slow steps.
+pub fn trace(phase: &str) {
+    use std::sync::OnceLock;
+    static START: OnceLock<Option<std::time::Instant>> = OnceLock::new();
+    let start = START
+        .get_or_init(|| std::env::var_os("CQRS_ADMIN_TRACE").map(|_| std::time::Instant::now()));
+    if let Some(start) = start {
+        eprintln!("trace: {:>8.3}s {phase}", start.elapsed().as_secs_f64());
+    }
+}
 
 /// Who is running the command, for the change log: `--actor`, else the login name.
 pub fn actor(cli: &Cli) -> String {
@@ -49,6 +62,7 @@ fn operator(cli: &Cli) -> commands::confirm::Operator {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    trace("start");
     // Commands that need no store.
     match &cli.command {
         Command::Completions { shell } => {
@@ -86,7 +100,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Report(args) => {
-            let report = commands::report::run(&store, args, dates()?)?;
+            let dates = dates()?;
+            let report = commands::report::run(&mut store, args, dates)?;
             views::report(&report, format)?;
             if args.check && report.accounts > 0 {
                 return Err(ActionNeeded(report.accounts as usize).into());

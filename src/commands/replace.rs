@@ -551,6 +551,9 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
         );
     }
 
+    if requests.len() >= BATCH {
+        store.prepare_for_bulk(true)?;
+    }
     let single = plan.is_none();
     let interactive = !args.yes && !args.dry_run && at_terminal();
     let options = CheckOptions {
@@ -660,7 +663,9 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
 ///
 /// The checking connection sees the store exactly as the transaction found
 /// it: `tx` holds the write lock, so no other operator can commit, and the
-/// plan's own uncommitted writes are invisible to another connection. Those
+/// plan's own uncommitted writes stay in `tx`'s page cache until the commit
+/// (`Store::prepare_for_bulk` turns off spilling them), out of another
+/// connection's sight. Those
 /// writes cannot change another row's verdict anyway: each row touches only
 /// its own old account and its own new id and address, and a plan that names
 /// an account or address twice is refused before anything is checked. Once a

@@ -150,7 +150,7 @@ impl Store {
 
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.account_id, a.email, a.given_name, a.family_name, a.status, a.replaced_by,
-                    r.email_key
+                    r.email
              FROM temp.lookup_keys k
              CROSS JOIN accounts a ON a.account_id = k.account_id
              LEFT JOIN accounts r ON r.account_id = a.replaced_by",
@@ -164,7 +164,10 @@ impl Store {
                 family_name: r.get(3)?,
                 status: status(r.get_ref(4)?.as_str()?),
                 replaced_by: r.get(5)?,
-                replaced_by_email_key: r.get(6)?,
+                replaced_by_email_key: r
+                    .get_ref(6)?
+                    .as_str_or_null()?
+                    .map(crate::rules::normal_form),
             };
             out.accounts.insert(account.account_id.clone(), account);
         }
@@ -196,10 +199,10 @@ impl Store {
         }
 
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.address_key, d.address, d.given_name, d.family_name, d.ods_code, d.status,
-                    d.mailbox_type
+            "SELECT DISTINCT k.email_key, d.address, d.given_name, d.family_name, d.ods_code,
+                    d.status, d.mailbox_type
              FROM temp.lookup_keys k
-             CROSS JOIN directory d ON d.address_key = k.email_key",
+             CROSS JOIN directory d ON d.address = k.email_key",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -222,10 +225,10 @@ impl Store {
         }
 
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT a.email_key, a.account_id
+            "SELECT DISTINCT e.email_key, e.account_id
              FROM temp.lookup_keys k
-             CROSS JOIN accounts a ON a.email_key = k.email_key
-             ORDER BY a.email_key, a.account_id",
+             CROSS JOIN account_emails e ON e.email_key = k.email_key
+             ORDER BY e.email_key, e.account_id",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -236,9 +239,12 @@ impl Store {
         }
 
         let mut stmt = self.conn.prepare_cached(
+            // The planner walks the (small) index of address-like usernames
+            // once and probes the keys, rather than one index scan per key:
+            // an expression index is not searched by a join column here.
             "SELECT k.email_key, min(a.account_id)
-             FROM temp.lookup_keys k
-             CROSS JOIN accounts a ON a.username = k.email_key COLLATE NOCASE
+             FROM temp.lookup_keys k, accounts a
+             WHERE a.username LIKE '%@%' AND lower(a.username) = k.email_key
              GROUP BY k.email_key",
         )?;
         let mut rows = stmt.query([])?;
@@ -281,15 +287,15 @@ impl Store {
     pub fn addresses_in_use(&self, keys: &[&str]) -> Result<(HashSet<String>, HashSet<String>)> {
         self.fill_lookup_keys(keys.iter().map(|k| ("", *k)))?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT a.email_key FROM temp.lookup_keys k
-             CROSS JOIN accounts a ON a.email_key = k.email_key",
+            "SELECT DISTINCT e.email_key FROM temp.lookup_keys k
+             CROSS JOIN account_emails e ON e.email_key = k.email_key",
         )?;
         let emails = stmt
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<HashSet<String>>>()?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT k.email_key FROM temp.lookup_keys k
-             CROSS JOIN accounts a ON a.username = k.email_key COLLATE NOCASE",
+            "SELECT DISTINCT k.email_key FROM temp.lookup_keys k, accounts a
+             WHERE a.username LIKE '%@%' AND lower(a.username) = k.email_key",
         )?;
         let usernames = stmt
             .query_map([], |r| r.get(0))?

@@ -44,11 +44,19 @@ impl Store {
     /// store, for this process only (nothing is stored): memory-mapped reads,
     /// which spare a copy of every page read, and for the writing connection
     /// a page cache big enough to hold the pages a large plan changes until
-    /// the commit (a smaller one spills them to the WAL and reads them back).
+    /// the commit.
+    ///
+    /// The writing connection never spills changed pages to the file before
+    /// the commit (`cache_spill = OFF`): a spill needs the exclusive lock,
+    /// which would wait for the connection checking the next batch (see
+    /// `replace`); this way the file stays as it was until the commit.
     pub fn prepare_for_bulk(&self, writer: bool) -> Result<()> {
         self.conn.execute_batch("PRAGMA mmap_size = 1073741824;")?;
         if writer {
-            self.conn.execute_batch("PRAGMA cache_size = -262144;")?;
+            self.conn.execute_batch(
+                "PRAGMA cache_size = -262144;
+                 PRAGMA cache_spill = OFF;",
+            )?;
         }
         Ok(())
     }
@@ -145,10 +153,10 @@ impl WriteTx<'_> {
 
         let created = conn
             .prepare_cached(
-                "INSERT OR ROLLBACK INTO accounts (account_id, username, email, email_key, given_name,
+                "INSERT OR ROLLBACK INTO accounts (account_id, username, email, given_name,
                                        family_name, status, created_at, last_login_at,
                                        replaced_by, replaces)
-                 SELECT new_id, email, email, email_key, given_name, family_name, 'active', ?1,
+                 SELECT new_id, email, email, given_name, family_name, 'active', ?1,
                         NULL, NULL, old_id
                  FROM temp.new_replacements ORDER BY seq",
             )?
@@ -156,6 +164,13 @@ impl WriteTx<'_> {
         if created != expected {
             bail!("created {created} of {expected} replacement accounts: nothing was changed");
         }
+
+        // The look-up by address (the store keeps it as a table).
+        conn.prepare_cached(
+            "INSERT OR ROLLBACK INTO account_emails (email_key, account_id)
+             SELECT email_key, new_id FROM temp.new_replacements",
+        )?
+        .execute([])?;
 
         // Exactly the old account's roles: organisation, role and payment-type
         // restrictions, nothing more and nothing less.
@@ -202,6 +217,8 @@ impl WriteTx<'_> {
             disable_old
         ])?;
         conn.execute_batch("DELETE FROM temp.new_replacements")?;
+        // Categories changed: the report's cache is stale.
+        super::bump_generation(conn)?;
         Ok(())
     }
 
@@ -252,6 +269,7 @@ impl WriteTx<'_> {
             email,
             reason
         ])?;
+        super::bump_generation(conn)?;
         if reenable_old {
             log.execute(params![
                 stamp.at,
@@ -273,6 +291,42 @@ impl WriteTx<'_> {
             .execute_batch("COMMIT")
             .map_err(|e| store_error(&self.store.path, e))?;
         self.done = true;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Keeps the report's rows for the generation they were computed at.
+    /// A store that cannot be written (read-only) simply keeps no cache.
+    pub fn save_report_cache<'a>(
+        &mut self,
+        generation: u64,
+        rows: impl Iterator<Item = (i64, [&'a str; 8])>,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        if super::Store::generation_in(&tx)? != generation {
+            // Something was written since the report was computed.
+            return Ok(());
+        }
+        tx.execute("DELETE FROM report_cache", [])?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO report_cache (section_rank, section, contact_code, account_id,
+                     email, given_name, family_name, category, match)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (rank, row) in rows {
+                insert.execute(rusqlite::params![
+                    rank, row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('report_cache.generation', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [generation.to_string()],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 }

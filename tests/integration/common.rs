@@ -1,0 +1,195 @@
+//! A small builder: a temporary store, the binary, and its results.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// The bundled fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// The import order the files depend on.
+pub const FIXTURE_FILES: &[&str] = &[
+    "organisations",
+    "accounts",
+    "permissions",
+    "directory",
+    "activity",
+];
+
+pub struct Store {
+    pub dir: TempDir,
+    pub db: PathBuf,
+}
+
+/// What a run of the binary gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Parses CSV output into rows of (header -> value).
+    pub fn csv(&self) -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut reader = csv::Reader::from_reader(self.stdout.as_bytes());
+        let headers = reader.headers().expect("csv headers").clone();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.expect("csv record");
+                headers
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).expect("json output")
+    }
+}
+
+impl Store {
+    /// An empty temporary store (the file is created on first use).
+    pub fn new() -> Store {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("cqrs-admin.db");
+        Store { dir, db }
+    }
+
+    /// A store with every fixture imported.
+    pub fn with_fixtures() -> Store {
+        let store = Store::new();
+        for kind in FIXTURE_FILES {
+            store
+                .run(&[
+                    "import",
+                    kind,
+                    fixture(&format!("{kind}.csv")).to_str().unwrap(),
+                ])
+                .ok();
+        }
+        store
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("cqrs-admin").expect("binary");
+        cmd.arg("--db")
+            .arg(&self.db)
+            .env_remove("CQRS_ADMIN_DB")
+            .env_remove("CQRS_ADMIN_TODAY")
+            .env("CQRS_ADMIN_ACTOR", "test-operator")
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, "")
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let out = self
+            .cmd()
+            .args(args)
+            .write_stdin(stdin.as_bytes().to_vec())
+            .output()
+            .expect("run binary");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Every row of the store's data tables, to prove a refusal changed nothing.
+    /// The store's own bookkeeping (its generation and the kept report) is
+    /// left out: it is a cache, not data.
+    pub fn snapshot(&self) -> Vec<Vec<String>> {
+        let conn = rusqlite::Connection::open(&self.db).expect("open store");
+        let mut out = Vec::new();
+        for table in [
+            "organisations",
+            "accounts",
+            "permissions",
+            "directory",
+            "activity",
+            "change_log",
+            "account_emails",
+            "settings",
+        ] {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT * FROM {table} {}",
+                    if table == "settings" {
+                        "WHERE key NOT IN ('generation', 'report_cache.generation')"
+                    } else {
+                        ""
+                    }
+                ))
+                .expect("prepare");
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut row = vec![table.to_string()];
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        row.push(format!("{v:?}"));
+                    }
+                    Ok(row)
+                })
+                .expect("query");
+            for row in rows {
+                out.push(row.expect("row"));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The audit as (account_id -> (category, match, section)).
+    pub fn audit(&self) -> std::collections::BTreeMap<String, (String, String, String)> {
+        self.run(&["audit", "--include-disabled", "--format", "csv"])
+            .ok()
+            .csv()
+            .into_iter()
+            .map(|r| {
+                (
+                    r["account_id"].clone(),
+                    (
+                        r["category"].clone(),
+                        r["match"].clone(),
+                        r["section"].clone(),
+                    ),
+                )
+            })
+            .collect()
+    }
+}

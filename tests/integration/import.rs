@@ -1,0 +1,430 @@
+//! `import`: whole files or nothing, every problem located.
+
+use std::fs;
+
+use crate::common::{FIXTURE_FILES, Store, fixture};
+
+fn write(store: &Store, name: &str, content: &[u8]) -> String {
+    let path = store.dir.path().join(name);
+    fs::write(&path, content).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn every_broken_fixture_file_is_refused_whole_with_its_line_and_changes_nothing() {
+    let store = Store::with_fixtures();
+    let before = store.snapshot();
+    let mut tried = 0;
+    for entry in fs::read_dir(fixture("bad")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if !name.ends_with(".csv") {
+            continue;
+        }
+        let kind = name.split('-').next().unwrap();
+        assert!(
+            FIXTURE_FILES.contains(&kind),
+            "{name}: name it after its kind"
+        );
+        let run = store.run(&["import", kind, path.to_str().unwrap()]);
+        if name.contains("header-only") {
+            // A header with no rows is a valid, empty file.
+            run.ok();
+            continue;
+        }
+        let run = run.fails(1);
+        assert!(
+            run.stderr.contains("line "),
+            "{name}: no line number in\n{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("nothing was imported"),
+            "{name}:\n{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{name}: data on stdout");
+        assert_eq!(store.snapshot(), before, "{name} changed the store");
+        tried += 1;
+    }
+    assert!(tried >= 15, "only {tried} broken files tried");
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "accounts.csv",
+        b"account_id,username,email,given_name,family_name,status\n\
+          N1,new1,new1@nhs.net,New,One,active\n\
+          N2,new2,new2@nhs.net,New,Two,enabled\n\
+          N3,new3,new3@nhs.net,,Three,active\n\
+          N4,new1,new4@nhs.net,New,Four,active\n",
+    );
+    let run = store.run(&["import", "accounts", &file]).fails(1);
+    assert!(
+        run.stderr.contains("line 3, column status"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("`enabled`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("line 4, column given_name"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 5, column username"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("3 problems"), "{}", run.stderr);
+    let audit = store.audit();
+    assert!(
+        !audit.contains_key("N1"),
+        "the good row was not imported either"
+    );
+}
+
+#[test]
+fn spreadsheet_quirks_are_accepted() {
+    let store = Store::new();
+    store
+        .run(&[
+            "import",
+            "organisations",
+            fixture("organisations.csv").to_str().unwrap(),
+        ])
+        .ok();
+    // BOM, CRLF, headers in another order and case with padding, blank lines,
+    // quoted fields with commas and newlines, trailing spaces, an unknown column.
+    let file = write(
+        &store,
+        "accounts.csv",
+        b"\xEF\xBB\xBF Email ,ACCOUNT_ID,Given_Name,family_name,status,username,notes\r\n\
+          \r\n\
+          a.person@nhs.net  ,A1,\"Anne, Marie\",Person,active,aperson,\"line one\r\nline two\"\r\n\
+          \r\n\
+          b.person@nhs.net,A2,Bob,Person ,Active,bperson,\r\n",
+    );
+    let run = store.run(&["import", "accounts", &file]).ok();
+    assert!(
+        run.stderr.contains("unknown column `notes`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("2 rows"), "{}", run.stderr);
+    let json = store
+        .run(&["accounts", "show", "A1", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json[0]["given_name"], "Anne, Marie");
+    assert_eq!(json[0]["email"], "a.person@nhs.net");
+    let json = store
+        .run(&["accounts", "show", "A2", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json[0]["family_name"], "Person");
+    assert_eq!(json[0]["status"], "active");
+}
+
+#[test]
+fn the_awkward_fixture_files_are_accepted() {
+    for entry in fs::read_dir(fixture("awkward")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if !name.ends_with(".csv") {
+            continue;
+        }
+        let store = Store::new();
+        let kind = name.split('-').next().unwrap().to_string();
+        // Import what the file depends on from the fixtures first.
+        for dep in FIXTURE_FILES.iter().take_while(|k| **k != kind) {
+            store
+                .run(&[
+                    "import",
+                    dep,
+                    fixture(&format!("{dep}.csv")).to_str().unwrap(),
+                ])
+                .ok();
+        }
+        store.run(&["import", &kind, path.to_str().unwrap()]).ok();
+    }
+}
+
+#[test]
+fn reimporting_the_same_file_changes_nothing() {
+    let store = Store::with_fixtures();
+    let before = store.snapshot();
+    for kind in FIXTURE_FILES {
+        let run = store
+            .run(&[
+                "import",
+                kind,
+                fixture(&format!("{kind}.csv")).to_str().unwrap(),
+            ])
+            .ok();
+        if *kind != "directory" {
+            assert!(
+                run.stderr.contains("0 added, 0 updated"),
+                "{kind}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert_eq!(store.snapshot(), before);
+}
+
+#[test]
+fn a_reimport_updates_rows_by_key() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "accounts.csv",
+        b"account_id,username,email,given_name,family_name,status\n\
+          U0000001,sjones01,sarah.jones@nhs.net,Sarah,Jones,disabled\n\
+          N9,newbie,newbie@nhs.net,New,Bie,active\n",
+    );
+    let run = store.run(&["import", "accounts", &file]).ok();
+    assert!(
+        run.stderr.contains("1 added, 1 updated, 0 unchanged"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(store.audit()["U0000001"].0, "disabled");
+    // Nothing is deleted: accounts not in the file are still there.
+    assert!(store.audit().contains_key("U0000040"));
+}
+
+#[test]
+fn an_import_that_changes_an_email_is_refused_naming_the_account() {
+    let store = Store::with_fixtures();
+    let before = store.snapshot();
+    let file = write(
+        &store,
+        "accounts.csv",
+        b"account_id,username,email,given_name,family_name,status\n\
+          U0000010,gwalker10,gary.walker@nhs.net,Gary,Walker,active\n",
+    );
+    let run = store.run(&["import", "accounts", &file]).fails(1);
+    assert!(run.stderr.contains("account U0000010"), "{}", run.stderr);
+    assert!(run.stderr.contains("replacement account"), "{}", run.stderr);
+    assert_eq!(store.snapshot(), before);
+}
+
+#[test]
+fn importing_in_the_wrong_order_says_so() {
+    let store = Store::new();
+    let run = store
+        .run(&[
+            "import",
+            "permissions",
+            fixture("permissions.csv").to_str().unwrap(),
+        ])
+        .fails(1);
+    assert!(
+        run.stderr.contains("import organisations"),
+        "{}",
+        run.stderr
+    );
+    store
+        .run(&[
+            "import",
+            "organisations",
+            fixture("organisations.csv").to_str().unwrap(),
+        ])
+        .ok();
+    let run = store
+        .run(&[
+            "import",
+            "permissions",
+            fixture("permissions.csv").to_str().unwrap(),
+        ])
+        .fails(1);
+    assert!(
+        run.stderr.contains("import accounts before permissions"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_role_at_the_wrong_kind_of_organisation_is_refused() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "permissions.csv",
+        b"account_id,ods_code,role\nU0000001,15N,achievement-entry\n",
+    );
+    let run = store.run(&["import", "permissions", &file]).fails(1);
+    assert!(run.stderr.contains("line 2, column role"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot be held at a commissioner"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn standard_input_is_read_with_a_dash() {
+    let store = Store::new();
+    let orgs = fs::read_to_string(fixture("organisations.csv")).unwrap();
+    let run = store
+        .run_with_stdin(&["import", "organisations", "-"], &orgs)
+        .ok();
+    assert!(run.stderr.contains("standard input"), "{}", run.stderr);
+}
+
+#[test]
+fn the_directory_import_replaces_the_previous_extract() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "directory.csv",
+        b"address,given_name,family_name,ods_code,status\n\
+          gary.walker@nhs.net,Gary,Walker,A81001,active\n",
+    );
+    let run = store.run(&["import", "directory", &file]).ok();
+    assert!(
+        run.stderr.contains("replaced the previous extract"),
+        "{}",
+        run.stderr
+    );
+    // Sarah's mailbox is gone with the old extract.
+    assert_eq!(store.audit()["U0000001"].0, "not-in-directory");
+}
+
+#[test]
+fn duplicate_directory_addresses_differing_only_in_case_are_refused() {
+    let store = Store::new();
+    let file = write(
+        &store,
+        "directory.csv",
+        b"address,given_name,family_name,ods_code,status\n\
+          a.b@nhs.net,A,B,A81001,active\n\
+          A.B@NHS.NET,A,B,A81001,active\n",
+    );
+    let run = store.run(&["import", "directory", &file]).fails(1);
+    assert!(
+        run.stderr.contains("line 3, column address"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_dry_run_writes_nothing() {
+    let store = Store::new();
+    let run = store
+        .run(&[
+            "import",
+            "organisations",
+            fixture("organisations.csv").to_str().unwrap(),
+            "--dry-run",
+        ])
+        .ok();
+    assert!(run.stderr.contains("would import"), "{}", run.stderr);
+    let run = store
+        .run(&[
+            "import",
+            "accounts",
+            fixture("accounts.csv").to_str().unwrap(),
+        ])
+        .ok();
+    assert!(run.stderr.contains("40 added"), "{}", run.stderr);
+    let orgs = store
+        .run(&["audit", "--format", "csv", "--contact", "15N"])
+        .ok()
+        .csv();
+    assert!(
+        orgs.is_empty(),
+        "organisations were not imported by the dry run"
+    );
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let store = Store::new();
+    let run = store
+        .run(&["import", "accounts", "no-such-file.csv"])
+        .fails(1);
+    assert!(
+        run.stderr.contains("cannot read no-such-file.csv"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_summary_goes_to_standard_error() {
+    let store = Store::new();
+    let run = store
+        .run(&[
+            "import",
+            "organisations",
+            fixture("organisations.csv").to_str().unwrap(),
+        ])
+        .ok();
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.contains("imported organisations: 14 rows"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Rows out of key order are sorted before writing; repeated keys are still
+/// found, whether they are next to each other or far apart.
+#[test]
+fn repeated_keys_are_found_in_files_in_any_order() {
+    let store = Store::with_fixtures();
+    let before = store.snapshot();
+    let mut directory = String::from("address,given_name,family_name,ods_code,status\n");
+    for i in (0..3000).rev() {
+        directory.push_str(&format!("person{i}@nhs.net,P,{i},A81001,active\n"));
+    }
+    directory.push_str("PERSON17@nhs.net,P,17,A81001,active\n");
+    let file = write(&store, "directory.csv", directory.as_bytes());
+    let run = store.run(&["import", "directory", &file]).fails(1);
+    assert!(
+        run.stderr.contains("line 3002, column address"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("is also on line 2984"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(store.snapshot(), before);
+
+    // The same file without the repeat is accepted, in any order.
+    let ok = directory.lines().take(3001).collect::<Vec<_>>().join("\n");
+    let file = write(&store, "directory.csv", ok.as_bytes());
+    store.run(&["import", "directory", &file]).ok();
+    assert_eq!(
+        store
+            .run(&["signin", "Person2999@nhs.net", "--format", "json"])
+            .ok()
+            .json()["outcome"],
+        "authentication-error"
+    );
+}
+
+#[test]
+fn permissions_with_roles_in_any_order_are_imported_and_repeats_refused() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "permissions.csv",
+        b"account_id,ods_code,role\n\
+          U0000040,F82001,view\n\
+          U0000040,F82001,achievement-entry\n\
+          U0000001,F82001,view\n\
+          U0000040,f82001,VIEW\n",
+    );
+    let run = store.run(&["import", "permissions", &file]).fails(1);
+    assert!(run.stderr.contains("line 5"), "{}", run.stderr);
+    assert!(run.stderr.contains("also on line 2"), "{}", run.stderr);
+}

@@ -1,0 +1,13 @@
+//! Integration tests: each runs the real binary against a temporary store.
+
+// Tests may unwrap: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod audit;
+mod completions;
+mod import;
+mod report;
+mod signin;
+mod store;

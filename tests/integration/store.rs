@@ -1,0 +1,164 @@
+//! The store: owner-only, self-protecting, and clear about files it cannot use.
+
+use std::fs;
+
+use crate::common::Store;
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_is_created_owner_only() {
+    let store = Store::with_fixtures();
+    assert_eq!(mode(&store.db), 0o600);
+}
+
+#[test]
+fn the_store_refuses_to_edit_an_email_or_delete_an_account() {
+    let store = Store::with_fixtures();
+    let conn = rusqlite::Connection::open(&store.db).unwrap();
+    let err = conn
+        .execute(
+            "UPDATE accounts SET email = 'x@nhs.net' WHERE account_id = 'U0000010'",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("can never be edited"), "{err}");
+    let err = conn
+        .execute(
+            "UPDATE account_emails SET email_key = 'x@nhs.net' WHERE account_id = 'U0000010'",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("can never be edited"), "{err}");
+    let err = conn.execute("DELETE FROM accounts", []).unwrap_err();
+    assert!(err.to_string().contains("never deleted"), "{err}");
+    let err = conn.execute("DELETE FROM account_emails", []).unwrap_err();
+    assert!(err.to_string().contains("never deleted"), "{err}");
+    // Other columns may change.
+    conn.execute(
+        "UPDATE accounts SET status = 'disabled' WHERE account_id = 'U0000010'",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_change_log_is_append_only() {
+    let store = Store::with_fixtures();
+    let conn = rusqlite::Connection::open(&store.db).unwrap();
+    conn.execute(
+        "INSERT INTO change_log (at, actor, action) VALUES ('2020-09-01T00:00:00Z', 't', 'test')",
+        [],
+    )
+    .unwrap();
+    let err = conn
+        .execute("UPDATE change_log SET actor = 'x'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = conn.execute("DELETE FROM change_log", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+}
+
+#[test]
+fn the_schema_has_the_tables_and_columns_cli_md_names() {
+    let store = Store::with_fixtures();
+    let conn = rusqlite::Connection::open(&store.db).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM accounts WHERE account_id LIKE 'U%' AND email <> ''",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 40);
+    let n: i64 = conn
+        .query_row("SELECT count(address) FROM directory", [], |r| r.get(0))
+        .unwrap();
+    assert!(n > 0);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version >= 1);
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused_and_not_changed() {
+    let store = Store::with_fixtures();
+    {
+        let conn = rusqlite::Connection::open(&store.db).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+    }
+    let before = fs::read(&store.db).unwrap();
+    let run = store.run(&["audit"]).fails(1);
+    assert!(
+        run.stderr.contains("newer version of cqrs-admin"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read(&store.db).unwrap(), before);
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_refused() {
+    let store = Store::new();
+    fs::write(&store.db, "account_id,email\nnot,a database\n".repeat(200)).unwrap();
+    let before = fs::read(&store.db).unwrap();
+    let run = store.run(&["audit"]).fails(1);
+    assert!(
+        run.stderr.contains("not a cqrs-admin store"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read(&store.db).unwrap(), before);
+}
+
+#[test]
+fn a_store_in_a_missing_folder_is_a_clear_error() {
+    let store = Store::new();
+    let db = store.dir.path().join("no/such/folder/x.db");
+    let run = assert_cmd::Command::cargo_bin("cqrs-admin")
+        .unwrap()
+        .args(["--db", db.to_str().unwrap(), "audit"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(!db.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_store_can_be_read_but_not_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = Store::with_fixtures();
+    fs::set_permissions(&store.db, fs::Permissions::from_mode(0o400)).unwrap();
+    if fs::OpenOptions::new().write(true).open(&store.db).is_ok() {
+        // Running as root, which ignores file permissions: nothing to test.
+        return;
+    }
+    store.run(&["audit", "--format", "csv"]).ok();
+    let run = store.run(&["cutover", "set", "2020-10-01"]).fails(1);
+    assert!(run.stderr.contains("read-only"), "{}", run.stderr);
+}
+
+#[test]
+fn the_db_flag_and_environment_variable_choose_the_store() {
+    let store = Store::new();
+    let other = store.dir.path().join("from-env.db");
+    let run = store
+        .cmd()
+        .env("CQRS_ADMIN_DB", &other)
+        .args(["cutover", "show"])
+        .output()
+        .unwrap();
+    // --db (set by the builder) wins over the environment.
+    assert!(run.status.success());
+    assert!(store.db.exists());
+    assert!(!other.exists());
+}

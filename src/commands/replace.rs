@@ -552,7 +552,7 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
     }
 
     if requests.len() >= BATCH {
-        store.prepare_for_bulk(true)?;
+        store.prepare_for_bulk()?;
     }
     let single = plan.is_none();
     let interactive = !args.yes && !args.dry_run && at_terminal();
@@ -680,7 +680,6 @@ fn check_and_write_pipelined(
 ) -> Result<Evaluation> {
     let (repeats, unique) = split_repeats(requests);
     let reader = tx.reader()?;
-    reader.prepare_for_bulk(false)?;
     let mut total = Evaluation {
         problems: repeats,
         ..Evaluation::default()

@@ -40,24 +40,18 @@ impl Store {
         })
     }
 
-    /// Readies the connection for a bulk change touching a large part of the
-    /// store, for this process only (nothing is stored): memory-mapped reads,
-    /// which spare a copy of every page read, and for the writing connection
-    /// a page cache big enough to hold the pages a large plan changes until
-    /// the commit.
-    ///
-    /// The writing connection never spills changed pages to the file before
-    /// the commit (`cache_spill = OFF`): a spill needs the exclusive lock,
-    /// which would wait for the connection checking the next batch (see
-    /// `replace`); this way the file stays as it was until the commit.
-    pub fn prepare_for_bulk(&self, writer: bool) -> Result<()> {
-        self.conn.execute_batch("PRAGMA mmap_size = 1073741824;")?;
-        if writer {
-            self.conn.execute_batch(
-                "PRAGMA cache_size = -262144;
-                 PRAGMA cache_spill = OFF;",
-            )?;
-        }
+    /// Readies the connection for writing a long plan, for this process only
+    /// (nothing is stored): a page cache big enough to hold the pages the
+    /// plan changes until the commit, and no spilling of changed pages to
+    /// the file before the commit (`cache_spill = OFF`). A spill would take
+    /// the exclusive lock, locking out the connection that checks the next
+    /// batch (see `replace`); this way the file stays as it was until the
+    /// commit.
+    pub fn prepare_for_bulk(&self) -> Result<()> {
+        self.conn.execute_batch(
+            "PRAGMA cache_size = -262144;
+             PRAGMA cache_spill = OFF;",
+        )?;
         Ok(())
     }
 }

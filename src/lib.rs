@@ -155,12 +155,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Log(args) => {
-            let mut sink = Sink::stdout(format, commands::log::COLUMNS)?;
-            let n = commands::log::run(&store, args, &mut sink)?;
-            sink.finish()?;
-            if n == 0 && format == cli::Format::Table {
-                output::message("the change log has no entries that match");
-            }
+            let entries = commands::log::run(&store, args)?;
+            output::replacements::log(&entries, format)?;
         }
         Command::Export(args) => {
             let exported = commands::export::run(&store, args)?;

@@ -1,12 +1,9 @@
 //! `log`: the change log, every replacement and revert, oldest first.
 
-use std::io::Write;
-
 use anyhow::Result;
 
 use crate::cli::LogArgs;
-use crate::output::Sink;
-use crate::store::{LogFilter, Store};
+use crate::store::{LogEntry, LogFilter, Store};
 
 pub const COLUMNS: &[&str] = &[
     "seq",
@@ -33,22 +30,12 @@ pub fn filter(args: &LogArgs) -> LogFilter {
     }
 }
 
-/// Writes the entries to `sink`; returns how many.
-pub fn run<W: Write>(store: &Store, args: &LogArgs, sink: &mut Sink<W>) -> Result<usize> {
-    let mut n = 0;
+/// The entries, oldest first.
+pub fn run(store: &Store, args: &LogArgs) -> Result<Vec<LogEntry>> {
+    let mut entries = Vec::new();
     store.change_log(&filter(args), |e| {
-        n += 1;
-        sink.row(&[
-            e.seq.to_string(),
-            e.at,
-            e.actor,
-            e.action,
-            e.old_account_id.unwrap_or_default(),
-            e.new_account_id.unwrap_or_default(),
-            e.email.unwrap_or_default(),
-            e.reason.unwrap_or_default(),
-        ])?;
+        entries.push(e);
         Ok(())
     })?;
-    Ok(n)
+    Ok(entries)
 }

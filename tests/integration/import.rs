@@ -428,3 +428,37 @@ fn permissions_with_roles_in_any_order_are_imported_and_repeats_refused() {
     assert!(run.stderr.contains("line 5"), "{}", run.stderr);
     assert!(run.stderr.contains("also on line 2"), "{}", run.stderr);
 }
+
+/// Line numbers are the ones an editor shows, after blank lines and after
+/// quoted values that span lines, with or without a final line break.
+#[test]
+fn problems_name_the_line_an_editor_shows() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "accounts.csv",
+        b"\n\naccount_id,username,email,given_name,family_name,status\n\
+          \n\
+          N1,n1,n1@nhs.net,A,B,bad\n\
+          \n\
+          \n\
+          N2,n2,n2@nhs.net,\"Anne\r\nMarie\",B,bad\r\n\
+          N3,n3,n3@nhs.net,A,B,bad",
+    );
+    let run = store.run(&["import", "accounts", &file]).fails(1);
+    assert!(
+        run.stderr.contains("line 5, column status"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 8, column status"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 10, column status"),
+        "{}",
+        run.stderr
+    );
+}

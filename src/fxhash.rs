@@ -52,8 +52,17 @@ impl Hasher for FxHasher {
         self.add(n as u64);
     }
 
+    /// FxHash's state has weak low bits: keys that differ only in their last
+    /// bytes (`U0000001`, `U0000002`, ...) would share buckets, since a
+    /// product's low bits depend only on its inputs' low bits. Murmur3's
+    /// finaliser spreads every input bit over the whole hash.
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -78,5 +87,19 @@ mod tests {
             b.hash_one("sarah.jones2@nhs.net")
         );
         assert_ne!(b.hash_one("abcdefgh1"), b.hash_one("abcdefgh2"));
+    }
+
+    /// Sequential ids must spread over a table's buckets (its low bits).
+    #[test]
+    fn sequential_ids_spread_over_the_low_bits() {
+        let b = FxBuildHasher::default();
+        let buckets: std::collections::HashSet<u64> = (0..4096)
+            .map(|i| b.hash_one(format!("U{i:07}")) & 4095)
+            .collect();
+        assert!(
+            buckets.len() > 2000,
+            "only {} of 4096 buckets used",
+            buckets.len()
+        );
     }
 }

@@ -120,12 +120,13 @@ impl Store {
     }
 
     /// Every account id, for checking references.
-    pub fn account_ids(&self) -> Result<HashSet<String>> {
+    pub fn account_ids(&self) -> Result<crate::fxhash::FxHashSet<String>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT account_id FROM accounts")?;
         let mut rows = stmt.query([])?;
-        let mut ids = HashSet::new();
+        let mut ids = crate::fxhash::FxHashSet::default();
+        ids.reserve(self.account_count()? as usize);
         while let Some(r) = rows.next()? {
             ids.insert(text(r, 0)?.to_string());
         }

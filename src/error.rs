@@ -33,6 +33,16 @@ pub enum UserError {
         file: String,
         problems: Vec<FileProblem>,
     },
+    /// A replacement plan was refused whole: no account was created.
+    #[error("{file}: refused, no replacement account was created ({count} problem{plural}):\n{list}\n{hint}",
+        count = problems.len(),
+        plural = if problems.len() == 1 { "" } else { "s" },
+        list = format_problems(problems),
+        hint = "Fix the plan and run it again.")]
+    BadPlan {
+        file: String,
+        problems: Vec<FileProblem>,
+    },
     /// A rule said no; the message says which and what to do.
     #[error("{0}")]
     Refused(String),

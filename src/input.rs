@@ -32,6 +32,40 @@ pub struct CsvFile<R: Read> {
     pub problems: Vec<FileProblem>,
     pub warnings: Vec<String>,
     line: u64,
+    lines: LineCounter,
+}
+
+/// Counts lines as a person sees them in an editor. The csv crate's own line
+/// numbers start a record at any blank lines skipped before it and leave out
+/// line breaks inside quoted values, so they drift after either.
+#[derive(Debug, Default)]
+struct LineCounter {
+    /// The reader's own count after the previous record.
+    csv_after: u64,
+    /// The true line the previous record ended on.
+    end: u64,
+}
+
+impl LineCounter {
+    /// The true line a record just read starts on. The reader's count moves by
+    /// one for the record plus one for each blank line skipped before it.
+    fn record<R: Read>(&mut self, reader: &csv::Reader<R>, record: &ByteRecord) -> u64 {
+        let after = reader.position().line();
+        let before = if self.csv_after == 0 {
+            1
+        } else {
+            self.csv_after
+        };
+        let moved = after.saturating_sub(before).max(1);
+        let first = self.end + moved;
+        let embedded: u64 = record
+            .iter()
+            .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
+            .sum();
+        self.csv_after = after;
+        self.end = first + embedded;
+        first
+    }
 }
 
 /// Skips a UTF-8 byte-order mark (Excel writes one) at the start of `input`.
@@ -64,6 +98,7 @@ impl<R: Read> CsvFile<R> {
         let mut header = ByteRecord::new();
         let expected: Vec<&str> = columns.iter().map(|c| c.name).collect();
         // The header is the first row that is not blank.
+        let mut lines = LineCounter::default();
         let header_line = loop {
             match reader.read_byte_record(&mut header) {
                 Ok(false) => {
@@ -77,10 +112,11 @@ impl<R: Read> CsvFile<R> {
                     }]));
                 }
                 Ok(true) => {
+                    let line = lines.record(&reader, &header);
                     if header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                         continue;
                     }
-                    break header.position().map_or(1, |p| p.line());
+                    break line;
                 }
                 Err(e) => return Ok(Err(vec![csv_problem(&e)])),
             }
@@ -142,6 +178,7 @@ impl<R: Read> CsvFile<R> {
             problems: Vec::new(),
             warnings,
             line: header_line,
+            lines,
         }))
     }
 }
@@ -162,7 +199,7 @@ impl<R: Read> CsvFile<R> {
                     continue;
                 }
             }
-            self.line = self.record.position().map_or(self.line + 1, |p| p.line());
+            self.line = self.lines.record(&self.reader, &self.record);
             let record = &self.record;
             if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue;

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod files;
+pub mod fxhash;
 pub mod input;
 pub mod model;
 pub mod output;
@@ -23,6 +24,18 @@ use crate::commands::cutover::Dates;
 use crate::error::ActionNeeded;
 use crate::output::{Sink, views};
 use crate::store::Store;
+
+/// With `CQRS_ADMIN_TRACE` set, prints how long each phase of a long command
+/// took (to standard error), for the benchmark and for finding slow steps.
+pub fn trace(phase: &str) {
+    use std::sync::OnceLock;
+    static START: OnceLock<Option<std::time::Instant>> = OnceLock::new();
+    let start = START
+        .get_or_init(|| std::env::var_os("CQRS_ADMIN_TRACE").map(|_| std::time::Instant::now()));
+    if let Some(start) = start {
+        eprintln!("trace: {:>8.3}s {phase}", start.elapsed().as_secs_f64());
+    }
+}
 
 /// Who is running the command, for the change log: `--actor`, else the login name.
 pub fn actor(cli: &Cli) -> String {
@@ -40,7 +53,16 @@ pub fn today(cli: &Cli) -> NaiveDate {
         .unwrap_or_else(|| chrono::Local::now().date_naive())
 }
 
+/// Who is making a change and today's date, for commands that change accounts.
+fn operator(cli: &Cli) -> commands::confirm::Operator {
+    commands::confirm::Operator {
+        actor: actor(cli),
+        today: today(cli),
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
+    trace("start");
     // Commands that need no store.
     match &cli.command {
         Command::Completions { shell } => {
@@ -78,7 +100,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Report(args) => {
-            let report = commands::report::run(&store, args, dates()?)?;
+            let dates = dates()?;
+            let report = commands::report::run(&mut store, args, dates)?;
             views::report(&report, format)?;
             if args.check && report.accounts > 0 {
                 return Err(ActionNeeded(report.accounts as usize).into());
@@ -100,10 +123,46 @@ pub fn run(cli: Cli) -> Result<()> {
             let dates = Dates::resolve(&store, None, today(&cli))?;
             views::cutover(&dates, format)?;
         }
-        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
-        _ => {
-            return Err(error::UserError::Refused("this command is not built yet".into()).into());
+        Command::Plan(args) => {
+            let plan = commands::plan::run(&store, args, format)?;
+            output::replacements::plan(&plan, &args.out, format)?;
         }
+        Command::Replace(args) => {
+            commands::replace::run(&mut store, args, &operator(&cli), format)?;
+        }
+        Command::Revert(args) => {
+            commands::revert::run(&mut store, args, &operator(&cli), format)?;
+        }
+        Command::History(args) => {
+            let list = commands::history::run(&store, &args.account_id)?;
+            output::replacements::history(&list, format)?;
+        }
+        Command::Verify => {
+            let list = commands::verify::run(&store)?;
+            output::replacements::verify(&list, format)?;
+            let differ: Vec<&str> = list
+                .iter()
+                .filter(|v| !v.ok())
+                .map(|v| v.new_account_id.as_str())
+                .collect();
+            if !differ.is_empty() {
+                return Err(error::UserError::Refused(format!(
+                    "{} replacement(s) differ from the account they replaced: {}",
+                    differ.len(),
+                    differ.join(", ")
+                ))
+                .into());
+            }
+        }
+        Command::Log(args) => {
+            let entries = commands::log::run(&store, args)?;
+            output::replacements::log(&entries, format)?;
+        }
+        Command::Export(args) => {
+            let exported = commands::export::run(&store, args)?;
+            output::replacements::exported(&exported, format)?;
+        }
+        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -33,3 +33,9 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// mimalloc: the import parses on one thread and frees on another, millions of
+// small rows; glibc's allocator spends much of an import consolidating and
+// unlinking chunks there, mimalloc does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -1,7 +1,9 @@
 //! `import KIND FILE`: check every row of a file and write it whole, or refuse
 //! it whole with every problem located to its line and column.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use crate::fxhash::FxHashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -12,10 +14,8 @@ use crate::cli::{FileKind, ImportArgs};
 use crate::error::{FileProblem, UserError};
 use crate::input::{Column, CsvFile, Row};
 use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
-use crate::rules::{is_valid, normal_form};
-use crate::store::{
-    AccountRow, ActivityRow, DirectoryRow, ImportCounts, OrganisationRow, PermissionRow, Store,
-};
+use crate::rules::is_valid;
+use crate::store::{Chunk, EmailKeys, ImportCounts, Store};
 
 /// What an import reports back: the counts and any warnings.
 #[derive(Debug)]
@@ -53,18 +53,35 @@ const ACTIVITY: &[Column] = columns![
     "occurred_at" true, "detail" false
 ];
 
+/// Rows travel from the parsing thread to the writing thread in chunks, so
+/// the two cores parse and write at once.
+const CHUNK: usize = 4096;
+
+/// What the parsing thread hands back when the file is read.
+struct Parsed {
+    rows: u64,
+    /// For accounts: (address normal form, account_id) of every row, sorted,
+    /// for the store's look-up by address. Sorted here, on the parsing
+    /// thread, while the writer is still busy.
+    emails: EmailKeys,
+    problems: Vec<FileProblem>,
+    warnings: Vec<String>,
+}
+
 pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
-    let name = if args.file.as_os_str() == "-" {
+    let kind = args.kind;
+    let stdin = args.file.as_os_str() == "-";
+    let name = if stdin {
         "standard input".to_string()
     } else {
         args.file.display().to_string()
     };
-    let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let input: Box<dyn Read + Send> = if stdin {
+        Box::new(std::io::stdin())
     } else {
         Box::new(open_input(&args.file)?)
     };
-    let columns = match args.kind {
+    let columns = match kind {
         FileKind::Organisations => ORGANISATIONS,
         FileKind::Accounts => ACCOUNTS,
         FileKind::Permissions => PERMISSIONS,
@@ -75,79 +92,140 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         Ok(file) => file,
         Err(problems) => return Err(bad_file(&name, problems)),
     };
-    let mut check = Checker::new(store, args.kind)?;
-    let mut importer = store.begin_import(args.kind)?;
+    let fresh = store.import_is_fresh(kind)?;
+    let mut check = Checker::new(store, kind, fresh)?;
+    if kind == FileKind::Accounts {
+        // Room for every username up front: growing a million-entry map
+        // rehashes it many times. An account row is rarely under 64 bytes.
+        let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+        check
+            .seen_usernames
+            .reserve((size / 64).min(50_000_000) as usize);
+    }
+    // References to accounts are checked against every account id in the
+    // store: load them on a second connection while the file is parsed.
+    let needs_ids = matches!(kind, FileKind::Permissions | FileKind::Activity);
+    let reader = if needs_ids {
+        Some(store.reader()?)
+    } else {
+        None
+    };
     let mut problems: Vec<FileProblem> = Vec::new();
-    let mut rows = 0u64;
-    while let Some(row) = file.next_row() {
-        rows += 1;
-        let mut row = Checked {
-            row,
-            problems: &mut problems,
+    let (counts, parsed) = std::thread::scope(|scope| -> Result<(ImportCounts, Parsed)> {
+        let ids = reader.map(|r| scope.spawn(move || r.account_ids()));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
+        // Empty chunks come back to be refilled, so memory is reused.
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
+        let parser = scope.spawn(move || {
+            let mut problems = Vec::new();
+            let mut emails = EmailKeys::default();
+            let mut rows = 0u64;
+            let mut chunk = Chunk::with_capacity(CHUNK);
+            while let Some(row) = file.next_row() {
+                rows += 1;
+                let mut row = Checked {
+                    row,
+                    problems: &mut problems,
+                };
+                let pushed = match kind {
+                    FileKind::Organisations => check.organisation(&mut row, &mut chunk),
+                    FileKind::Accounts => check.account(&mut row, &mut chunk),
+                    FileKind::Permissions => check.permission(&mut row, &mut chunk),
+                    FileKind::Directory => check.directory_entry(&mut row, &mut chunk),
+                    FileKind::Activity => check.activity(&mut row, &mut chunk),
+                };
+                if pushed.is_some()
+                    && kind == FileKind::Accounts
+                    && let Some(last) = chunk.last()
+                {
+                    emails.push(last.field(2), last.field(0));
+                }
+                if chunk.len() == CHUNK {
+                    let mut next = back_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Chunk::with_capacity(CHUNK));
+                    next.clear();
+                    if tx.send(std::mem::replace(&mut chunk, next)).is_err() {
+                        break;
+                    }
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = tx.send(chunk);
+            }
+            drop(tx);
+            problems.append(&mut file.problems);
+            if kind == FileKind::Organisations {
+                check.organisation_parents(&mut problems);
+            }
+            emails.sort();
+            Parsed {
+                rows,
+                emails,
+                problems,
+                warnings: std::mem::take(&mut file.warnings),
+            }
+        });
+        let ids = match ids {
+            Some(handle) => Some(
+                handle
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("reading the store's account ids failed"))??,
+            ),
+            None => None,
         };
-        match args.kind {
-            FileKind::Organisations => {
-                if let Some(o) = check.organisation(&mut row)
-                    && let Err(duplicate) = importer.organisation(&o)?
-                {
-                    row.problem(0, duplicate);
-                }
-            }
-            FileKind::Accounts => {
-                if let Some(a) = check.account(&mut row)
-                    && let Err(duplicate) = importer.account(&a)?
-                {
-                    row.problem(0, duplicate);
-                }
-            }
-            FileKind::Permissions => {
-                if let Some(p) = check.permission(&mut row)
-                    && let Err(duplicate) = importer.permission(&p)?
-                {
-                    row.problem(0, duplicate);
-                }
-            }
-            FileKind::Directory => {
-                if let Some(d) = check.directory_entry(&mut row)
-                    && let Err(duplicate) = importer.directory_entry(&d)?
-                {
-                    row.problem(0, duplicate);
-                }
-            }
-            FileKind::Activity => {
-                if let Some(a) = check.activity(&mut row)
-                    && let Err(duplicate) = importer.activity(&a)?
-                {
-                    row.problem(0, duplicate);
-                }
+        let account_column = if kind == FileKind::Activity { 2 } else { 0 };
+        let mut importer = store.begin_import(kind)?;
+        for chunk in rx {
+            let back = importer.add_chunk(chunk, &mut problems, |row| {
+                let ids = ids.as_ref()?;
+                let id = row.field(account_column);
+                (!ids.contains(id)).then(|| FileProblem {
+                    line: row.line(),
+                    column: Some("account_id".into()),
+                    message: format!("there is no account {id}: import it in accounts.csv first"),
+                })
+            })?;
+            if let Some(back) = back {
+                // The parser may have finished: then the chunk is just dropped.
+                let _ = back_tx.send(back);
             }
         }
-    }
-    problems.append(&mut file.problems);
-    if args.kind == FileKind::Organisations {
-        check.organisation_parents(&mut problems);
-    }
-    if rows == 0 && problems.is_empty() {
-        file.warnings
-            .push("the file has a header but no rows: nothing to import".into());
-    }
+        crate::trace("rows received");
+        let parsed = parser
+            .join()
+            .map_err(|_| anyhow::anyhow!("reading {name} failed"))?;
+        problems.extend(importer.flush()?);
+        crate::trace("held rows flushed");
+        if !parsed.problems.is_empty() || !problems.is_empty() {
+            // Dropping the importer rolls everything back.
+            return Ok((ImportCounts::default(), parsed));
+        }
+        let mut parsed = parsed;
+        let emails = std::mem::take(&mut parsed.emails);
+        let counts = importer.finish(!args.dry_run, &emails)?;
+        Ok((counts, parsed))
+    })?;
+    let Parsed {
+        rows,
+        problems: mut parse_problems,
+        mut warnings,
+        ..
+    } = parsed;
+    problems.append(&mut parse_problems);
     if !problems.is_empty() {
         problems.sort_by_key(|p| p.line);
         return Err(bad_file(&name, problems));
     }
-    let counts = if args.dry_run {
-        let counts = importer.counts()?;
-        drop(importer);
-        counts
-    } else {
-        importer.finish()?
-    };
+    if rows == 0 {
+        warnings.push("the file has a header but no rows: nothing to import".into());
+    }
     Ok(ImportOutcome {
-        kind: args.kind,
+        kind,
         file: name,
         rows,
         counts,
-        warnings: std::mem::take(&mut file.warnings),
+        warnings,
         dry_run: args.dry_run,
     })
 }
@@ -245,9 +323,7 @@ impl<'r> Checked<'r, '_> {
     }
 
     fn date(&mut self, column: usize, value: &str) -> bool {
-        let ok = NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok()
-            || DateTime::parse_from_rfc3339(value).is_ok()
-            || NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S").is_ok();
+        let ok = is_iso_date(value);
         if !ok {
             self.problem(
                 column,
@@ -260,33 +336,74 @@ impl<'r> Checked<'r, '_> {
     }
 }
 
+/// Lower-cases without allocating when there is nothing to change (most
+/// usernames), since this runs once per account.
+fn lower(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        text.to_lowercase().into()
+    } else {
+        text.into()
+    }
+}
+
+/// `2020-09-23`, `2020-09-23T10:00:00Z`, or a date-time with an offset or
+/// none. The common shapes are checked by hand (this runs twice per account);
+/// anything else goes to chrono.
+fn is_iso_date(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+    {
+        let num =
+            |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        if NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10)).is_none() {
+            return false;
+        }
+        if b.len() == 10 {
+            return true;
+        }
+    }
+    DateTime::parse_from_rfc3339(value).is_ok()
+        || NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S").is_ok()
+}
+
 /// What the checks need to know from the store and from earlier rows.
 struct Checker {
+    /// The table is empty: repeated keys are found by the writer as it sorts,
+    /// so the checker need not remember every key.
+    fresh: bool,
     /// Organisations in the store: kind and parent.
     orgs: HashMap<String, (OrgKind, Option<String>)>,
     /// Accounts in the store: account_id -> email exactly as stored.
     accounts: HashMap<String, String>,
-    /// Account ids in the store, for checking references.
-    account_ids: HashSet<String>,
     /// Usernames in the store, lower-cased -> account_id.
-    usernames: HashMap<String, String>,
+    usernames: FxHashMap<Box<str>, String>,
     /// Keys already seen in this file (lower-cased where uniqueness is case-insensitive).
-    seen: HashSet<String>,
-    seen_usernames: HashMap<String, u64>,
+    /// Keys seen in this file (when the table had rows), with their line.
+    seen: FxHashMap<String, u64>,
+    seen_usernames: FxHashMap<Box<str>, u64>,
     /// Organisations in this file, with the line that defines them, for the
     /// parent checks that need the whole file.
     file_orgs: Vec<(u64, String, OrgKind, Option<String>)>,
 }
 
 impl Checker {
-    fn new(store: &Store, kind: FileKind) -> Result<Checker> {
+    fn new(store: &Store, kind: FileKind, fresh: bool) -> Result<Checker> {
         let mut checker = Checker {
+            fresh,
             orgs: HashMap::new(),
             accounts: HashMap::new(),
-            account_ids: HashSet::new(),
-            usernames: HashMap::new(),
-            seen: HashSet::new(),
-            seen_usernames: HashMap::new(),
+            usernames: FxHashMap::default(),
+            seen: FxHashMap::default(),
+            seen_usernames: FxHashMap::default(),
             file_orgs: Vec::new(),
         };
         match kind {
@@ -295,7 +412,7 @@ impl Checker {
                 for (id, email, username) in store.account_keys()? {
                     checker
                         .usernames
-                        .insert(username.to_lowercase(), id.clone());
+                        .insert(username.to_lowercase().into(), id.clone());
                     checker.accounts.insert(id, email);
                 }
             }
@@ -308,8 +425,7 @@ impl Checker {
                     ))
                     .into());
                 }
-                checker.account_ids = store.account_ids()?;
-                if checker.account_ids.is_empty() {
+                if store.account_count()? == 0 {
                     return Err(UserError::Refused(format!(
                         "there are no accounts in the store yet: import accounts before {}",
                         kind.as_str()
@@ -322,7 +438,7 @@ impl Checker {
         Ok(checker)
     }
 
-    fn organisation<'r>(&mut self, row: &mut Checked<'r, '_>) -> Option<OrganisationRow<'r>> {
+    fn organisation(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
         let code = row.required(0).and_then(|v| row.ods_code(0, v));
         let name = row.required(1);
         let kind = row
@@ -336,11 +452,13 @@ impl Checker {
             row.problem(4, format!("`{email}` is not a valid email address"));
         }
         if let Some(code) = &code
-            && !self.seen.insert(code.clone())
+            && let Some(first) = self.seen.insert(code.clone(), row.row.line)
         {
             row.problem(
                 0,
-                format!("the ODS code {code} appears more than once in the file"),
+                format!(
+                    "the ODS code {code} is also on line {first}: each organisation appears once"
+                ),
             );
             return None;
         }
@@ -364,13 +482,17 @@ impl Checker {
         let (code, name, kind) = (code?, name?, kind?);
         self.file_orgs
             .push((row.row.line, code.clone(), kind, parent.clone()));
-        Some(OrganisationRow {
-            ods_code: code,
-            name,
-            kind,
-            parent_code: parent,
-            contact_email: contact,
-        })
+        out.push(
+            row.row.line,
+            &[
+                &code,
+                name,
+                kind.as_str(),
+                parent.as_deref().unwrap_or(""),
+                contact.unwrap_or(""),
+            ],
+        );
+        Some(())
     }
 
     /// Parents must exist (in the file or the store) and be of the kind above.
@@ -402,7 +524,7 @@ impl Checker {
         }
     }
 
-    fn account<'r>(&mut self, row: &mut Checked<'r, '_>) -> Option<AccountRow<'r>> {
+    fn account(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
         let id = row.required(0);
         let username = row.required(1);
         let email = row.required(2);
@@ -416,10 +538,14 @@ impl Checker {
         let dates_ok =
             created.is_none_or(|d| row.date(6, d)) & last_login.is_none_or(|d| row.date(7, d));
         if let Some(id) = id {
-            if !self.seen.insert(id.to_string()) {
+            if !self.fresh
+                && let Some(first) = self.seen.insert(id.to_string(), row.row.line)
+            {
                 row.problem(
                     0,
-                    format!("the account_id {id} appears more than once in the file"),
+                    format!(
+                        "the account_id {id} is also on line {first}: each account appears once"
+                    ),
                 );
                 return None;
             }
@@ -437,14 +563,18 @@ impl Checker {
         }
         let mut username_ok = true;
         if let (Some(id), Some(username)) = (id, username) {
-            let key = username.to_lowercase();
+            let key = lower(username);
             username_ok = false;
-            if let Some(other) = self.usernames.get(&key).filter(|other| *other != id) {
+            if let Some(other) = self
+                .usernames
+                .get(key.as_ref())
+                .filter(|other| *other != id)
+            {
                 row.problem(
                     1,
                     format!("the username `{username}` already belongs to account {other} (usernames are unique, ignoring case)"),
                 );
-            } else if let Some(line) = self.seen_usernames.insert(key, row.row.line) {
+            } else if let Some(line) = self.seen_usernames.insert(key.into(), row.row.line) {
                 row.problem(
                     1,
                     format!("the username `{username}` is also on line {line} (usernames are unique, ignoring case)"),
@@ -456,33 +586,29 @@ impl Checker {
         if !dates_ok || !username_ok {
             return None;
         }
-        Some(AccountRow {
-            account_id: id?,
-            username: username?,
-            email: email?,
-            given_name: given?,
-            family_name: family?,
-            status: status?,
-            created_at: created,
-            last_login_at: last_login,
-        })
+        out.push(
+            row.row.line,
+            &[
+                id?,
+                username?,
+                email?,
+                given?,
+                family?,
+                status?.as_str(),
+                created.unwrap_or(""),
+                last_login.unwrap_or(""),
+            ],
+        );
+        Some(())
     }
 
-    fn permission<'r>(&mut self, row: &mut Checked<'r, '_>) -> Option<PermissionRow<'r>> {
+    fn permission(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
         let id = row.required(0);
         let code = row.required(1).and_then(|v| row.ods_code(1, v));
         let role = row
             .required(2)
             .and_then(|v| row.spelled(2, v, Role::parse, Role::spellings()));
         let payment_types = row.optional(3).unwrap_or("");
-        if let Some(id) = id
-            && !self.account_ids.contains(id)
-        {
-            row.problem(
-                0,
-                format!("there is no account {id}: import it in accounts.csv first"),
-            );
-        }
         let mut kind = None;
         if let Some(code) = &code {
             match self.orgs.get(code) {
@@ -507,7 +633,7 @@ impl Checker {
             );
             return None;
         }
-        let payment_types: Vec<&'r str> = payment_types
+        let payment_types: Vec<&str> = payment_types
             .split(';')
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -525,18 +651,26 @@ impl Checker {
             return None;
         }
         let (id, code, role) = (id?, code?, role?);
-        if !self.account_ids.contains(id) || kind.is_none() {
+        kind?;
+        if !self.fresh
+            && let Some(first) = self
+                .seen
+                .insert(format!("{id}\u{1f}{code}\u{1f}{role}"), row.row.line)
+        {
+            row.problem(
+                2,
+                format!("account {id} holds the role {role} at {code} also on line {first}: each role appears once"),
+            );
             return None;
         }
-        Some(PermissionRow {
-            account_id: id,
-            ods_code: code,
-            role,
-            payment_types: payment_types.join(";"),
-        })
+        out.push(
+            row.row.line,
+            &[id, &code, role.as_str(), &payment_types.join(";")],
+        );
+        Some(())
     }
 
-    fn directory_entry<'r>(&mut self, row: &mut Checked<'r, '_>) -> Option<DirectoryRow<'r>> {
+    fn directory_entry(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
         let address = row.required(0);
         let given = row.required(1);
         let family = row.required(2);
@@ -549,7 +683,6 @@ impl Checker {
             Some(v) => row.spelled(5, v, MailboxType::parse, MailboxType::spellings()),
         };
         let address = address?;
-        let key = normal_form(address);
         if !is_valid(address) {
             row.problem(
                 0,
@@ -557,24 +690,23 @@ impl Checker {
             );
             return None;
         }
-        if !self.seen.insert(key) {
-            row.problem(
-                0,
-                format!("the address `{address}` appears more than once in the file (addresses are unique, ignoring case)"),
-            );
-            return None;
-        }
-        Some(DirectoryRow {
-            address,
-            given_name: given?,
-            family_name: family?,
-            ods_code: code?,
-            status: status?,
-            mailbox_type: mailbox?,
-        })
+        // Repeated addresses (ignoring case) are found by the writer as it
+        // sorts: the directory is always written into an empty table.
+        out.push(
+            row.row.line,
+            &[
+                address,
+                given?,
+                family?,
+                &code?,
+                status?.as_str(),
+                mailbox?.as_str(),
+            ],
+        );
+        Some(())
     }
 
-    fn activity<'r>(&mut self, row: &mut Checked<'r, '_>) -> Option<ActivityRow<'r>> {
+    fn activity(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
         let id = row.required(0);
         let code = row.required(1).and_then(|v| row.ods_code(1, v));
         let account = row.required(2);
@@ -593,25 +725,30 @@ impl Checker {
             );
             return None;
         }
-        if let Some(account) = account
-            && !self.account_ids.contains(account)
-        {
-            row.problem(
-                2,
-                format!("there is no account {account}: import it in accounts.csv first"),
-            );
-            return None;
-        }
         if !occurred_ok {
             return None;
         }
-        Some(ActivityRow {
-            activity_id: id?,
-            ods_code: code?,
-            account_id: account?,
-            kind: kind?,
-            occurred_at: occurred?,
-            detail,
-        })
+        let id = id?;
+        if !self.fresh
+            && let Some(first) = self.seen.insert(id.to_string(), row.row.line)
+        {
+            row.problem(
+                0,
+                format!("the activity_id {id} is also on line {first}: each activity appears once"),
+            );
+            return None;
+        }
+        out.push(
+            row.row.line,
+            &[
+                id,
+                &code?,
+                account?,
+                kind?.as_str(),
+                occurred?,
+                detail.unwrap_or(""),
+            ],
+        );
+        Some(())
     }
 }

@@ -3,7 +3,15 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod confirm;
 pub mod cutover;
+pub mod export;
+pub mod history;
 pub mod import;
+pub mod log;
+pub mod plan;
+pub mod replace;
 pub mod report;
+pub mod revert;
 pub mod signin;
+pub mod verify;

@@ -49,25 +49,63 @@ pub struct Report {
     pub accounts: u64,
 }
 
-pub fn run(store: &Store, args: &ReportArgs, dates: Dates) -> Result<Report> {
+/// Builds the report. Its rows for the whole store are kept in the store
+/// (`report_cache`) until the next write, so a report on an unchanged store,
+/// or for one commissioner after another, needs no new audit.
+pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report> {
     let organisations = Organisations::load(store)?;
+    let generation = store.generation()?;
     let mut rows = Vec::new();
-    let mut accounts = 0;
+    let keep = |section: &str, code: &str| {
+        (args.section.is_empty() || args.section.iter().any(|s| s.as_str() == section))
+            && args
+                .contact
+                .as_ref()
+                .is_none_or(|wanted| code.eq_ignore_ascii_case(wanted))
+    };
+    let cached = store.for_each_cached_report_row(generation, |row| {
+        if keep(row[0], row[1])
+            && let Some(r) = from_cache(&organisations, row)
+        {
+            rows.push(r);
+        }
+    })?;
+    // The cache is read in the report's order; a computed report is sorted.
+    let rows = if cached {
+        rows
+    } else {
+        {
+            let mut rows = compute(store, &organisations)?;
+            // Best effort: a read-only store just keeps no cache.
+            if let Err(e) = store.save_report_cache(generation, rows.iter().map(to_cache)) {
+                crate::trace(&format!("report not cached: {e:#}"));
+            }
+            rows.retain(|r| keep(r.section.as_str(), r.contact.code()));
+            rows.sort_by(|a, b| {
+                (a.section, &a.contact, &a.account_id).cmp(&(b.section, &b.contact, &b.account_id))
+            });
+            rows
+        }
+    };
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let accounts = ids.len() as u64;
+    Ok(Report {
+        dates,
+        rows,
+        accounts,
+    })
+}
+
+/// Every report row of the store, from a full audit.
+fn compute(store: &Store, organisations: &Organisations) -> Result<Vec<ReportRow>> {
+    let mut rows = Vec::new();
     audit(store, AuditOptions::default(), |row| {
         let Some(section) = row.section else {
             return Ok(());
         };
-        if !args.section.is_empty() && !args.section.contains(&section) {
-            return Ok(());
-        }
-        let mut counted = false;
         for contact in organisations.contacts(row.roles) {
-            if let Some(wanted) = &args.contact
-                && !contact.code().eq_ignore_ascii_case(wanted)
-            {
-                continue;
-            }
-            counted = true;
             let (contact_name, contact_email) = organisations.contact_details(&contact);
             rows.push(ReportRow {
                 section,
@@ -82,15 +120,58 @@ pub fn run(store: &Store, args: &ReportArgs, dates: Dates) -> Result<Report> {
                 nhsmail_match: row.match_column().to_string(),
             });
         }
-        accounts += u64::from(counted);
         Ok(())
     })?;
-    rows.sort_by(|a, b| {
-        (a.section, &a.contact, &a.account_id).cmp(&(b.section, &b.contact, &b.account_id))
-    });
-    Ok(Report {
-        dates,
-        rows,
-        accounts,
+    Ok(rows)
+}
+
+fn to_cache(r: &ReportRow) -> (i64, [&str; 8]) {
+    let rank = Section::ALL
+        .iter()
+        .position(|s| *s == r.section)
+        .unwrap_or(0) as i64;
+    (
+        rank,
+        [
+            r.section.as_str(),
+            r.contact.code(),
+            &r.account_id,
+            &r.email,
+            &r.given_name,
+            &r.family_name,
+            r.category.as_str(),
+            &r.nhsmail_match,
+        ],
+    )
+}
+
+fn from_cache(organisations: &Organisations, row: [&str; 8]) -> Option<ReportRow> {
+    let [
+        section,
+        code,
+        account_id,
+        email,
+        given_name,
+        family_name,
+        category,
+        nhsmail_match,
+    ] = row;
+    let contact = if code == Contact::ADMINISTRATOR_CODE {
+        Contact::CqrsAdministrator
+    } else {
+        Contact::Organisation(code.to_string())
+    };
+    let (contact_name, contact_email) = organisations.contact_details(&contact);
+    Some(ReportRow {
+        section: Section::parse(section)?,
+        contact,
+        contact_name,
+        contact_email,
+        account_id: account_id.to_string(),
+        email: email.to_string(),
+        given_name: given_name.to_string(),
+        family_name: family_name.to_string(),
+        category: Category::parse(category)?,
+        nhsmail_match: nhsmail_match.to_string(),
     })
 }

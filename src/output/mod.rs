@@ -95,7 +95,10 @@ impl<W: Write> Sink<W> {
     /// Writes one record; `values` line up with the headers.
     pub fn row<S: AsRef<str>>(&mut self, values: &[S]) -> io::Result<()> {
         if let Some(w) = &mut self.csv {
-            w.write_record(values.iter().map(|v| neutralise(v.as_ref()).into_owned()))?;
+            for v in values {
+                w.write_field(neutralise(v.as_ref()).as_bytes())?;
+            }
+            w.write_record(std::iter::empty::<&[u8]>())?;
         } else if let Some(w) = &mut self.json {
             let mut object = Map::with_capacity(values.len());
             for (h, v) in self.headers.iter().zip(values) {
@@ -193,6 +196,7 @@ pub fn warning(text: &str) {
     message(&format!("warning: {text}"));
 }
 
+pub mod replacements;
 pub mod views;
 
 #[cfg(test)]

@@ -69,20 +69,20 @@ pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool)
     ));
 }
 
-fn report_values(r: &report::ReportRow, dates: &Dates) -> Vec<String> {
-    vec![
-        r.section.as_str().to_string(),
-        r.contact.code().to_string(),
-        r.contact_name.clone(),
-        r.contact_email.clone(),
-        r.account_id.clone(),
-        r.email.clone(),
-        r.given_name.clone(),
-        r.family_name.clone(),
-        r.category.as_str().to_string(),
-        r.nhsmail_match.clone(),
-        dates.cutover.to_string(),
-        dates.days_left().to_string(),
+fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) -> [&'a str; 12] {
+    [
+        r.section.as_str(),
+        r.contact.code(),
+        &r.contact_name,
+        &r.contact_email,
+        &r.account_id,
+        &r.email,
+        &r.given_name,
+        &r.family_name,
+        r.category.as_str(),
+        &r.nhsmail_match,
+        cutover,
+        days,
     ]
 }
 
@@ -90,8 +90,10 @@ fn report_values(r: &report::ReportRow, dates: &Dates) -> Vec<String> {
 pub fn report(report: &Report, format: Format) -> io::Result<()> {
     if format != Format::Table {
         let mut sink = Sink::stdout(format, report::COLUMNS)?;
+        let cutover = report.dates.cutover.to_string();
+        let days = report.dates.days_left().to_string();
         for r in &report.rows {
-            sink.row(&report_values(r, &report.dates))?;
+            sink.row(&report_values(r, &cutover, &days))?;
         }
         return sink.finish();
     }

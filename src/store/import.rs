@@ -1,13 +1,21 @@
 //! Writing an imported file: one transaction per file, committed only when the
 //! whole file was valid.
+//!
+//! Speed matters here (a national extract is millions of rows), so a file
+//! going into an empty table is written in key order: every table is a
+//! clustered `WITHOUT ROWID` B-tree, and appending keys in order is several
+//! times cheaper than inserting them at random. Files that arrive sorted (most
+//! exports are) stream straight in while the next rows are parsed; others are
+//! held, sorted in memory and then written. Sorting also finds repeated keys.
+
+use std::cmp::Ordering;
 
 use anyhow::Result;
-use rusqlite::{Connection, Statement, params};
+use rusqlite::{Connection, Statement};
 
 use super::{Store, schema, store_error};
 use crate::cli::FileKind;
-use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
-use crate::rules::normal_form;
+use crate::error::FileProblem;
 
 /// What an import did, for the one-line summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,67 +27,264 @@ pub struct ImportCounts {
     pub replaced: Option<u64>,
 }
 
-/// One checked row of organisations.csv, borrowed from the file's buffer.
-pub struct OrganisationRow<'a> {
-    pub ods_code: String,
-    pub name: &'a str,
-    pub kind: OrgKind,
-    pub parent_code: Option<String>,
-    pub contact_email: Option<&'a str>,
+/// The most fields a row of any input file has.
+const MAX_FIELDS: usize = 8;
+
+/// Checked rows, their values owned in one buffer per chunk (not one per row:
+/// a national import has millions of rows, and per-row allocations cost more
+/// than parsing them). Values are in the column order of the table they go
+/// into (see [`columns`]); an empty value is stored as NULL where the column
+/// is optional. The writer hands chunks back to be refilled.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    text: String,
+    rows: Vec<RowMeta>,
 }
 
-pub struct AccountRow<'a> {
-    pub account_id: &'a str,
-    pub username: &'a str,
-    pub email: &'a str,
-    pub given_name: &'a str,
-    pub family_name: &'a str,
-    pub status: Status,
-    pub created_at: Option<&'a str>,
-    pub last_login_at: Option<&'a str>,
+#[derive(Debug, Clone, Copy)]
+struct RowMeta {
+    line: u64,
+    start: u32,
+    ends: [u32; MAX_FIELDS],
+    len: u8,
 }
 
-pub struct PermissionRow<'a> {
-    pub account_id: &'a str,
-    pub ods_code: String,
-    pub role: Role,
-    /// The restriction list joined by `;`; empty means unrestricted.
-    pub payment_types: String,
+/// One row of a chunk.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    text: &'a str,
+    meta: &'a RowMeta,
 }
 
-pub struct DirectoryRow<'a> {
-    pub address: &'a str,
-    pub given_name: &'a str,
-    pub family_name: &'a str,
-    pub ods_code: String,
-    pub status: Status,
-    pub mailbox_type: MailboxType,
+impl Chunk {
+    pub fn with_capacity(rows: usize) -> Chunk {
+        Chunk {
+            text: String::with_capacity(rows * 96),
+            rows: Vec::with_capacity(rows),
+        }
+    }
+
+    pub fn push(&mut self, line: u64, fields: &[&str]) {
+        let start = self.text.len() as u32;
+        let mut ends = [0u32; MAX_FIELDS];
+        for (i, f) in fields.iter().take(MAX_FIELDS).enumerate() {
+            self.text.push_str(f);
+            ends[i] = self.text.len() as u32 - start;
+        }
+        self.rows.push(RowMeta {
+            line,
+            start,
+            ends,
+            len: fields.len().min(MAX_FIELDS) as u8,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+
+    pub fn row(&self, i: usize) -> RowRef<'_> {
+        RowRef {
+            text: &self.text,
+            meta: &self.rows[i],
+        }
+    }
+
+    pub fn last(&self) -> Option<RowRef<'_>> {
+        self.len().checked_sub(1).map(|i| self.row(i))
+    }
 }
 
-pub struct ActivityRow<'a> {
-    pub activity_id: &'a str,
-    pub ods_code: String,
-    pub account_id: &'a str,
-    pub kind: ActivityKind,
-    pub occurred_at: &'a str,
-    pub detail: Option<&'a str>,
+impl<'a> RowRef<'a> {
+    pub fn line(&self) -> u64 {
+        self.meta.line
+    }
+
+    pub fn field(&self, i: usize) -> &'a str {
+        if i >= self.meta.len as usize {
+            return "";
+        }
+        let base = self.meta.start as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            self.meta.ends[i - 1] as usize
+        };
+        &self.text[base + start..base + self.meta.ends[i] as usize]
+    }
 }
 
-/// An import in progress. Rows are written as they are checked; `finish`
-/// commits, and dropping it without `finish` rolls everything back, so a file
-/// with any problem (or a killed process) leaves the store as it was.
-pub struct Importer<'a> {
-    conn: &'a Connection,
-    kind: FileKind,
-    insert: Statement<'a>,
-    rows_before: u64,
-    changed: u64,
-    seen: u64,
-    /// The table was empty: rows are plain inserts and its indexes are built
-    /// once at the end.
-    fresh: bool,
-    replaced: Option<u64>,
-    done: bool,
+/// The normal form of every imported account's address with its account id,
+/// in one buffer, sorted for writing `account_emails` in key order.
+#[derive(Debug, Default)]
+pub struct EmailKeys {
+    text: String,
+    /// (start, end of key, end of id) in `text`.
+    entries: Vec<(u32, u32, u32)>,
+}
+
+impl EmailKeys {
+    /// Adds an account's address (put in normal form here, without a
+    /// temporary string) and id.
+    pub fn push(&mut self, email: &str, account_id: &str) {
+        let start = self.text.len() as u32;
+        let email = email.trim();
+        if email.is_ascii() {
+            self.text
+                .extend(email.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            self.text.push_str(&crate::rules::normal_form(email));
+        }
+        let key_end = self.text.len() as u32;
+        self.text.push_str(account_id);
+        self.entries.push((start, key_end, self.text.len() as u32));
+    }
+
+    fn get(&self, e: (u32, u32, u32)) -> (&str, &str) {
+        (
+            &self.text[e.0 as usize..e.1 as usize],
+            &self.text[e.1 as usize..e.2 as usize],
+        )
+    }
+
+    pub fn sort(&mut self) {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_unstable_by(|a, b| self.get(*a).cmp(&self.get(*b)));
+        self.entries = entries;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|e| self.get(*e))
+    }
+}
+
+/// The table's columns, in the order a [`Chunk`] row holds them.
+pub fn columns(kind: FileKind) -> &'static [&'static str] {
+    match kind {
+        FileKind::Organisations => &["ods_code", "name", "kind", "parent_code", "contact_email"],
+        FileKind::Accounts => &[
+            "account_id",
+            "username",
+            "email",
+            "given_name",
+            "family_name",
+            "status",
+            "created_at",
+            "last_login_at",
+        ],
+        FileKind::Permissions => &["account_id", "ods_code", "role", "payment_types"],
+        FileKind::Directory => &[
+            "address",
+            "given_name",
+            "family_name",
+            "ods_code",
+            "status",
+            "mailbox_type",
+        ],
+        FileKind::Activity => &[
+            "activity_id",
+            "ods_code",
+            "account_id",
+            "kind",
+            "occurred_at",
+            "detail",
+        ],
+    }
+}
+
+/// Columns stored as NULL when the file leaves them empty.
+fn nullable(kind: FileKind, column: usize) -> bool {
+    matches!(
+        (kind, column),
+        (FileKind::Organisations, 3 | 4) | (FileKind::Accounts, 6 | 7) | (FileKind::Activity, 5)
+    )
+}
+
+/// How many leading columns form the table's key.
+fn key_len(kind: FileKind) -> usize {
+    match kind {
+        FileKind::Permissions => 3,
+        _ => 1,
+    }
+}
+
+/// Compares two rows by the table's key, as SQLite orders it: column by
+/// column, bytewise, except the directory's address which is `NOCASE`
+/// (addresses are ASCII: the import refuses any other).
+fn key_order(kind: FileKind, a: &RowRef<'_>, b: &RowRef<'_>) -> Ordering {
+    if kind == FileKind::Directory {
+        return ascii_nocase_cmp(a.field(0).as_bytes(), b.field(0).as_bytes());
+    }
+    for i in 0..key_len(kind) {
+        match a.field(i).cmp(b.field(i)) {
+            Ordering::Equal => continue,
+            other => return other,
+        }
+    }
+    Ordering::Equal
+}
+
+/// SQLite's `NOCASE` order: bytes compared with ASCII letters folded.
+fn ascii_nocase_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        match x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()) {
+            Ordering::Equal => continue,
+            other => return other,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Sorts rows by the table's key, then by line (so of two rows with one key
+/// the earlier comes first), returning their tags in that order. Each key is
+/// written once into one buffer as bytes that compare in SQLite's order
+/// (fields separated by NUL, which no checked value contains; the
+/// directory's address lower-cased), with its first eight bytes as a number:
+/// most comparisons are then one integer comparison.
+fn sort_by_key<'a, T: Copy>(kind: FileKind, rows: impl Iterator<Item = (T, RowRef<'a>)>) -> Vec<T> {
+    let mut keys: Vec<u8> = Vec::new();
+    let mut entries: Vec<(u64, u32, u32, u64, T)> = Vec::new();
+    for (tag, row) in rows {
+        let start = keys.len();
+        for i in 0..key_len(kind) {
+            if i > 0 {
+                keys.push(0);
+            }
+            let field = row.field(i).as_bytes();
+            if kind == FileKind::Directory {
+                keys.extend(field.iter().map(u8::to_ascii_lowercase));
+            } else {
+                keys.extend_from_slice(field);
+            }
+        }
+        let mut prefix = [0u8; 8];
+        for (slot, b) in prefix.iter_mut().zip(&keys[start..]) {
+            *slot = *b;
+        }
+        entries.push((
+            u64::from_be_bytes(prefix),
+            start as u32,
+            keys.len() as u32,
+            row.line(),
+            tag,
+        ));
+    }
+    let key = |e: &(u64, u32, u32, u64, T)| &keys[e.1 as usize..e.2 as usize];
+    entries.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| key(a).cmp(key(b)))
+            .then_with(|| a.3.cmp(&b.3))
+    });
+    entries.into_iter().map(|e| e.4).collect()
 }
 
 fn table(kind: FileKind) -> &'static str {
@@ -92,57 +297,45 @@ fn table(kind: FileKind) -> &'static str {
     }
 }
 
-/// The statement for one row. A re-import updates rows by their key and leaves
-/// identical rows alone (the `WHERE` makes `changes()` count only real updates).
-/// An account's email is not in its update list: the import refuses a changed
-/// email before it gets here, and the store's trigger would refuse it anyway.
-fn upsert_sql(kind: FileKind) -> &'static str {
-    match kind {
-        FileKind::Organisations => {
-            "INSERT INTO organisations (ods_code, name, kind, parent_code, contact_email)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (ods_code) DO UPDATE SET
-                name = excluded.name, kind = excluded.kind,
-                parent_code = excluded.parent_code, contact_email = excluded.contact_email
-             WHERE (name, kind, parent_code, contact_email)
-                IS NOT (excluded.name, excluded.kind, excluded.parent_code, excluded.contact_email)"
-        }
-        FileKind::Accounts => {
-            "INSERT INTO accounts (account_id, username, email, email_key, given_name, family_name,
-                                   status, created_at, last_login_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (account_id) DO UPDATE SET
-                username = excluded.username, given_name = excluded.given_name,
-                family_name = excluded.family_name, status = excluded.status,
-                created_at = excluded.created_at, last_login_at = excluded.last_login_at
-             WHERE (username, given_name, family_name, status, created_at, last_login_at)
-                IS NOT (excluded.username, excluded.given_name, excluded.family_name,
-                        excluded.status, excluded.created_at, excluded.last_login_at)"
-        }
-        FileKind::Permissions => {
-            "INSERT INTO permissions (account_id, ods_code, role, payment_types)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (account_id, ods_code, role) DO UPDATE SET
-                payment_types = excluded.payment_types
-             WHERE payment_types IS NOT excluded.payment_types"
-        }
-        // The directory is replaced whole, so its rows are always inserts.
-        FileKind::Directory => {
-            "INSERT INTO directory (address, address_key, given_name, family_name, ods_code,
-                                    status, mailbox_type)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        }
-        FileKind::Activity => {
-            "INSERT INTO activity (activity_id, ods_code, account_id, kind, occurred_at, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (activity_id) DO UPDATE SET
-                ods_code = excluded.ods_code, account_id = excluded.account_id,
-                kind = excluded.kind, occurred_at = excluded.occurred_at, detail = excluded.detail
-             WHERE (ods_code, account_id, kind, occurred_at, detail)
-                IS NOT (excluded.ods_code, excluded.account_id, excluded.kind,
-                        excluded.occurred_at, excluded.detail)"
-        }
+/// The statement for one row into an empty table: a plain insert.
+fn insert_sql(kind: FileKind) -> String {
+    let cols = columns(kind);
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        table(kind),
+        cols.join(", "),
+        marks.join(", ")
+    )
+}
+
+/// The statement for one row into a table that already has rows: a re-import
+/// updates rows by their key and leaves identical rows alone (the `WHERE`
+/// makes `changes()` count only real updates). An account's email is not in
+/// its update list: the import refuses a changed email before it gets here,
+/// and the store's trigger would refuse it anyway.
+fn upsert_sql(kind: FileKind) -> String {
+    let cols = columns(kind);
+    let key: Vec<&str> = cols[..key_len(kind)].to_vec();
+    let rest: Vec<&str> = cols[key_len(kind)..]
+        .iter()
+        .copied()
+        .filter(|c| !(kind == FileKind::Accounts && *c == "email"))
+        .collect();
+    if rest.is_empty() {
+        return format!("{} ON CONFLICT DO NOTHING", insert_sql(kind));
     }
+    let set: Vec<String> = rest.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let old: Vec<&str> = rest.clone();
+    let new: Vec<String> = rest.iter().map(|c| format!("excluded.{c}")).collect();
+    format!(
+        "{} ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS NOT ({})",
+        insert_sql(kind),
+        key.join(", "),
+        set.join(", "),
+        old.join(", "),
+        new.join(", ")
+    )
 }
 
 fn count_rows(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
@@ -152,12 +345,44 @@ fn count_rows(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
     .map(|n| n as u64)
 }
 
+/// An import in progress. `finish` commits; dropping it without `finish` rolls
+/// everything back, so a file with any problem (or a killed process) leaves the
+/// store as it was.
+pub struct Importer<'a> {
+    conn: &'a Connection,
+    kind: FileKind,
+    insert: Statement<'a>,
+    rows_before: u64,
+    changed: u64,
+    seen: u64,
+    /// The table was empty: rows are written in key order and the indexes
+    /// built once at the end.
+    fresh: bool,
+    /// Chunks held back because the file is not in key order (with the rows
+    /// of each that passed the caller's checks).
+    held: Vec<(Chunk, Vec<u32>)>,
+    /// The last row written while streaming in key order.
+    last: Option<Chunk>,
+    /// Rows that arrived out of key order and were written anyway.
+    disordered: u64,
+    replaced: Option<u64>,
+    done: bool,
+}
+
 impl Store {
+    /// Whether a file of `kind` would go into an empty table (the fast path).
+    /// The directory is always replaced whole, so it always does.
+    pub fn import_is_fresh(&self, kind: FileKind) -> Result<bool> {
+        Ok(kind == FileKind::Directory || count_rows(&self.conn, table(kind))? == 0)
+    }
+
     /// Starts importing a file of `kind`. Takes the write lock now.
     pub fn begin_import(&mut self, kind: FileKind) -> Result<Importer<'_>> {
         let path = self.path.clone();
         let conn = &self.conn;
-        conn.execute_batch("BEGIN IMMEDIATE")
+        // A bulk load wants its new pages in memory until commit; reads do
+        // not (they scan once), so only imports get a large page cache.
+        conn.execute_batch("PRAGMA cache_size = -262144; BEGIN IMMEDIATE")
             .map_err(|e| store_error(&path, e))?;
         let started = (|| -> rusqlite::Result<Importer<'_>> {
             let name = table(kind);
@@ -175,7 +400,12 @@ impl Store {
                     conn.execute_batch(&format!("DROP INDEX IF EXISTS {}", index.name))?;
                 }
             }
-            let insert = conn.prepare(upsert_sql(kind))?;
+            let sql = if fresh {
+                insert_sql(kind)
+            } else {
+                upsert_sql(kind)
+            };
+            let insert = conn.prepare(&sql)?;
             Ok(Importer {
                 conn,
                 kind,
@@ -184,6 +414,9 @@ impl Store {
                 changed: 0,
                 seen: 0,
                 fresh,
+                held: Vec::new(),
+                last: None,
+                disordered: 0,
                 replaced,
                 done: false,
             })
@@ -204,141 +437,215 @@ impl Importer<'_> {
         self.fresh
     }
 
-    /// Each writer returns `Ok(Err(message))` when the store's own
-    /// constraints refuse the row (a repeated key), so it is reported with
-    /// its line like any other problem.
-    pub fn organisation(&mut self, o: &OrganisationRow) -> Result<Result<(), String>> {
-        let result = self.insert.execute(params![
-            o.ods_code,
-            o.name,
-            o.kind.as_str(),
-            o.parent_code,
-            o.contact_email
-        ]);
-        self.duplicate_or_note(result, || {
-            format!("the ODS code {} appears more than once", o.ods_code)
-        })
-    }
-
-    pub fn account(&mut self, a: &AccountRow) -> Result<Result<(), String>> {
-        let result = self.insert.execute(params![
-            a.account_id,
-            a.username,
-            a.email,
-            normal_form(a.email),
-            a.given_name,
-            a.family_name,
-            a.status.as_str(),
-            a.created_at,
-            a.last_login_at
-        ]);
-        self.duplicate_or_note(result, || {
-            format!(
-                "the account {} (username `{}`) repeats an account_id or username already in the file or store",
-                a.account_id, a.username
-            )
-        })
-    }
-
-    /// Writes a role; `Ok(Err(message))` when the file repeats a role.
-    pub fn permission(&mut self, p: &PermissionRow) -> Result<Result<(), String>> {
-        let result = self.insert.execute(params![
-            p.account_id,
-            p.ods_code,
-            p.role.as_str(),
-            p.payment_types
-        ]);
-        self.duplicate_or_note(result, || {
-            format!(
-                "account {} holds the role {} at {} more than once in the file",
-                p.account_id, p.role, p.ods_code
-            )
-        })
-    }
-
-    pub fn directory_entry(&mut self, d: &DirectoryRow) -> Result<Result<(), String>> {
-        let result = self.insert.execute(params![
-            d.address,
-            normal_form(d.address),
-            d.given_name,
-            d.family_name,
-            d.ods_code,
-            d.status.as_str(),
-            d.mailbox_type.as_str()
-        ]);
-        self.duplicate_or_note(result, || {
-            format!("the address `{}` appears more than once", d.address)
-        })
-    }
-
-    /// Writes an activity record; `Ok(Err(message))` when the file repeats its id.
-    pub fn activity(&mut self, a: &ActivityRow) -> Result<Result<(), String>> {
-        let result = self.insert.execute(params![
-            a.activity_id,
-            a.ods_code,
-            a.account_id,
-            a.kind.as_str(),
-            a.occurred_at,
-            a.detail
-        ]);
-        self.duplicate_or_note(result, || {
-            format!(
-                "the activity_id {} appears more than once in the file",
-                a.activity_id
-            )
-        })
-    }
-
-    /// In a fresh table the key's uniqueness is checked by SQLite itself, which
-    /// costs nothing extra; the duplicate row is left out and reported.
-    fn duplicate_or_note(
+    /// Adds a chunk of checked rows; `check` may refuse a row (a reference to
+    /// an account that does not exist). Problems (refused or repeated keys)
+    /// are pushed to `problems`. Returns the chunk to be refilled, unless it
+    /// is held back for sorting.
+    pub fn add_chunk(
         &mut self,
-        result: rusqlite::Result<usize>,
-        message: impl FnOnce() -> String,
-    ) -> Result<Result<(), String>> {
-        match result {
+        chunk: Chunk,
+        problems: &mut Vec<FileProblem>,
+        mut check: impl FnMut(RowRef<'_>) -> Option<FileProblem>,
+    ) -> Result<Option<Chunk>> {
+        let kind = self.kind;
+        let mut rows: Vec<u32> = Vec::with_capacity(chunk.len());
+        for i in 0..chunk.len() {
+            match check(chunk.row(i)) {
+                Some(p) => problems.push(p),
+                None => rows.push(i as u32),
+            }
+        }
+        if !self.fresh || kind == FileKind::Organisations {
+            for i in rows {
+                if let Some(p) = self.write(chunk.row(i as usize))? {
+                    problems.push(p);
+                }
+            }
+            return Ok(Some(chunk));
+        }
+        if !self.held.is_empty() {
+            self.held.push((chunk, rows));
+            return Ok(None);
+        }
+        // Files are often in order but for a few rows (an account's roles in
+        // any order): sorting each chunk first puts those right.
+        let order = sort_by_key(kind, rows.iter().map(|&i| ((0, i), chunk.row(i as usize))));
+        let mut keep: Vec<u32> = Vec::new();
+        for (_, i) in order {
+            let row = chunk.row(i as usize);
+            if !keep.is_empty() {
+                keep.push(i);
+                continue;
+            }
+            let order = self
+                .last
+                .as_ref()
+                .and_then(Chunk::last)
+                .map(|last| (key_order(kind, &last, &row), last.line()));
+            match order {
+                Some((Ordering::Equal, first)) => problems.push(self.repeated(row, first)),
+                // A few rows out of order are written where they belong; a
+                // file that is mostly out of order is held and sorted.
+                Some((Ordering::Greater, _)) if self.disordered * 20 < self.seen + 1000 => {
+                    self.disordered += 1;
+                    if let Some(p) = self.write(row)? {
+                        problems.push(p);
+                    }
+                }
+                Some((Ordering::Greater, _)) => keep.push(i),
+                _ => {
+                    if let Some(p) = self.write(row)? {
+                        problems.push(p);
+                    }
+                    let last = self.last.get_or_insert_with(Chunk::default);
+                    last.clear();
+                    let n = columns(kind).len();
+                    let mut fields = [""; MAX_FIELDS];
+                    for (f, value) in fields.iter_mut().enumerate().take(n) {
+                        *value = row.field(f);
+                    }
+                    last.push(row.line(), &fields[..n]);
+                }
+            }
+        }
+        if keep.is_empty() {
+            return Ok(Some(chunk));
+        }
+        // Out of order: hold the rest of the file and sort it at the end.
+        self.held.push((chunk, keep));
+        Ok(None)
+    }
+
+    fn repeated(&self, row: RowRef<'_>, first_line: u64) -> FileProblem {
+        let cols = columns(self.kind);
+        let n = key_len(self.kind);
+        let key: Vec<&str> = (0..n).map(|i| row.field(i)).collect();
+        let what = if n == 1 {
+            cols[0].to_string()
+        } else {
+            format!("({})", cols[..n].join(", "))
+        };
+        FileProblem {
+            line: row.line(),
+            column: Some(cols[0].to_string()),
+            message: format!(
+                "{what} {} is also on line {first_line}: each {what} may appear only once",
+                key.join(", ")
+            ),
+        }
+    }
+
+    fn write(&mut self, row: RowRef<'_>) -> Result<Option<FileProblem>> {
+        for i in 0..columns(self.kind).len() {
+            let value = row.field(i);
+            if value.is_empty() && nullable(self.kind, i) {
+                self.insert
+                    .raw_bind_parameter(i + 1, rusqlite::types::Null)?;
+            } else {
+                self.insert.raw_bind_parameter(i + 1, value)?;
+            }
+        }
+        match self.insert.raw_execute() {
             Ok(n) => {
-                self.note(n);
-                Ok(Ok(()))
+                self.seen += 1;
+                self.changed += n as u64;
+                Ok(None)
             }
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                Ok(Err(message()))
+                Ok(Some(FileProblem {
+                    line: row.line(),
+                    column: Some(columns(self.kind)[0].to_string()),
+                    message: format!("the store refused this row: {e}"),
+                }))
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    /// What `finish` would report, without committing (for `--dry-run`).
-    pub fn counts(&self) -> Result<ImportCounts> {
-        let rows_after = count_rows(self.conn, table(self.kind))?;
-        Ok(self.counts_given(rows_after))
+    /// Writes the rows held back, in key order; returns any repeated keys.
+    pub fn flush(&mut self) -> Result<Vec<FileProblem>> {
+        let mut problems = Vec::new();
+        let held = std::mem::take(&mut self.held);
+        let kind = self.kind;
+        let row = |(c, r): (u32, u32)| held[c as usize].0.row(r as usize);
+        let order = sort_by_key(
+            kind,
+            held.iter().enumerate().flat_map(|(c, (chunk, rows))| {
+                rows.iter()
+                    .map(move |&r| ((c as u32, r), chunk.row(r as usize)))
+            }),
+        );
+        let last = self.last.take();
+        let mut previous: Option<RowRef<'_>> = last.as_ref().and_then(Chunk::last);
+        for at in order {
+            let current = row(at);
+            if let Some(prev) = previous
+                && key_order(kind, &prev, &current) == Ordering::Equal
+            {
+                problems.push(self.repeated(current, prev.line()));
+                continue;
+            }
+            if let Some(p) = self.write(current)? {
+                problems.push(p);
+            }
+            previous = Some(current);
+        }
+        Ok(problems)
     }
 
-    fn counts_given(&self, rows_after: u64) -> ImportCounts {
+    /// `emails` are (address normal form, account_id) of the accounts
+    /// imported, sorted: the rows of `account_emails`.
+    pub fn finish(mut self, commit: bool, emails: &EmailKeys) -> Result<ImportCounts> {
+        let name = table(self.kind);
+        crate::trace("rows written");
+        if self.kind == FileKind::Accounts {
+            let sql = if self.fresh {
+                "INSERT INTO account_emails (email_key, account_id) VALUES (?1, ?2)"
+            } else {
+                "INSERT OR IGNORE INTO account_emails (email_key, account_id) VALUES (?1, ?2)"
+            };
+            let mut stmt = self.conn.prepare(sql)?;
+            for (key, id) in emails.iter() {
+                stmt.raw_bind_parameter(1, key)?;
+                stmt.raw_bind_parameter(2, id)?;
+                stmt.raw_execute()?;
+            }
+        }
+        if self.kind == FileKind::Directory {
+            // Lets the audit size its in-memory index once, up front.
+            self.conn.execute(
+                "INSERT INTO settings (key, value) VALUES ('directory.entries', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [self.seen.to_string()],
+            )?;
+        }
+        crate::trace("account_emails written");
+        for index in schema::INDEXES.iter().filter(|i| i.table == name) {
+            self.conn.execute_batch(&index.create_sql())?;
+        }
+        crate::trace("indexes built");
+        let rows_after = if self.fresh {
+            self.seen
+        } else {
+            count_rows(self.conn, name)?
+        };
         let added = rows_after.saturating_sub(self.rows_before);
-        ImportCounts {
+        let counts = ImportCounts {
             added,
             updated: self.changed.saturating_sub(added),
             unchanged: self.seen.saturating_sub(self.changed),
             replaced: self.replaced,
+        };
+        if commit {
+            // Anything that can change an audit result makes cached results stale.
+            if counts.added + counts.updated > 0 || self.kind == FileKind::Directory {
+                super::bump_generation(self.conn)?;
+            }
+            self.conn.execute_batch("COMMIT")?;
+            self.done = true;
+            crate::trace("committed");
         }
-    }
-
-    fn note(&mut self, changes: usize) {
-        self.seen += 1;
-        self.changed += changes as u64;
-    }
-
-    /// Builds any dropped indexes and commits; returns what changed.
-    pub fn finish(mut self) -> Result<ImportCounts> {
-        let name = table(self.kind);
-        for index in schema::INDEXES.iter().filter(|i| i.table == name) {
-            self.conn.execute_batch(&index.create_sql())?;
-        }
-        let rows_after = count_rows(self.conn, name)?;
-        self.conn.execute_batch("COMMIT")?;
-        self.done = true;
-        Ok(self.counts_given(rows_after))
+        Ok(counts)
     }
 }
 

@@ -11,6 +11,7 @@
 //! default 10000); the tests set it low to check the "locked" message quickly.
 
 mod import;
+mod lookups;
 mod read;
 pub mod schema;
 mod write;
@@ -22,11 +23,9 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use import::{
-    AccountRow, ActivityRow, DirectoryRow, ImportCounts, Importer, OrganisationRow, PermissionRow,
-};
+pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef};
+pub use lookups::*;
 pub use read::*;
-#[allow(unused_imports)]
 pub use write::*;
 
 use crate::error::UserError;
@@ -195,20 +194,20 @@ impl Store {
     }
 
     fn configure(&mut self) -> rusqlite::Result<()> {
-        // WAL lets readers (audit, report) run while an operator writes; NORMAL
-        // is crash-safe in WAL mode (a killed process loses nothing committed).
-        let mode: String = self
+        // A rollback journal rather than WAL: a bulk import into an empty
+        // table then writes each new page once (SQLite journals only pages
+        // that existed before), where WAL writes every page twice. A killed
+        // process is still rolled back from the journal on the next open.
+        // Readers wait (busy_timeout) while a writer commits, which is fine
+        // for a command-line tool.
+        let _mode: String = self
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            // A read-only folder cannot hold the WAL files; carry on in the mode
-            // SQLite gave us rather than refuse to read.
-        }
+            .query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0))?;
         self.conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = OFF;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -16384;",
         )?;
         Ok(())
     }
@@ -288,6 +287,27 @@ impl Store {
         Ok(())
     }
 
+    /// The store's generation: increased by every write that can change an
+    /// audit result, so cached results know when they are stale.
+    pub fn generation(&self) -> Result<u64> {
+        Store::generation_in(&self.conn)
+    }
+
+    fn generation_in(conn: &Connection) -> Result<u64> {
+        let value: Option<String> = conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'generation'",
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
     /// Starts a write: `IMMEDIATE` takes the write lock now, so two operators
     /// are serialised rather than one failing at commit.
     fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
@@ -296,6 +316,16 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| store_error(&path, e))
     }
+}
+
+/// Increases the store's generation, inside the caller's write transaction.
+pub(crate) fn bump_generation(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('generation', '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+        [],
+    )?;
+    Ok(())
 }
 
 /// The store and the side files SQLite keeps next to it.
@@ -392,10 +422,11 @@ pub(crate) fn store_error(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     if extended == rusqlite::ffi::SQLITE_READONLY_DIRECTORY
         || extended == rusqlite::ffi::SQLITE_READONLY_CANTINIT
     {
-        // WAL mode needs its working files next to the store, even to read.
+        // SQLite writes its journal next to the store (and a store still in
+        // WAL mode needs its working files there even to read).
         return UserError::Store(format!(
-            "cannot use {shown}: its folder is read-only, and SQLite needs to create its working files \
-             ({shown}-wal and {shown}-shm) next to the store: make the folder writable, or copy the store to one"
+            "cannot use {shown}: its folder is read-only, and SQLite needs to create its journal \
+             ({shown}-journal) next to the store: make the folder writable, or copy the store to one"
         ))
         .into();
     }

@@ -27,7 +27,6 @@ pub struct AccountView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryView<'a> {
     pub address: &'a str,
-    pub address_key: &'a str,
     pub given_name: &'a str,
     pub family_name: &'a str,
     pub ods_code: &'a str,
@@ -121,12 +120,13 @@ impl Store {
     }
 
     /// Every account id, for checking references.
-    pub fn account_ids(&self) -> Result<HashSet<String>> {
+    pub fn account_ids(&self) -> Result<crate::fxhash::FxHashSet<String>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT account_id FROM accounts")?;
         let mut rows = stmt.query([])?;
-        let mut ids = HashSet::new();
+        let mut ids = crate::fxhash::FxHashSet::default();
+        ids.reserve(self.account_count()? as usize);
         while let Some(r) = rows.next()? {
             ids.insert(text(r, 0)?.to_string());
         }
@@ -144,30 +144,44 @@ impl Store {
     /// superseded nor disabled (rules.md category 4).
     pub fn duplicate_live_emails(&self) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT email_key FROM accounts
-             WHERE status = 'active' AND replaced_by IS NULL
-             GROUP BY email_key HAVING count(*) > 1",
+            "SELECT e.email_key FROM account_emails e JOIN accounts a USING (account_id)
+             WHERE e.email_key IN (
+                   SELECT email_key FROM account_emails GROUP BY email_key HAVING count(*) > 1)
+               AND a.status = 'active' AND a.replaced_by IS NULL
+             GROUP BY e.email_key HAVING count(*) > 1",
         )?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// How many directory entries the last import wrote (0 if unknown).
+    pub fn directory_size_hint(&self) -> Result<usize> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'directory.entries'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
     /// Streams every directory entry.
     pub fn for_each_directory_entry(&self, mut visit: impl FnMut(DirectoryView<'_>)) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT address, address_key, given_name, family_name, ods_code, status, mailbox_type
+            "SELECT address, given_name, family_name, ods_code, status, mailbox_type
              FROM directory",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             visit(DirectoryView {
                 address: text(r, 0)?,
-                address_key: text(r, 1)?,
-                given_name: text(r, 2)?,
-                family_name: text(r, 3)?,
-                ods_code: text(r, 4)?,
-                status: status(text(r, 5)?),
-                mailbox_type: mailbox(text(r, 6)?),
+                given_name: text(r, 1)?,
+                family_name: text(r, 2)?,
+                ods_code: text(r, 3)?,
+                status: status(text(r, 4)?),
+                mailbox_type: mailbox(text(r, 5)?),
             });
         }
         Ok(())
@@ -189,41 +203,53 @@ impl Store {
         )?;
         let mut accounts = accounts.query([])?;
         let mut permissions = permissions.query([])?;
-        // Roles are copied out of the cursor because the next row overwrites it.
-        let mut pending: Option<(String, String, Role)> = None;
-        let mut roles: Vec<(String, Role)> = Vec::new();
+        // The permission row read ahead is copied out of the cursor (the
+        // next step overwrites it), into buffers reused for every row.
+        let mut pending_id = String::new();
+        let mut pending_code = String::new();
+        let mut pending_role = Role::View;
+        let mut has_pending = false;
         let mut permissions_done = false;
+        let mut codes = String::new();
+        let mut spans: Vec<(usize, usize, Role)> = Vec::new();
         while let Some(a) = accounts.next()? {
             let id = text(a, 0)?;
-            roles.clear();
+            codes.clear();
+            spans.clear();
             loop {
-                if pending.is_none() && !permissions_done {
+                if !has_pending && !permissions_done {
                     match permissions.next()? {
                         Some(p) => {
-                            pending = Some((
-                                text(p, 0)?.to_string(),
-                                text(p, 1)?.to_string(),
-                                role(text(p, 2)?),
-                            ))
+                            pending_id.clear();
+                            pending_id.push_str(text(p, 0)?);
+                            pending_code.clear();
+                            pending_code.push_str(text(p, 1)?);
+                            pending_role = role(text(p, 2)?);
+                            has_pending = true;
                         }
                         None => permissions_done = true,
                     }
                 }
-                match &pending {
-                    Some((pid, _, _)) if pid.as_str() < id => pending = None,
-                    Some((pid, _, _)) if pid.as_str() == id => {
-                        if let Some((_, code, r)) = pending.take() {
-                            roles.push((code, r));
-                        }
+                if !has_pending {
+                    break;
+                }
+                match pending_id.as_str().cmp(id) {
+                    // Roles of an account that is not in the store: skip.
+                    std::cmp::Ordering::Less => has_pending = false,
+                    std::cmp::Ordering::Equal => {
+                        let start = codes.len();
+                        codes.push_str(&pending_code);
+                        spans.push((start, codes.len(), pending_role));
+                        has_pending = false;
                     }
-                    _ => break,
+                    std::cmp::Ordering::Greater => break,
                 }
             }
-            let views: Vec<RoleView<'_>> = roles
+            let views: Vec<RoleView<'_>> = spans
                 .iter()
-                .map(|(code, role)| RoleView {
-                    ods_code: code,
-                    role: *role,
+                .map(|&(start, end, role)| RoleView {
+                    ods_code: &codes[start..end],
+                    role,
                 })
                 .collect();
             visit(
@@ -254,9 +280,10 @@ impl Store {
     /// Accounts (any status) whose address has this normal form.
     pub fn accounts_by_email_key(&self, email_key: &str) -> Result<Vec<Account>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT account_id, username, email, given_name, family_name, status,
+            "SELECT a.account_id, username, email, given_name, family_name, status,
                     created_at, last_login_at, replaced_by
-             FROM accounts WHERE email_key = ?1 ORDER BY account_id",
+             FROM account_emails e JOIN accounts a USING (account_id)
+             WHERE e.email_key = ?1 ORDER BY a.account_id",
         )?;
         let rows = stmt.query_map([email_key], account_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -295,7 +322,7 @@ impl Store {
     pub fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT address, given_name, family_name, ods_code, status, mailbox_type
-             FROM directory WHERE address_key = ?1",
+             FROM directory WHERE address = ?1",
         )?;
         Ok(stmt
             .query_row([address_key], |r| {
@@ -363,6 +390,46 @@ impl Store {
                 .cmp(&(b.occurred_at.as_str(), b.activity_id.as_str()))
         });
         Ok(out)
+    }
+
+    /// Streams the cached report rows in the report's order, if they were
+    /// computed at this generation: (section, contact_code, account_id, email,
+    /// given_name, family_name, category, match). Returns false when there is
+    /// no valid cache.
+    pub fn for_each_cached_report_row(
+        &self,
+        generation: u64,
+        mut visit: impl FnMut([&str; 8]),
+    ) -> Result<bool> {
+        let cached: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'report_cache.generation'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if cached.and_then(|v| v.parse::<u64>().ok()) != Some(generation) {
+            return Ok(false);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT section, contact_code, account_id, email, given_name, family_name, category, match
+             FROM report_cache ORDER BY section_rank, contact_code, account_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            visit([
+                text(r, 0)?,
+                text(r, 1)?,
+                text(r, 2)?,
+                text(r, 3)?,
+                text(r, 4)?,
+                text(r, 5)?,
+                text(r, 6)?,
+                text(r, 7)?,
+            ]);
+        }
+        Ok(true)
     }
 
     /// Checks the store can be read at all (used before long work).

@@ -21,13 +21,11 @@ CREATE TABLE organisations (
 ) STRICT;
 
 -- Accounts are never deleted and their email never changes (triggers below).
--- email_key is the address's normal form (trimmed, lower-cased), kept so that
--- look-ups by address need no function call per row.
+-- The email is kept exactly as CQRS holds it (only trimmed on import).
 CREATE TABLE accounts (
     account_id    TEXT PRIMARY KEY,
     username      TEXT NOT NULL,
     email         TEXT NOT NULL,
-    email_key     TEXT NOT NULL,
     given_name    TEXT NOT NULL,
     family_name   TEXT NOT NULL,
     status        TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
@@ -38,14 +36,36 @@ CREATE TABLE accounts (
 ) STRICT, WITHOUT ROWID;
 
 CREATE TRIGGER accounts_email_never_changes
-BEFORE UPDATE OF email, email_key ON accounts
-WHEN NEW.email IS NOT OLD.email OR NEW.email_key IS NOT OLD.email_key
+BEFORE UPDATE OF email ON accounts
+WHEN NEW.email IS NOT OLD.email
 BEGIN
     SELECT RAISE(ABORT, 'an account''s email can never be edited: create a replacement account instead');
 END;
 
 CREATE TRIGGER accounts_never_deleted
 BEFORE DELETE ON accounts
+BEGIN
+    SELECT RAISE(ABORT, 'accounts are never deleted: disable the account instead');
+END;
+
+-- Every account's address in normal form (trimmed, lower-cased), for look-ups
+-- by address. It is an index kept by the store as a table so that a bulk
+-- import can write it in key order (far cheaper than CREATE INDEX). Rows are
+-- added with their account and, like accounts, never changed or removed.
+CREATE TABLE account_emails (
+    email_key  TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    PRIMARY KEY (email_key, account_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER account_emails_never_change
+BEFORE UPDATE ON account_emails
+BEGIN
+    SELECT RAISE(ABORT, 'an account''s email can never be edited: create a replacement account instead');
+END;
+
+CREATE TRIGGER account_emails_never_deleted
+BEFORE DELETE ON account_emails
 BEGIN
     SELECT RAISE(ABORT, 'accounts are never deleted: disable the account instead');
 END;
@@ -59,17 +79,17 @@ CREATE TABLE permissions (
     PRIMARY KEY (account_id, ods_code, role)
 ) STRICT, WITHOUT ROWID;
 
--- address_key is the normal form of address (unique: the directory is unique
--- case-insensitively). The whole table is replaced by each directory import.
+-- The NHSmail directory extract, keyed by address ignoring case (addresses
+-- are unique case-insensitively; the import refuses non-ASCII addresses, so
+-- NOCASE's ASCII folding is exact). Replaced whole by each directory import.
 CREATE TABLE directory (
-    address      TEXT NOT NULL,
-    address_key  TEXT NOT NULL,
+    address      TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
     given_name   TEXT NOT NULL,
     family_name  TEXT NOT NULL,
     ods_code     TEXT NOT NULL,
     status       TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
     mailbox_type TEXT NOT NULL CHECK (mailbox_type IN ('personal', 'shared'))
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE activity (
     activity_id TEXT PRIMARY KEY,
@@ -104,6 +124,27 @@ BEGIN
     SELECT RAISE(ABORT, 'the change log is append-only');
 END;
 "#,
+    // 2: a cache of the report, so a report on an unchanged store is instant.
+    r#"
+-- The report's rows as last computed, so a report on an unchanged store is
+-- instant. Valid while settings 'report_cache.generation' equals
+-- 'generation', which every write through cqrs-admin increases.
+-- Rows are keyed in the report's own order: section_rank is the section's
+-- place in rules.md's table, and BINARY order puts the ODS codes (upper case
+-- and digits) before `cqrs-administrator`.
+CREATE TABLE report_cache (
+    section_rank INTEGER NOT NULL,
+    section      TEXT NOT NULL,
+    contact_code TEXT NOT NULL,
+    account_id   TEXT NOT NULL,
+    email        TEXT NOT NULL,
+    given_name   TEXT NOT NULL,
+    family_name  TEXT NOT NULL,
+    category     TEXT NOT NULL,
+    match        TEXT NOT NULL,
+    PRIMARY KEY (section_rank, contact_code, account_id)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// A secondary index, kept apart from the tables so that a bulk import into an
@@ -128,36 +169,24 @@ impl Index {
 }
 
 pub const INDEXES: &[Index] = &[
+    // A replacement's username is its NHSmail address, so only usernames that
+    // look like addresses can collide with one: index just those.
     Index {
         table: "accounts",
-        name: "accounts_by_email_key",
+        name: "accounts_by_address_username",
         unique: false,
-        // status and replaced_by make it a covering index for finding
-        // duplicate addresses among live accounts.
-        on: "accounts (email_key, status, replaced_by)",
-    },
-    Index {
-        table: "accounts",
-        name: "accounts_by_username",
-        unique: true,
-        on: "accounts (username COLLATE NOCASE)",
-    },
-    Index {
-        table: "directory",
-        name: "directory_by_address_key",
-        unique: true,
-        on: "directory (address_key)",
-    },
-    Index {
-        table: "activity",
-        name: "activity_by_ods_code",
-        unique: false,
-        on: "activity (ods_code)",
+        on: "accounts (lower(username)) WHERE username LIKE '%@%'",
     },
     Index {
         table: "accounts",
         name: "accounts_by_replaces",
         unique: false,
         on: "accounts (replaces) WHERE replaces IS NOT NULL",
+    },
+    Index {
+        table: "activity",
+        name: "activity_by_ods_code",
+        unique: false,
+        on: "activity (ods_code)",
     },
 ];

@@ -1,1 +1,326 @@
 //! Writes other than imports: replacements, reverts and the change log.
+//!
+//! Every write happens inside a [`WriteTx`]: `BEGIN IMMEDIATE` takes the
+//! store's write lock before anything is read, so the caller can re-check the
+//! rules against the store as it is now (a second operator may have acted
+//! since the first look) and nobody can change it between that check and the
+//! commit. Dropping the transaction without `commit` rolls everything back.
+
+use std::ops::Deref;
+
+use anyhow::{Result, bail};
+use rusqlite::params;
+
+use super::{Store, store_error};
+
+/// A write transaction on the store. Reads through it (it derefs to the
+/// store) see the store under the write lock.
+pub struct WriteTx<'a> {
+    store: &'a Store,
+    done: bool,
+}
+
+impl Deref for WriteTx<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store
+    }
+}
+
+impl Store {
+    /// Starts a write: takes the write lock now (waiting for another
+    /// operator's write to finish, up to the busy timeout).
+    pub fn begin_write(&mut self) -> Result<WriteTx<'_>> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| store_error(&self.path, e))?;
+        Ok(WriteTx {
+            store: self,
+            done: false,
+        })
+    }
+
+    /// Readies the connection for writing a long plan, for this process only
+    /// (nothing is stored): a page cache big enough to hold the pages the
+    /// plan changes until the commit, and no spilling of changed pages to
+    /// the file before the commit (`cache_spill = OFF`). A spill would take
+    /// the exclusive lock, locking out the connection that checks the next
+    /// batch (see `replace`); this way the file stays as it was until the
+    /// commit.
+    pub fn prepare_for_bulk(&self) -> Result<()> {
+        self.conn.execute_batch(
+            "PRAGMA cache_size = -262144;
+             PRAGMA cache_spill = OFF;",
+        )?;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.store.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// One replacement account to create.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub old_account_id: &'a str,
+    pub new_account_id: &'a str,
+    /// The new address: also the new account's username.
+    pub email: &'a str,
+    pub email_key: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// Who made a change and when, for the change log.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    /// UTC, RFC 3339 (`2020-09-01T10:00:00Z`).
+    pub at: &'a str,
+    pub actor: &'a str,
+    /// The new accounts' `created_at` (today's date).
+    pub created_at: &'a str,
+}
+
+/// The change-log reason of the separate `disable` step of `--disable-old`.
+pub const DISABLE_OLD_REASON: &str = "disabled with its replacement (--disable-old)";
+/// The change-log reason of the `enable` step of a revert.
+pub const REENABLE_OLD_REASON: &str =
+    "re-enabled by the revert: it had been disabled with its replacement (--disable-old)";
+
+impl WriteTx<'_> {
+    /// Creates these replacement accounts: each new account with exactly the
+    /// old account's roles (copied row for row in SQL), the old account marked
+    /// as replaced (and, with `disable_old`, disabled), and the change log
+    /// rows. The caller has checked every rule inside this transaction.
+    ///
+    /// Set-based: the batch goes into a temporary table and four statements
+    /// do the work for all of it, so large plans cost a few statements per
+    /// batch rather than per account.
+    pub fn create_replacements(
+        &self,
+        batch: &[NewAccount<'_>],
+        disable_old: bool,
+        stamp: Stamp<'_>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let conn = &self.store.conn;
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS new_replacements (
+                seq INTEGER PRIMARY KEY, old_id TEXT NOT NULL, new_id TEXT NOT NULL,
+                email TEXT NOT NULL, email_key TEXT NOT NULL, given_name TEXT NOT NULL,
+                family_name TEXT NOT NULL, reason TEXT);
+             DELETE FROM temp.new_replacements;",
+        )?;
+        {
+            let mut insert = conn.prepare_cached(
+                "INSERT INTO temp.new_replacements
+                    (old_id, new_id, email, email_key, given_name, family_name, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for n in batch {
+                insert.execute(params![
+                    n.old_account_id,
+                    n.new_account_id,
+                    n.email,
+                    n.email_key,
+                    n.given_name,
+                    n.family_name,
+                    n.reason
+                ])?;
+            }
+        }
+        let expected = batch.len();
+
+        // `OR ROLLBACK`: a constraint failure (which the checks make impossible)
+        // ends the whole transaction, so nothing of the plan is kept. It also
+        // spares SQLite a statement journal per statement (a copy of every page
+        // touched, kept to undo one statement alone), which roughly halves the
+        // cost of these multi-row writes.
+
+        let created = conn
+            .prepare_cached(
+                "INSERT OR ROLLBACK INTO accounts (account_id, username, email, given_name,
+                                       family_name, status, created_at, last_login_at,
+                                       replaced_by, replaces)
+                 SELECT new_id, email, email, given_name, family_name, 'active', ?1,
+                        NULL, NULL, old_id
+                 FROM temp.new_replacements ORDER BY seq",
+            )?
+            .execute([stamp.created_at])?;
+        if created != expected {
+            bail!("created {created} of {expected} replacement accounts: nothing was changed");
+        }
+
+        // The look-up by address (the store keeps it as a table).
+        conn.prepare_cached(
+            "INSERT OR ROLLBACK INTO account_emails (email_key, account_id)
+             SELECT email_key, new_id FROM temp.new_replacements",
+        )?
+        .execute([])?;
+
+        // Exactly the old account's roles: organisation, role and payment-type
+        // restrictions, nothing more and nothing less.
+        conn.prepare_cached(
+            "INSERT OR ROLLBACK INTO permissions (account_id, ods_code, role, payment_types)
+             SELECT r.new_id, p.ods_code, p.role, p.payment_types
+             FROM temp.new_replacements r
+             CROSS JOIN permissions p ON p.account_id = r.old_id",
+        )?
+        .execute([])?;
+
+        // The old account keeps its email and history; it records which account
+        // replaced it. The WHERE re-states the rules as a last guard.
+        let marked = conn
+            .prepare_cached(
+                "UPDATE OR ROLLBACK accounts
+                 SET replaced_by = r.new_id,
+                     status = CASE WHEN ?1 THEN 'disabled' ELSE accounts.status END
+                 FROM temp.new_replacements r
+                 WHERE accounts.account_id = r.old_id
+                   AND accounts.replaced_by IS NULL AND accounts.status = 'active'",
+            )?
+            .execute([disable_old])?;
+        if marked != expected {
+            bail!(
+                "only {marked} of {expected} old accounts could be marked as replaced: nothing was changed"
+            );
+        }
+
+        conn.prepare_cached(
+            "INSERT OR ROLLBACK INTO change_log (at, actor, action, old_account_id, new_account_id, email, reason)
+             SELECT ?1, ?2, action, old_id, new_id, email, reason FROM (
+                SELECT seq, 0 AS step, 'replace' AS action, old_id, new_id, email, reason
+                FROM temp.new_replacements
+                UNION ALL
+                SELECT seq, 1, 'disable', old_id, new_id, NULL, ?3
+                FROM temp.new_replacements WHERE ?4
+             ) ORDER BY seq, step",
+        )?
+        .execute(params![
+            stamp.at,
+            stamp.actor,
+            DISABLE_OLD_REASON,
+            disable_old
+        ])?;
+        conn.execute_batch("DELETE FROM temp.new_replacements")?;
+        // Categories changed: the report's cache is stale.
+        super::bump_generation(conn)?;
+        Ok(())
+    }
+
+    /// Reverts a replacement: disables the replacement account (never deletes
+    /// it), clears the old account's `replaced_by` and, with `reenable_old`,
+    /// makes the old account active again; the change log records `revert`
+    /// (and `enable`).
+    pub fn revert_replacement(
+        &self,
+        old_account_id: &str,
+        new_account_id: &str,
+        email: &str,
+        reason: Option<&str>,
+        reenable_old: bool,
+        stamp: Stamp<'_>,
+    ) -> Result<()> {
+        let conn = &self.store.conn;
+        let disabled = conn
+            .prepare_cached(
+                "UPDATE accounts SET status = 'disabled'
+                 WHERE account_id = ?1 AND replaces = ?2 AND status = 'active'",
+            )?
+            .execute([new_account_id, old_account_id])?;
+        let restored = conn
+            .prepare_cached(
+                "UPDATE accounts
+                 SET replaced_by = NULL,
+                     status = CASE WHEN ?3 THEN 'active' ELSE status END
+                 WHERE account_id = ?1 AND replaced_by = ?2",
+            )?
+            .execute(params![old_account_id, new_account_id, reenable_old])?;
+        if disabled != 1 || restored != 1 {
+            bail!(
+                "the store changed while reverting {new_account_id} (is it still the active \
+                 replacement of {old_account_id}?): nothing was changed"
+            );
+        }
+        let mut log = conn.prepare_cached(
+            "INSERT INTO change_log (at, actor, action, old_account_id, new_account_id, email, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        log.execute(params![
+            stamp.at,
+            stamp.actor,
+            "revert",
+            old_account_id,
+            new_account_id,
+            email,
+            reason
+        ])?;
+        super::bump_generation(conn)?;
+        if reenable_old {
+            log.execute(params![
+                stamp.at,
+                stamp.actor,
+                "enable",
+                old_account_id,
+                new_account_id,
+                Option::<&str>::None,
+                REENABLE_OLD_REASON
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Commits everything written through this transaction.
+    pub fn commit(mut self) -> Result<()> {
+        self.store
+            .conn
+            .execute_batch("COMMIT")
+            .map_err(|e| store_error(&self.store.path, e))?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Keeps the report's rows for the generation they were computed at.
+    /// A store that cannot be written (read-only) simply keeps no cache.
+    pub fn save_report_cache<'a>(
+        &mut self,
+        generation: u64,
+        rows: impl Iterator<Item = (i64, [&'a str; 8])>,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        if super::Store::generation_in(&tx)? != generation {
+            // Something was written since the report was computed.
+            return Ok(());
+        }
+        tx.execute("DELETE FROM report_cache", [])?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO report_cache (section_rank, section, contact_code, account_id,
+                     email, given_name, family_name, category, match)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (rank, row) in rows {
+                insert.execute(rusqlite::params![
+                    rank, row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('report_cache.generation', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [generation.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -129,7 +129,9 @@ impl Store {
         }
     }
 
-    /// A byte-for-byte copy of the store file, to prove a refusal changed nothing.
+    /// Every row of the store's data tables, to prove a refusal changed nothing.
+    /// The store's own bookkeeping (its generation and the kept report) is
+    /// left out: it is a cache, not data.
     pub fn snapshot(&self) -> Vec<Vec<String>> {
         let conn = rusqlite::Connection::open(&self.db).expect("open store");
         let mut out = Vec::new();
@@ -140,10 +142,18 @@ impl Store {
             "directory",
             "activity",
             "change_log",
+            "account_emails",
             "settings",
         ] {
             let mut stmt = conn
-                .prepare(&format!("SELECT * FROM {table}"))
+                .prepare(&format!(
+                    "SELECT * FROM {table} {}",
+                    if table == "settings" {
+                        "WHERE key NOT IN ('generation', 'report_cache.generation')"
+                    } else {
+                        ""
+                    }
+                ))
                 .expect("prepare");
             let n = stmt.column_count();
             let rows = stmt

@@ -246,7 +246,7 @@ fn broken_files() -> Vec<BrokenFile> {
             "accounts",
             "duplicate-id",
             format!("{h}\n{}{}B1,b9,b9@nhs.net,Bea,Nine,active\n", row(1), row(2)).into_bytes(),
-            &["line 4, column account_id", "more than once"],
+            &["line 4, column account_id", "also on line 2"],
         ),
         (
             "accounts",
@@ -422,7 +422,7 @@ fn files_that_are_not_csv_are_refused_cleanly() {
                 "{ACCOUNTS_HEADER}\nU1,u1,u1@nhs.net,\"Uma,One,active\nU2,u2,u2@nhs.net,Ude,Two,active\n"
             )
             .into_bytes(),
-            &["line 2", "fields but the header has 6"],
+            &["4 fields but the header has 6"],
         ),
         ("many-columns", many_columns.into_bytes(), &["account_id", "missing"]),
     ];
@@ -461,13 +461,9 @@ fn files_that_are_not_csv_are_refused_cleanly() {
     );
 }
 
-/// Bug (lead, src/input.rs): the line of a row is the csv crate's record
-/// position, which is where the parser started looking for the record: after
-/// a CRLF line end it points at the `\n` still on the previous line, and after
-/// a blank line at the blank line. So every line number in a file from Excel
-/// (CRLF) is one too small, and so is every one after a blank line.
+/// (Once a bug: the csv crate's record position is where it started looking
+/// for the record, before the `\n` of a CRLF line end or a blank line.)
 #[test]
-#[ignore = "bug (src/input.rs): line numbers are one too small in CRLF files and after blank lines"]
 fn crlf_line_ends_and_blank_lines_do_not_shift_line_numbers() {
     let store = Store::with_fixtures();
     for (name, content) in [
@@ -489,6 +485,49 @@ fn crlf_line_ends_and_blank_lines_do_not_shift_line_numbers() {
             "{name}: the empty given_name is on line 3:\n{}",
             run.stderr
         );
+    }
+}
+
+/// Bug (lead, src/input.rs, `LineCounter::record`): csv-core counts every
+/// `\n` it consumes, inside quotes too, so the reader's line count after a
+/// record already includes the record's quoted line breaks; `record` adds them
+/// again (`end = first + embedded`). A row with a quoted line break is named
+/// one line too late, and so is every row after it. (With a CRLF line end the
+/// `\n` is consumed only with the next record, which hides it in some files.)
+#[test]
+#[ignore = "bug (src/input.rs): quoted line breaks are counted twice, so later line numbers are too large"]
+fn quoted_line_breaks_do_not_shift_line_numbers() {
+    let store = Store::with_fixtures();
+    for (name, content, wanted) in [
+        (
+            "lf",
+            format!(
+                "{ACCOUNTS_HEADER}\nQ1,q1,q1@nhs.net,Quinn,One,\"act\nive\"\nQ2,q2,q2@nhs.net,,Two,active\n"
+            ),
+            &["line 2, column status", "line 4, column given_name"][..],
+        ),
+        (
+            "crlf",
+            format!(
+                "{ACCOUNTS_HEADER}\r\nQ1,q1,q1@nhs.net,\"Quinn\r\nJr\",One,active\r\nQ2,q2,q2@nhs.net,,Two,active\r\n"
+            ),
+            &["line 2, column given_name", "line 4, column given_name"][..],
+        ),
+        (
+            "unterminated-quote",
+            format!("{ACCOUNTS_HEADER}\nQ1,q1,q1@nhs.net,\"Quinn,One,active\nQ2\nQ3\nQ4\n"),
+            &["line 2: this row has 4 fields"][..],
+        ),
+    ] {
+        let file = write(&store, &format!("{name}.csv"), content.as_bytes());
+        let run = refused(&store, &["import", "accounts", &file]);
+        for w in wanted {
+            assert!(
+                run.stderr.contains(w),
+                "{name}: `{w}` not in\n{}",
+                run.stderr
+            );
+        }
     }
 }
 
@@ -585,15 +624,13 @@ fn formula_store() -> Store {
     // trimmed and control characters refused), but a store written by another
     // tool could hold them: the output must still be safe.
     let conn = rusqlite::Connection::open(&store.db).unwrap();
-    conn.execute(
-        "INSERT INTO accounts (account_id, username, email, email_key, given_name, family_name, status)
-         VALUES ('F5', 'f5', '\tf5@nhs.net', 'f5@nhs.net', '\t=Tab', '\r=Return', 'active')",
-        [],
-    )
-    .unwrap();
-    conn.execute(
-        "INSERT INTO permissions (account_id, ods_code, role) VALUES ('F5', 'Q99001', 'view')",
-        [],
+    conn.execute_batch(
+        "INSERT INTO accounts (account_id, username, email, given_name, family_name, status)
+         VALUES ('F5', 'f5', '\tf5@nhs.net', '\t=Tab', '\r=Return', 'active');
+         INSERT INTO account_emails (email_key, account_id) VALUES ('f5@nhs.net', 'F5');
+         INSERT INTO permissions (account_id, ods_code, role) VALUES ('F5', 'Q99001', 'view');
+         -- What every write through cqrs-admin does, so no cached report is reused.
+         UPDATE settings SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation';",
     )
     .unwrap();
     store
@@ -1093,7 +1130,7 @@ fn write_lock_is_held(db: &Path) -> bool {
 /// An import killed while its transaction is open, at a moment that does not
 /// depend on timing: the rows come from standard input, which the test keeps
 /// open, so the import holds the write lock with rows written and waits for
-/// more. The store is as it was, and the files SQLite created next to it are
+/// more. The store is as it was, and the journal SQLite created next to it is
 /// owner-only even with an open umask.
 #[test]
 fn an_import_killed_mid_transaction_leaves_the_store_as_it_was() {
@@ -1131,11 +1168,18 @@ fn an_import_killed_mid_transaction_leaves_the_store_as_it_was() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+    // The journal (rollback mode) or WAL files the import created.
     #[cfg(unix)]
-    for suffix in ["-wal", "-shm"] {
-        let file = side_file(&store.db, suffix);
-        assert!(file.exists(), "{} missing", file.display());
-        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    {
+        let sides: Vec<PathBuf> = ["-journal", "-wal", "-shm"]
+            .iter()
+            .map(|s| side_file(&store.db, s))
+            .filter(|f| f.exists())
+            .collect();
+        assert!(!sides.is_empty(), "no journal beside the store mid-import");
+        for file in sides {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
@@ -1260,25 +1304,32 @@ fn a_large_directory_import_killed_at_any_moment_leaves_the_old_extract() {
     kill_at_delays(&store, "directory", &file, "directory", 200_000, &[50, 500]);
 }
 
+/// Runs a command with a 200 ms busy timeout.
+fn run_impatiently(store: &Store, args: &[&str]) -> Run {
+    let out = store
+        .cmd()
+        .env("CQRS_ADMIN_BUSY_TIMEOUT_MS", "200")
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 #[test]
 fn a_store_locked_past_the_timeout_is_a_clear_error_and_changes_nothing() {
     let store = Store::with_fixtures();
     let before = store.snapshot();
-    let holder = rusqlite::Connection::open(&store.db).unwrap();
-    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let organisations = fixture("organisations.csv");
-    for args in [
+    let writes = [
         vec!["import", "organisations", organisations.to_str().unwrap()],
         vec!["cutover", "set", "2020-10-01"],
-    ] {
-        let out = store
-            .cmd()
-            .env("CQRS_ADMIN_BUSY_TIMEOUT_MS", "200")
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{stderr}");
+    ];
+    let assert_locked = |args: &[&str]| {
+        let run = run_impatiently(&store, args).fails(1);
         for wanted in [
             "is locked by another command",
             "waited 200 ms",
@@ -1286,18 +1337,28 @@ fn a_store_locked_past_the_timeout_is_a_clear_error_and_changes_nothing() {
             "CQRS_ADMIN_BUSY_TIMEOUT_MS",
         ] {
             assert!(
-                stderr.contains(wanted),
-                "{args:?}: `{wanted}` not in\n{stderr}"
+                run.stderr.contains(wanted),
+                "{args:?}: `{wanted}` not in\n{}",
+                run.stderr
             );
         }
+    };
+    // Another operator in the middle of a write: writes wait, then give up;
+    // reading goes on.
+    let holder = rusqlite::Connection::open(&store.db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for args in &writes {
+        assert_locked(args);
     }
-    // Reading is not blocked by a writer.
-    store
-        .cmd()
-        .env("CQRS_ADMIN_BUSY_TIMEOUT_MS", "200")
-        .args(["audit", "--format", "csv"])
-        .assert()
-        .success();
+    run_impatiently(&store, &["audit", "--format", "csv"]).ok();
+    holder.execute_batch("ROLLBACK").unwrap();
+    // An exclusive lock (a writer committing, in rollback-journal mode)
+    // holds up readers too.
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    for args in &writes {
+        assert_locked(args);
+    }
+    assert_locked(&["audit", "--format", "csv"]);
     holder.execute_batch("ROLLBACK").unwrap();
     drop(holder);
     assert_eq!(store.snapshot(), before);
@@ -1435,7 +1496,9 @@ fn files_that_are_not_a_store_are_refused_and_left_alone() {
                     bytes,
                     "{name} {args:?} changed it"
                 );
-                assert!(!side_file(&db, "-wal").exists(), "{name}");
+                for side in ["-wal", "-shm", "-journal"] {
+                    assert!(!side_file(&db, side).exists(), "{name}: {side} left");
+                }
             }
         }
     }
@@ -1540,24 +1603,28 @@ fn stores_the_user_may_not_use_are_clear_errors() {
     );
     assert!(run.stderr.contains("readable"), "{}", run.stderr);
 
-    // A store in a read-only folder: SQLite cannot create the working files
-    // it needs next to the store (WAL), even to read.
+    // A store in a read-only folder can be read, but not written: SQLite
+    // cannot create its journal next to the store.
     fs::set_permissions(&store.db, fs::Permissions::from_mode(0o600)).unwrap();
+    for side in ["-journal", "-wal", "-shm"] {
+        let _ = fs::remove_file(side_file(&store.db, side));
+    }
     fs::set_permissions(store.dir.path(), fs::Permissions::from_mode(0o500)).unwrap();
     let before = fs::read(&store.db).unwrap();
-    for args in [vec!["audit"], vec!["cutover", "set", "2020-10-01"]] {
-        let run = store.run_unprivileged(&args).fails(1);
-        assert!(
-            run.stderr.contains("its folder is read-only"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.stderr.contains("make the folder writable"),
-            "{}",
-            run.stderr
-        );
-    }
+    store.run_unprivileged(&["audit", "--counts"]).ok();
+    let run = store
+        .run_unprivileged(&["cutover", "set", "2020-10-01"])
+        .fails(1);
+    assert!(
+        run.stderr.contains("its folder is read-only"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("make the folder writable"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(fs::read(&store.db).unwrap(), before);
 
     // A new store cannot be created there.

@@ -373,3 +373,92 @@ fn the_summary_goes_to_standard_error() {
         run.stderr
     );
 }
+
+/// Rows out of key order are sorted before writing; repeated keys are still
+/// found, whether they are next to each other or far apart.
+#[test]
+fn repeated_keys_are_found_in_files_in_any_order() {
+    let store = Store::with_fixtures();
+    let before = store.snapshot();
+    let mut directory = String::from("address,given_name,family_name,ods_code,status\n");
+    for i in (0..3000).rev() {
+        directory.push_str(&format!("person{i}@nhs.net,P,{i},A81001,active\n"));
+    }
+    directory.push_str("PERSON17@nhs.net,P,17,A81001,active\n");
+    let file = write(&store, "directory.csv", directory.as_bytes());
+    let run = store.run(&["import", "directory", &file]).fails(1);
+    assert!(
+        run.stderr.contains("line 3002, column address"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("is also on line 2984"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(store.snapshot(), before);
+
+    // The same file without the repeat is accepted, in any order.
+    let ok = directory.lines().take(3001).collect::<Vec<_>>().join("\n");
+    let file = write(&store, "directory.csv", ok.as_bytes());
+    store.run(&["import", "directory", &file]).ok();
+    assert_eq!(
+        store
+            .run(&["signin", "Person2999@nhs.net", "--format", "json"])
+            .ok()
+            .json()["outcome"],
+        "authentication-error"
+    );
+}
+
+#[test]
+fn permissions_with_roles_in_any_order_are_imported_and_repeats_refused() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "permissions.csv",
+        b"account_id,ods_code,role\n\
+          U0000040,F82001,view\n\
+          U0000040,F82001,achievement-entry\n\
+          U0000001,F82001,view\n\
+          U0000040,f82001,VIEW\n",
+    );
+    let run = store.run(&["import", "permissions", &file]).fails(1);
+    assert!(run.stderr.contains("line 5"), "{}", run.stderr);
+    assert!(run.stderr.contains("also on line 2"), "{}", run.stderr);
+}
+
+/// Line numbers are the ones an editor shows, after blank lines and after
+/// quoted values that span lines, with or without a final line break.
+#[test]
+fn problems_name_the_line_an_editor_shows() {
+    let store = Store::with_fixtures();
+    let file = write(
+        &store,
+        "accounts.csv",
+        b"\n\naccount_id,username,email,given_name,family_name,status\n\
+          \n\
+          N1,n1,n1@nhs.net,A,B,bad\n\
+          \n\
+          \n\
+          N2,n2,n2@nhs.net,\"Anne\r\nMarie\",B,bad\r\n\
+          N3,n3,n3@nhs.net,A,B,bad",
+    );
+    let run = store.run(&["import", "accounts", &file]).fails(1);
+    assert!(
+        run.stderr.contains("line 5, column status"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 8, column status"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 10, column status"),
+        "{}",
+        run.stderr
+    );
+}

@@ -156,3 +156,48 @@ fn filters_and_check() {
         .run(&["report", "--check", "--format", "csv"])
         .fails(3);
 }
+
+/// The report's rows are kept until the next write: a second report reads
+/// them back, and an import makes the next report see the change.
+#[test]
+fn the_kept_report_is_the_same_and_follows_every_import() {
+    let store = Store::with_fixtures();
+    let first = store
+        .run(&["report", "--format", "csv", "--today", "2020-09-09"])
+        .ok();
+    let second = store
+        .run(&["report", "--format", "csv", "--today", "2020-09-09"])
+        .ok();
+    assert_eq!(first.stdout, second.stdout);
+    let filtered = store
+        .run(&[
+            "report",
+            "--format",
+            "csv",
+            "--today",
+            "2020-09-09",
+            "--contact",
+            "Y58",
+        ])
+        .ok()
+        .csv();
+    assert!(filtered.iter().all(|r| r["contact_code"] == "Y58"));
+    assert!(!filtered.is_empty());
+    // Sarah Jones's mailbox leaves the directory: she now needs action.
+    let directory = std::fs::read_to_string(crate::common::fixture("directory.csv")).unwrap();
+    let without: String = directory
+        .lines()
+        .filter(|l| !l.starts_with("sarah.jones@"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = store.dir.path().join("directory.csv");
+    std::fs::write(&path, without).unwrap();
+    store
+        .run(&["import", "directory", path.to_str().unwrap()])
+        .ok();
+    let rows = store.run(&["report", "--format", "csv"]).ok().csv();
+    assert!(
+        rows.iter()
+            .any(|r| r["account_id"] == "U0000001" && r["category"] == "not-in-directory")
+    );
+}

@@ -30,12 +30,14 @@ fn the_store_refuses_to_edit_an_email_or_delete_an_account() {
     assert!(err.to_string().contains("can never be edited"), "{err}");
     let err = conn
         .execute(
-            "UPDATE accounts SET email_key = 'x@nhs.net' WHERE account_id = 'U0000010'",
+            "UPDATE account_emails SET email_key = 'x@nhs.net' WHERE account_id = 'U0000010'",
             [],
         )
         .unwrap_err();
     assert!(err.to_string().contains("can never be edited"), "{err}");
     let err = conn.execute("DELETE FROM accounts", []).unwrap_err();
+    assert!(err.to_string().contains("never deleted"), "{err}");
+    let err = conn.execute("DELETE FROM account_emails", []).unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     // Other columns may change.
     conn.execute(

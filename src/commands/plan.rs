@@ -1,0 +1,221 @@
+//! `plan --out FILE`: a bulk replacement plan for review (rules.md,
+//! "Replacement accounts").
+//!
+//! The plan holds exactly the confident matches of accounts in the
+//! `contact-commissioner` section, except:
+//! - accounts holding an administrator role (listed apart: they need a second
+//!   look and `--allow-admin`);
+//! - addresses that are the confident match of more than one account, in any
+//!   section and any contact's area (listed apart: only a person can tell
+//!   whose they are);
+//! - addresses already on an account of any status, or already an account's
+//!   username (the replacement's username is its address), which
+//!   `replace` would refuse (listed apart too, so the reviewer sees why an
+//!   expected row is missing).
+//!
+//! The reason column is left empty: a confident match has the account's own
+//! names, so there is never a name change to explain.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use crate::audit::{AuditOptions, Organisations, audit};
+use crate::cli::{Format, PlanArgs};
+use crate::error::UserError;
+use crate::rules::{NhsmailMatch, Section, normal_form};
+use crate::store::Store;
+
+/// The plan's columns: `account_id,new_email,reason` (what `replace --plan`
+/// reads), then columns for the reviewer.
+pub const COLUMNS: &[&str] = &[
+    "account_id",
+    "new_email",
+    "reason",
+    "given_name",
+    "family_name",
+    "old_email",
+    "category",
+    "organisations",
+    "contacts",
+];
+
+/// One proposed replacement, or one left out.
+#[derive(Debug, Clone)]
+pub struct PlanRow {
+    pub account_id: String,
+    pub new_email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub old_email: String,
+    pub category: &'static str,
+    /// ODS codes of the account's roles, `;`-joined.
+    pub organisations: String,
+    /// Contact codes, `;`-joined.
+    pub contacts: String,
+    holds_admin: bool,
+}
+
+impl PlanRow {
+    pub fn values(&self) -> [&str; 9] {
+        [
+            &self.account_id,
+            &self.new_email,
+            "",
+            &self.given_name,
+            &self.family_name,
+            &self.old_email,
+            self.category,
+            &self.organisations,
+            &self.contacts,
+        ]
+    }
+}
+
+/// Why an account with a confident match is not in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftOutReason {
+    Administrator,
+    SharedAddress,
+    AddressOnAccount,
+    AddressIsUsername,
+}
+
+impl LeftOutReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeftOutReason::Administrator => "administrator",
+            LeftOutReason::SharedAddress => "shared-address",
+            LeftOutReason::AddressOnAccount => "address-on-account",
+            LeftOutReason::AddressIsUsername => "address-is-username",
+        }
+    }
+
+    pub fn explain(self) -> &'static str {
+        match self {
+            LeftOutReason::Administrator => {
+                "holds an administrator role: review it and replace it on its own with --allow-admin"
+            }
+            LeftOutReason::SharedAddress => {
+                "the address is the confident match of more than one account: confirm with the users whose it is"
+            }
+            LeftOutReason::AddressOnAccount => {
+                "the address is already on an account: check whether that account is the user's"
+            }
+            LeftOutReason::AddressIsUsername => {
+                "the address is already an account's username: check whether that account is the user's"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LeftOut {
+    pub row: PlanRow,
+    pub why: LeftOutReason,
+    /// For a shared address: every account it is the confident match of.
+    pub accounts_matched: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub rows: Vec<PlanRow>,
+    pub left_out: Vec<LeftOut>,
+}
+
+impl Plan {
+    pub fn count(&self, why: LeftOutReason) -> usize {
+        self.left_out.iter().filter(|l| l.why == why).count()
+    }
+}
+
+pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
+    if args.out.as_os_str() == "-" && format == Format::Json {
+        return Err(UserError::Refused(
+            "--out - writes the plan (CSV) to standard output, where --format json would write \
+             too: write the plan to a file, or leave out --format json"
+                .into(),
+        )
+        .into());
+    }
+    let organisations = Organisations::load(store)?;
+    let contact = args.contact.as_deref().map(str::trim);
+    let mut candidates: Vec<PlanRow> = Vec::new();
+    // Every confident match, by address, over all audited accounts.
+    let mut matched: HashMap<String, Vec<String>> = HashMap::new();
+    audit(store, AuditOptions::default(), |row| {
+        let Some(NhsmailMatch::Confident(address)) = &row.nhsmail_match else {
+            return Ok(());
+        };
+        let key = normal_form(address);
+        matched
+            .entry(key)
+            .or_default()
+            .push(row.account.account_id.to_string());
+        if row.section != Some(Section::ContactCommissioner) {
+            return Ok(());
+        }
+        let contacts = organisations.contacts(row.roles);
+        if let Some(wanted) = contact
+            && !contacts
+                .iter()
+                .any(|c| c.code().eq_ignore_ascii_case(wanted))
+        {
+            return Ok(());
+        }
+        let mut codes: Vec<&str> = row.roles.iter().map(|r| r.ods_code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        candidates.push(PlanRow {
+            account_id: row.account.account_id.to_string(),
+            new_email: address.clone(),
+            given_name: row.account.given_name.to_string(),
+            family_name: row.account.family_name.to_string(),
+            old_email: row.account.email.to_string(),
+            category: row.category.as_str(),
+            organisations: codes.join(";"),
+            contacts: contacts
+                .iter()
+                .map(|c| c.code())
+                .collect::<Vec<_>>()
+                .join(";"),
+            holds_admin: row.holds_admin_role(),
+        });
+        Ok(())
+    })?;
+
+    let keys: Vec<String> = candidates
+        .iter()
+        .map(|c| normal_form(&c.new_email))
+        .collect();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let (on_account, usernames) = store.addresses_in_use(&key_refs)?;
+    let mut plan = Plan::default();
+    for (row, key) in candidates.into_iter().zip(&keys) {
+        let sharers = matched.get(key).map_or(0, Vec::len);
+        let why = if row.holds_admin {
+            Some(LeftOutReason::Administrator)
+        } else if sharers > 1 {
+            Some(LeftOutReason::SharedAddress)
+        } else if on_account.contains(key) {
+            Some(LeftOutReason::AddressOnAccount)
+        } else if usernames.contains(key) {
+            Some(LeftOutReason::AddressIsUsername)
+        } else {
+            None
+        };
+        match why {
+            None => plan.rows.push(row),
+            Some(why) => plan.left_out.push(LeftOut {
+                accounts_matched: if sharers > 1 {
+                    matched.get(key).cloned().unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+                row,
+                why,
+            }),
+        }
+    }
+    Ok(plan)
+}

@@ -1,0 +1,137 @@
+//! `revert NEW_ACCOUNT_ID`: undo a replacement (rules.md, "Replacement
+//! accounts"). The replacement account is disabled, never deleted; the old
+//! account is no longer superseded, so it audits as it did before; the change
+//! log records `revert`.
+//!
+//! If `--disable-old` disabled the old account along with the replacement
+//! (the change log says so), the revert makes it active again and records that
+//! as a separate `enable` step: undoing a replacement should give the user back
+//! the account they had. An old account disabled some other way (an import, or
+//! by hand) stays disabled: the revert only undoes what the replacement did.
+
+use anyhow::Result;
+
+use super::confirm::{Go, Operator, confirm};
+use crate::cli::{Format, RevertArgs};
+use crate::error::UserError;
+use crate::model::Status;
+use crate::output::{message, replacements as views};
+use crate::store::{Stamp, Store};
+
+#[derive(Debug, Clone)]
+pub struct Revert {
+    pub old_account_id: String,
+    pub new_account_id: String,
+    /// The replacement's address.
+    pub email: String,
+    pub reason: Option<String>,
+    /// The old account is made active again (it was disabled by `--disable-old`).
+    pub reenable_old: bool,
+    pub dry_run: bool,
+}
+
+/// Checks that `new_id` is a replacement that can be reverted, against the
+/// store as it is now.
+fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> Result<Revert> {
+    let refuse = |text: String| -> anyhow::Error {
+        UserError::Refused(format!(
+            "cannot revert {new_id}: {text}; nothing was changed"
+        ))
+        .into()
+    };
+    let Some((replaces, status, email)) = store.replacement_account(new_id)? else {
+        return Err(refuse(format!(
+            "there is no account {new_id}: check the id (it is the replacement's id, e.g. U0000001-R1)"
+        )));
+    };
+    let Some(old_id) = replaces else {
+        return Err(refuse(format!(
+            "{new_id} is not a replacement account (it replaces no account): only a \
+             replacement can be reverted"
+        )));
+    };
+    if status != Status::Active {
+        return Err(refuse(format!(
+            "{new_id} is already disabled: the replacement was reverted or disabled already"
+        )));
+    }
+    let old = store.account(&old_id)?.ok_or_else(|| {
+        refuse(format!(
+            "the account it replaced, {old_id}, is not in the store"
+        ))
+    })?;
+    if old.replaced_by.as_deref() != Some(new_id) {
+        return Err(refuse(format!(
+            "{old_id} is not marked as replaced by {new_id} ({}): check `cqrs-admin log --account {old_id}`",
+            match &old.replaced_by {
+                Some(other) => format!("it is replaced by {other}"),
+                None => "it is not marked as replaced".to_string(),
+            }
+        )));
+    }
+    let reenable_old =
+        old.status == Status::Disabled && store.disabled_with_replacement(&old_id, new_id)?;
+    Ok(Revert {
+        old_account_id: old_id,
+        new_account_id: new_id.to_string(),
+        email,
+        reason,
+        reenable_old,
+        dry_run,
+    })
+}
+
+pub fn run(store: &mut Store, args: &RevertArgs, op: &Operator, format: Format) -> Result<()> {
+    let new_id = args.new_account_id.trim();
+    let reason = args
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    if args.dry_run || !args.yes {
+        let revert = check(store, new_id, reason.clone(), true)?;
+        let question = format!(
+            "Disable {} and restore {}?",
+            revert.new_account_id, revert.old_account_id
+        );
+        let go = confirm(args.yes, args.dry_run, &question, || {
+            message(views::describe_revert(&revert, false).trim_end());
+            Ok(())
+        })?;
+        if go == Go::Preview {
+            views::reverted(&revert, format)?;
+            message("nothing was changed (--dry-run)");
+            return Ok(());
+        }
+    }
+    let tx = store.begin_write()?;
+    let revert = check(&tx, new_id, reason, false)?;
+    let now = Operator::now();
+    let created_at = op.created_at();
+    tx.revert_replacement(
+        &revert.old_account_id,
+        &revert.new_account_id,
+        &revert.email,
+        revert.reason.as_deref(),
+        revert.reenable_old,
+        Stamp {
+            at: &now,
+            actor: &op.actor,
+            created_at: &created_at,
+        },
+    )?;
+    tx.commit()?;
+    views::reverted(&revert, format)?;
+    message(&format!(
+        "reverted: {} disabled, {} restored{}",
+        revert.new_account_id,
+        revert.old_account_id,
+        if revert.reenable_old {
+            " and active again"
+        } else {
+            ""
+        }
+    ));
+    Ok(())
+}

@@ -601,7 +601,7 @@ fn formula_store() -> Store {
              F1,f1,=1+1@nhs.net,=Eve,+Mallory,active\n\
              F2,f2,-2+3@nhs.net,-Minus,@At,active\n\
              F3,f3,@bad@nhs.net,\"=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\",Plain,active\n\
-             F4,f4,f4@example.com,Match,Me,active\n\
+             F4,f4,f4@example.com,=Match,-Me,active\n\
              F6,f6,'=quoted@nhs.net,'+Quoted,'@Name,active\n\
              =F7,f7,f7@nhs.net,Seven,Id,active\n",
         ),
@@ -613,7 +613,7 @@ fn formula_store() -> Store {
         (
             "directory",
             "address,given_name,family_name,ods_code,status\n\
-             +match@nhs.net,Match,Me,Q99001,active\n",
+             +match@nhs.net,=Match,-Me,Q99001,active\n",
         ),
     ];
     for (kind, content) in files {
@@ -683,6 +683,8 @@ fn every_csv_the_tool_writes_neutralises_formulas() {
         ("F2", "family_name", "@At"),
         ("F3", "email", "@bad@nhs.net"),
         ("F3", "given_name", "=HYPERLINK(\"http://x.example\",\"y\")"),
+        ("F4", "given_name", "=Match"),
+        ("F4", "family_name", "-Me"),
         ("F4", "match", "+match@nhs.net"),
         ("F5", "email", "\tf5@nhs.net"),
         ("F5", "given_name", "\t=Tab"),
@@ -735,6 +737,161 @@ fn every_csv_the_tool_writes_neutralises_formulas() {
         .find(|a| a["account_id"] == "F1")
         .unwrap();
     assert_eq!(f1["given_name"], "=Eve");
+}
+
+/// Plans, the change log and exports: every cell neutralised, the plan read
+/// back exactly by `replace --plan`, and the files owner-only.
+#[test]
+fn plans_logs_and_exports_neutralise_formulas_and_plans_read_back_exactly() {
+    use cqrs_admin::output::unneutralise;
+    let store = formula_store();
+    let plan = store.dir.path().join("plan.csv");
+    let status = spawn_with_open_umask(
+        &store,
+        &["plan", "--out", plan.to_str().unwrap()],
+        Stdio::null(),
+    )
+    .wait()
+    .unwrap();
+    assert!(status.success());
+    #[cfg(unix)]
+    assert_eq!(mode(&plan), 0o600);
+    let plan_run = Run {
+        code: 0,
+        stdout: fs::read_to_string(&plan).unwrap(),
+        stderr: String::new(),
+    };
+    assert_no_formula("plan", &plan_run);
+    let rows = plan_run.csv();
+    let f4 = rows
+        .iter()
+        .find(|r| r["account_id"] == "F4")
+        .expect("F4 is planned");
+    assert_eq!(f4["new_email"], "'+match@nhs.net");
+
+    // The operator's name starts a formula too: it is recorded exactly.
+    store
+        .run(&[
+            "--actor",
+            "=HYPERLINK(\"x\")",
+            "replace",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+        ])
+        .ok();
+    let json = store
+        .run(&["audit", "--include-disabled", "--format", "json"])
+        .ok()
+        .json();
+    let accounts = json.as_array().unwrap();
+    let replacement = accounts
+        .iter()
+        .find(|a| a["email"] == "+match@nhs.net")
+        .expect("the replacement has the address exactly, without the quote");
+    assert_eq!(replacement["given_name"], "=Match");
+
+    let log = store.run(&["log", "--format", "csv"]).ok();
+    assert_no_formula("log", &log);
+    let entry = log
+        .csv()
+        .into_iter()
+        .find(|r| r["old_account_id"] == "F4")
+        .expect("F4's replacement is logged");
+    assert_eq!(unneutralise(&entry["actor"]), "=HYPERLINK(\"x\")");
+    assert_eq!(unneutralise(&entry["email"]), "+match@nhs.net");
+
+    let export = store.dir.path().join("export");
+    let status = spawn_with_open_umask(
+        &store,
+        &["export", "--out", export.to_str().unwrap(), "--all"],
+        Stdio::null(),
+    )
+    .wait()
+    .unwrap();
+    assert!(status.success());
+    #[cfg(unix)]
+    assert_eq!(mode(&export), 0o700);
+    let mut files = 0;
+    for entry in fs::read_dir(&export).unwrap() {
+        let path = entry.unwrap().path();
+        #[cfg(unix)]
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        let run = Run {
+            code: 0,
+            stdout: fs::read_to_string(&path).unwrap(),
+            stderr: String::new(),
+        };
+        assert_no_formula(&path.display().to_string(), &run);
+        files += 1;
+    }
+    assert!(files >= 2);
+}
+
+/// Bug (lead, src/input.rs / src/commands/import.rs): `export` writes "CSV in
+/// the import formats" with formula cells neutralised (`'=F8`), but `import`
+/// reads cells as they are, unlike `replace --plan`, which takes the quote
+/// off. So an exported file imported again makes `'=F8` a new account (a
+/// different id) and refuses `'+match@nhs.net` as a changed email: the
+/// export does not round-trip.
+#[test]
+#[ignore = "bug (src/input.rs): import does not take off the quote export adds to formula cells"]
+fn an_export_imports_again_unchanged() {
+    let store = formula_store();
+    let export = store.dir.path().join("export");
+    store
+        .run(&["export", "--out", export.to_str().unwrap(), "--all"])
+        .ok();
+    let accounts_before = store
+        .run(&["audit", "--include-disabled", "--format", "json"])
+        .ok()
+        .json();
+    let before = store.snapshot();
+    for kind in ["accounts", "permissions"] {
+        let file = export.join(format!("{kind}.csv"));
+        store.run(&["import", kind, file.to_str().unwrap()]).ok();
+    }
+    assert_eq!(store.snapshot(), before);
+    let accounts_after = store
+        .run(&["audit", "--include-disabled", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(accounts_after, accounts_before);
+}
+
+/// The change log records who did each change: `--actor`, else
+/// `CQRS_ADMIN_ACTOR` (the test builder sets `test-operator`).
+#[test]
+fn the_change_log_records_the_operator() {
+    let store = Store::with_fixtures();
+    store
+        .run(&[
+            "replace",
+            "U0000010",
+            "--email",
+            "gary.walker@nhs.net",
+            "--allow-admin",
+            "--yes",
+        ])
+        .ok();
+    let log = store.run(&["log", "--format", "json"]).ok().json();
+    let entries = log.as_array().expect("a list of entries");
+    assert_eq!(entries.len(), 1, "{log}");
+    assert_eq!(entries[0]["actor"], "test-operator");
+    let new_id = entries[0]["new_account_id"].as_str().unwrap().to_string();
+    store
+        .run(&["--actor", "Dr A. Operator", "revert", &new_id, "--yes"])
+        .ok();
+    let log = store.run(&["log", "--format", "json"]).ok().json();
+    let actors: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert!(actors.contains(&"test-operator"), "{log}");
+    assert!(actors.contains(&"Dr A. Operator"), "{log}");
+    assert!(!actors.iter().any(|a| a.trim().is_empty()), "{log}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1762,6 +1919,32 @@ fn no_command_prints_personal_data_on_standard_error() {
     }
     for args in &commands {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = store.run(&args);
+        assert!(run.code == 0, "{args:?}: {}", run.stderr);
+        for value in &personal {
+            assert!(
+                !run.stderr.contains(value.as_str()),
+                "{args:?} printed `{value}` on standard error:\n{}",
+                run.stderr
+            );
+        }
+    }
+    // The commands that replace accounts and read the change log.
+    let plan = store.dir.path().join("plan.csv");
+    let export = store.dir.path().join("export");
+    let plan = plan.to_str().unwrap();
+    // (`plan` itself lists the accounts it leaves out for individual review
+    // on standard error, names and addresses included: that list is what
+    // the operator asked for, so it is not checked here.)
+    store.run(&["plan", "--out", plan]).ok();
+    for args in [
+        vec!["replace", "--plan", plan, "--yes"],
+        vec!["log"],
+        vec!["log", "--format", "csv"],
+        vec!["history", "U0000001"],
+        vec!["verify"],
+        vec!["export", "--out", export.to_str().unwrap(), "--all"],
+    ] {
         let run = store.run(&args);
         assert!(run.code == 0, "{args:?}: {}", run.stderr);
         for value in &personal {

@@ -15,6 +15,9 @@ use crate::error::FileProblem;
 /// megabyte-long cell is a broken export, and refusing it keeps memory bounded.
 pub const MAX_FIELD_BYTES: usize = 10_000;
 
+/// The whole file, in memory.
+pub type Data = Cursor<Vec<u8>>;
+
 /// A column of an input file.
 pub struct Column {
     pub name: &'static str,
@@ -123,14 +126,14 @@ fn read_all<R: Read>(mut input: R) -> std::io::Result<Vec<u8>> {
     Ok(data)
 }
 
-impl CsvFile<Cursor<Vec<u8>>> {
+impl CsvFile<Data> {
     /// Opens the file and reads its header. Problems with the header (empty
     /// file, missing or repeated columns) are returned as problems; `None`
     /// means no rows can be read.
     pub fn open<R: Read>(
         input: R,
         columns: &'static [Column],
-    ) -> std::io::Result<Result<CsvFile<Cursor<Vec<u8>>>, Vec<FileProblem>>> {
+    ) -> std::io::Result<Result<CsvFile<Data>, Vec<FileProblem>>> {
         let buffered = Cursor::new(read_all(input)?);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -233,7 +236,7 @@ impl CsvFile<Cursor<Vec<u8>>> {
     }
 }
 
-impl CsvFile<Cursor<Vec<u8>>> {
+impl CsvFile<Data> {
     /// Reads the next non-blank row. Rows with the wrong number of fields or
     /// bytes that are not UTF-8 are recorded as problems and skipped.
     pub fn next_row(&mut self) -> Option<Row<'_>> {

@@ -5,7 +5,7 @@
 //! The reader never stops at the first problem: it records each one with its
 //! line and column and carries on, so a user fixes a file in one pass.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{Cursor, Read};
 
 use csv::ByteRecord;
 
@@ -14,6 +14,9 @@ use crate::error::FileProblem;
 /// The longest value accepted in any field. Real values are far shorter; a
 /// megabyte-long cell is a broken export, and refusing it keeps memory bounded.
 pub const MAX_FIELD_BYTES: usize = 10_000;
+
+/// The whole file, in memory.
+pub type Data = Cursor<Vec<u8>>;
 
 /// A column of an input file.
 pub struct Column {
@@ -33,63 +36,105 @@ pub struct CsvFile<R: Read> {
     pub warnings: Vec<String>,
     line: u64,
     lines: LineCounter,
+    /// Where the last record read started (for the unterminated-quote check).
+    last_start: Option<(usize, u64)>,
 }
 
-/// Counts lines as a person sees them in an editor. The csv crate's own line
-/// numbers start a record at any blank lines skipped before it and leave out
-/// line breaks inside quoted values, so they drift after either.
-#[derive(Debug, Default)]
+/// Counts lines as a person sees them in an editor, from the bytes
+/// themselves: the csv crate's own line numbers start a record at any blank
+/// lines skipped before it, and a CRLF line end moves its count only with the
+/// next record, so they drift.
+#[derive(Debug)]
 struct LineCounter {
-    /// The reader's own count after the previous record.
-    csv_after: u64,
-    /// The true line the previous record ended on.
-    end: u64,
+    /// A byte offset in the data, and the line it is on.
+    byte: usize,
+    line: u64,
+}
+
+impl Default for LineCounter {
+    fn default() -> Self {
+        LineCounter { byte: 0, line: 1 }
+    }
 }
 
 impl LineCounter {
-    /// The true line a record just read starts on. The reader's count moves by
-    /// one for the record plus one for each blank line skipped before it.
-    fn record<R: Read>(&mut self, reader: &csv::Reader<R>, record: &ByteRecord) -> u64 {
-        let after = reader.position().line();
-        let before = if self.csv_after == 0 {
-            1
-        } else {
-            self.csv_after
-        };
-        let moved = after.saturating_sub(before).max(1);
-        let first = self.end + moved;
-        let embedded: u64 = record
-            .iter()
-            .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
-            .sum();
-        self.csv_after = after;
-        self.end = first + embedded;
-        first
+    /// The line a record starting at byte `start` (as the csv crate reports
+    /// it, before any blank lines) really starts on.
+    fn record(&mut self, data: &[u8], start: usize) -> u64 {
+        let start = start.min(data.len());
+        if start >= self.byte {
+            self.line += data[self.byte..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.byte = start;
+        }
+        let mut at = self.byte;
+        while at < data.len() && (data[at] == b'\n' || data[at] == b'\r') {
+            if data[at] == b'\n' {
+                self.line += 1;
+            }
+            at += 1;
+        }
+        self.byte = at;
+        self.line
     }
 }
 
-/// Skips a UTF-8 byte-order mark (Excel writes one) at the start of `input`.
-fn skip_bom<R: Read>(input: R) -> std::io::Result<BufReader<R>> {
-    let mut buffered = BufReader::with_capacity(1 << 16, input);
-    let bom = {
-        let head = buffered.fill_buf()?;
-        head.starts_with(b"\xEF\xBB\xBF")
-    };
-    if bom {
-        buffered.consume(3);
+/// A header name as it may be shown: escaped, and cut short.
+fn shown(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if name.chars().count() > 40 {
+        out.push_str("...");
     }
-    Ok(buffered)
+    out
 }
 
-impl<R: Read> CsvFile<R> {
+/// Lists names for a message, at most ten.
+fn listed(names: &[String]) -> String {
+    let mut out: Vec<String> = names
+        .iter()
+        .take(10)
+        .map(|n| format!("`{}`", shown(n)))
+        .collect();
+    if names.len() > 10 {
+        out.push(format!("and {} more", names.len() - 10));
+    }
+    out.join(", ")
+}
+
+/// ASCII spaces and tabs around a value. Other white space (a no-break space)
+/// is kept, so an address with one is seen as the invalid address it is.
+pub fn trim_ascii(value: &str) -> &str {
+    value.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
+/// Reads the whole input, without a UTF-8 byte-order mark (Excel writes
+/// one). The whole file is held so that line numbers can be counted from the
+/// bytes, and an unterminated quote found.
+fn read_all<R: Read>(mut input: R) -> std::io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    input.read_to_end(&mut data)?;
+    if data.starts_with(b"\xEF\xBB\xBF") {
+        data.drain(..3);
+    }
+    Ok(data)
+}
+
+impl CsvFile<Data> {
     /// Opens the file and reads its header. Problems with the header (empty
     /// file, missing or repeated columns) are returned as problems; `None`
     /// means no rows can be read.
-    pub fn open(
+    pub fn open<R: Read>(
         input: R,
         columns: &'static [Column],
-    ) -> std::io::Result<Result<CsvFile<BufReader<R>>, Vec<FileProblem>>> {
-        let buffered = skip_bom(input)?;
+    ) -> std::io::Result<Result<CsvFile<Data>, Vec<FileProblem>>> {
+        let buffered = Cursor::new(read_all(input)?);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -112,7 +157,8 @@ impl<R: Read> CsvFile<R> {
                     }]));
                 }
                 Ok(true) => {
-                    let line = lines.record(&reader, &header);
+                    let start = header.position().map_or(0, |p| p.byte() as usize);
+                    let line = lines.record(reader.get_ref().get_ref(), start);
                     if header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                         continue;
                     }
@@ -126,7 +172,7 @@ impl<R: Read> CsvFile<R> {
         let mut names = Vec::with_capacity(header.len());
         for (i, field) in header.iter().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(name) => names.push(name.trim().to_ascii_lowercase()),
+                Ok(name) => names.push(trim_ascii(name).to_ascii_lowercase()),
                 Err(_) => {
                     problems.push(FileProblem {
                         line: header_line,
@@ -138,6 +184,7 @@ impl<R: Read> CsvFile<R> {
             }
         }
         let mut positions = vec![None; columns.len()];
+        let mut unknown = Vec::new();
         for (i, name) in names.iter().enumerate() {
             match columns.iter().position(|c| c.name == name) {
                 Some(c) if positions[c].is_some() => problems.push(FileProblem {
@@ -147,11 +194,16 @@ impl<R: Read> CsvFile<R> {
                 }),
                 Some(c) => positions[c] = Some(i),
                 None if name.is_empty() => {}
-                None => warnings.push(format!(
-                    "line {header_line}: unknown column `{name}` is ignored (expected columns: {})",
-                    expected.join(", ")
-                )),
+                None => unknown.push(name.clone()),
             }
+        }
+        if !unknown.is_empty() {
+            warnings.push(format!(
+                "line {header_line}: unknown column{} {} ignored (expected columns: {})",
+                if unknown.len() == 1 { "" } else { "s" },
+                listed(&unknown),
+                expected.join(", ")
+            ));
         }
         for (column, position) in columns.iter().zip(&positions) {
             if column.required && position.is_none() {
@@ -161,7 +213,7 @@ impl<R: Read> CsvFile<R> {
                     message: format!(
                         "the required column `{}` is missing from the header (found: {})",
                         column.name,
-                        names.join(", ")
+                        listed(&names)
                     ),
                 });
             }
@@ -175,6 +227,7 @@ impl<R: Read> CsvFile<R> {
             positions,
             columns,
             width: header.len(),
+            last_start: None,
             problems: Vec::new(),
             warnings,
             line: header_line,
@@ -183,13 +236,16 @@ impl<R: Read> CsvFile<R> {
     }
 }
 
-impl<R: Read> CsvFile<R> {
+impl CsvFile<Data> {
     /// Reads the next non-blank row. Rows with the wrong number of fields or
     /// bytes that are not UTF-8 are recorded as problems and skipped.
     pub fn next_row(&mut self) -> Option<Row<'_>> {
         loop {
             match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => return None,
+                Ok(false) => {
+                    self.check_last_quote();
+                    return None;
+                }
                 Ok(true) => {}
                 Err(e) => {
                     self.problems.push(csv_problem(&e));
@@ -199,7 +255,9 @@ impl<R: Read> CsvFile<R> {
                     continue;
                 }
             }
-            self.line = self.lines.record(&self.reader, &self.record);
+            let start = self.record.position().map_or(0, |p| p.byte() as usize);
+            self.line = self.lines.record(self.reader.get_ref().get_ref(), start);
+            self.last_start = Some((start, self.line));
             let record = &self.record;
             if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue;
@@ -261,6 +319,31 @@ impl<R: Read> CsvFile<R> {
         }
     }
 
+    /// A quote opened and never closed makes the rest of the file one value:
+    /// the csv format cannot tell, so look at the last record's bytes. If it
+    /// spans lines and holds an odd number of quotes, later rows were
+    /// swallowed into it: refuse the file rather than lose them.
+    fn check_last_quote(&mut self) {
+        let Some((start, line)) = self.last_start.take() else {
+            return;
+        };
+        let data = self.reader.get_ref().get_ref();
+        let tail = &data[start.min(data.len())..];
+        let body = tail.strip_suffix(b"\n").unwrap_or(tail);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let quotes = body.iter().filter(|b| **b == b'"').count();
+        if quotes % 2 == 1 && body.contains(&b'\n') {
+            self.problems.push(FileProblem {
+                line,
+                column: None,
+                message:
+                    "a quoted value opened on this line is never closed (a `\"` without its pair), \
+                          so every line after it was read as part of this row: close the quote"
+                        .into(),
+            });
+        }
+    }
+
     fn header_name(&self, index: usize) -> String {
         self.positions
             .iter()
@@ -301,7 +384,7 @@ impl<'a> Row<'a> {
     pub fn get(&self, index: usize) -> &'a str {
         match self.positions[index] {
             // Validated as UTF-8 by `next_row`.
-            Some(p) => std::str::from_utf8(&self.record[p]).unwrap_or("").trim(),
+            Some(p) => trim_ascii(std::str::from_utf8(&self.record[p]).unwrap_or("")),
             None => "",
         }
     }

@@ -92,7 +92,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 commands::audit::COLUMNS
             };
             let mut sink = Sink::stdout(format, headers)?;
-            let summary = commands::audit::run(&store, args, &mut sink)?;
+            let summary = commands::audit::run(&mut store, args, &mut sink)?;
             sink.finish()?;
             views::audit_summary(&summary, format, args.counts);
             if args.check && summary.needing_action > 0 {

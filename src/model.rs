@@ -12,6 +12,15 @@ macro_rules! spelled_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name { $($variant),+ }
 
+        spelled_impls!($name { $($variant => $text),+ });
+    };
+}
+
+/// Gives a fieldless enum its fixed spelling: `ALL`, `as_str`, `parse`,
+/// `spellings`, `Display` and `Serialize`. The rules use it for their own
+/// enums (categories, sections), so every value reads the same everywhere.
+macro_rules! spelled_impls {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $name {
             /// Every value, in the order the spec lists them.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -39,13 +48,15 @@ macro_rules! spelled_enum {
             }
         }
 
-        impl Serialize for $name {
+        impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
     };
 }
+
+pub(crate) use spelled_impls;
 
 spelled_enum!(
     /// An account's or a directory entry's status.

@@ -82,13 +82,34 @@ impl Filter<'_> {
 
 /// Writes one row per audited account to `sink` (or, with `--counts`, one per
 /// category at the end).
-pub fn run<W: Write>(store: &Store, args: &AuditArgs, sink: &mut Sink<W>) -> Result<AuditSummary> {
+///
+/// An audit of the whole store (no filters) also keeps the report's rows, so
+/// the `report` that usually follows it needs no second audit.
+pub fn run<W: Write>(
+    store: &mut Store,
+    args: &AuditArgs,
+    sink: &mut Sink<W>,
+) -> Result<AuditSummary> {
+    let whole = args.category.is_empty()
+        && args.section.is_empty()
+        && args.org.is_none()
+        && args.contact.is_none();
+    let generation = store.generation()?;
+    let organisations = if whole {
+        Some(Organisations::load(store)?)
+    } else {
+        None
+    };
+    let mut report_rows = Vec::new();
     let filter = Filter::new(store, args)?;
     let mut summary = AuditSummary::default();
     let options = AuditOptions {
         include_disabled: args.include_disabled || args.category.contains(&Category::Disabled),
     };
     audit(store, options, |row| {
+        if let Some(organisations) = &organisations {
+            crate::commands::report::collect(organisations, row, &mut report_rows);
+        }
         if !filter.keeps(row) {
             return Ok(());
         }
@@ -110,6 +131,10 @@ pub fn run<W: Write>(store: &Store, args: &AuditArgs, sink: &mut Sink<W>) -> Res
         }
         Ok(())
     })?;
+    drop(filter);
+    if whole {
+        crate::commands::report::keep_for_next_report(store, generation, &report_rows);
+    }
     if args.counts {
         for category in Category::ALL {
             let n = summary.counts.get(category).copied().unwrap_or(0);

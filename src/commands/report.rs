@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::audit::{AuditOptions, Organisations, audit};
+use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::ReportArgs;
 use crate::commands::cutover::Dates;
 use crate::rules::{Category, Contact, Section};
@@ -76,10 +76,7 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
     } else {
         {
             let mut rows = compute(store, &organisations)?;
-            // Best effort: a read-only store just keeps no cache.
-            if let Err(e) = store.save_report_cache(generation, rows.iter().map(to_cache)) {
-                crate::trace(&format!("report not cached: {e:#}"));
-            }
+            keep_for_next_report(store, generation, &rows);
             rows.retain(|r| keep(r.section.as_str(), r.contact.code()));
             rows.sort_by(|a, b| {
                 (a.section, &a.contact, &a.account_id).cmp(&(b.section, &b.contact, &b.account_id))
@@ -102,27 +99,41 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
 fn compute(store: &Store, organisations: &Organisations) -> Result<Vec<ReportRow>> {
     let mut rows = Vec::new();
     audit(store, AuditOptions::default(), |row| {
-        let Some(section) = row.section else {
-            return Ok(());
-        };
-        for contact in organisations.contacts(row.roles) {
-            let (contact_name, contact_email) = organisations.contact_details(&contact);
-            rows.push(ReportRow {
-                section,
-                contact,
-                contact_name,
-                contact_email,
-                account_id: row.account.account_id.to_string(),
-                email: row.account.email.to_string(),
-                given_name: row.account.given_name.to_string(),
-                family_name: row.account.family_name.to_string(),
-                category: row.category,
-                nhsmail_match: row.match_column().to_string(),
-            });
-        }
+        collect(organisations, row, &mut rows);
         Ok(())
     })?;
     Ok(rows)
+}
+
+/// The report's rows for one audited account: one under each contact, or
+/// none when it needs no action.
+pub fn collect(organisations: &Organisations, row: &AuditRow<'_>, rows: &mut Vec<ReportRow>) {
+    let Some(section) = row.section else {
+        return;
+    };
+    for contact in organisations.contacts(row.roles) {
+        let (contact_name, contact_email) = organisations.contact_details(&contact);
+        rows.push(ReportRow {
+            section,
+            contact,
+            contact_name,
+            contact_email,
+            account_id: row.account.account_id.to_string(),
+            email: row.account.email.to_string(),
+            given_name: row.account.given_name.to_string(),
+            family_name: row.account.family_name.to_string(),
+            category: row.category,
+            nhsmail_match: row.match_column().to_string(),
+        });
+    }
+}
+
+/// Keeps a whole store's report rows (computed at `generation`) for the next
+/// report. Best effort: a read-only store just keeps none.
+pub fn keep_for_next_report(store: &mut Store, generation: u64, rows: &[ReportRow]) {
+    if let Err(e) = store.save_report_cache(generation, rows.iter().map(to_cache)) {
+        crate::trace(&format!("report not kept: {e:#}"));
+    }
 }
 
 fn to_cache(r: &ReportRow) -> (i64, [&str; 8]) {

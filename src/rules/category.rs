@@ -17,7 +17,7 @@ pub enum Category {
     OtherDomain,
 }
 
-spelled!(Category {
+crate::model::spelled_impls!(Category {
     Superseded => "superseded",
     Disabled => "disabled",
     InvalidEmail => "invalid-email",

@@ -9,7 +9,7 @@ pub enum Section {
     Administrator,
 }
 
-spelled!(Section {
+crate::model::spelled_impls!(Section {
     ContactCommissioner => "contact-commissioner",
     NoNhsmail => "no-nhsmail",
     Administrator => "administrator",

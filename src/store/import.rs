@@ -137,7 +137,9 @@ impl EmailKeys {
     /// temporary string) and id.
     pub fn push(&mut self, email: &str, account_id: &str) {
         let start = self.text.len() as u32;
-        let email = email.trim();
+        // Exactly the rules' normal form: ASCII white space trimmed, ASCII
+        // letters lower-cased (a no-break space is part of the address).
+        let email = crate::input::trim_ascii(email);
         if email.is_ascii() {
             self.text
                 .extend(email.bytes().map(|b| char::from(b.to_ascii_lowercase())));

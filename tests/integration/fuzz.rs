@@ -344,7 +344,7 @@ impl Write for Shared {
 
 /// `audit --include-disabled --format csv`, in-process.
 fn audit_csv(db: &Path) -> anyhow::Result<Vec<u8>> {
-    let opened = store::Store::open(db)?;
+    let mut opened = store::Store::open(db)?;
     let args = AuditArgs {
         include_disabled: true,
         category: Vec::new(),
@@ -360,7 +360,7 @@ fn audit_csv(db: &Path) -> anyhow::Result<Vec<u8>> {
         Format::Csv,
         cqrs_admin::commands::audit::COLUMNS,
     )?;
-    cqrs_admin::commands::audit::run(&opened, &args, &mut sink)?;
+    cqrs_admin::commands::audit::run(&mut opened, &args, &mut sink)?;
     sink.finish()?;
     let bytes = out.0.borrow().clone();
     Ok(bytes)

@@ -201,3 +201,22 @@ fn the_kept_report_is_the_same_and_follows_every_import() {
             .any(|r| r["account_id"] == "U0000001" && r["category"] == "not-in-directory")
     );
 }
+
+/// A whole-store audit keeps the report's rows; the report that follows is
+/// the same as one computed afresh, and a filtered audit keeps nothing wrong.
+#[test]
+fn a_report_after_an_audit_is_the_same_as_a_fresh_one() {
+    let fresh = Store::with_fixtures();
+    let expected = fresh
+        .run(&["report", "--format", "csv", "--today", "2020-09-09"])
+        .ok();
+    let store = Store::with_fixtures();
+    store
+        .run(&["audit", "--format", "csv", "--category", "ok"])
+        .ok();
+    store.run(&["audit", "--format", "csv"]).ok();
+    let after_audit = store
+        .run(&["report", "--format", "csv", "--today", "2020-09-09"])
+        .ok();
+    assert_eq!(after_audit.stdout, expected.stdout);
+}

@@ -158,6 +158,30 @@ fn key_words_of_bytes(bytes: &[u8], word: impl FnMut(u64)) -> Result<()> {
     Ok(())
 }
 
+/// The words of an address's normal form (rules::normal_form): ASCII white
+/// space trimmed, ASCII letters lower-cased, every other byte as it is. Unlike
+/// names, a no-break space or a Unicode capital stays part of an address, so
+/// a look-alike never equals a real address.
+fn address_key_words(bytes: &[u8], word: impl FnMut(u64)) {
+    let is_space = |b: &u8| b.is_ascii() && char::from(*b).is_whitespace();
+    let start = bytes
+        .iter()
+        .position(|b| !is_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(start, |e| e + 1);
+    ascii_key_words(&bytes[start..end], word);
+}
+
+/// Both hashes of an address's normal form.
+fn address_hashes(address: &[u8]) -> Hashes {
+    let mut h = Hashing::new();
+    address_key_words(address, |w| h.word(w));
+    h.finish()
+}
+
 /// The words of trimmed text whose letters are lower-cased except perhaps
 /// ASCII ones: 8 bytes at a time, ASCII letters lower-cased, the last word
 /// padded with zeros; then the length.
@@ -445,7 +469,7 @@ impl DirectoryIndex {
             if failed.is_some() {
                 return;
             }
-            let pushed = hashes_of_bytes(&[d.address]).and_then(|address| {
+            let pushed = Ok(address_hashes(d.address)).and_then(|address| {
                 index.push(
                     address,
                     d.address,
@@ -473,7 +497,7 @@ impl DirectoryIndex {
         for e in entries {
             // Hashing text cannot fail.
             let _ = index.push(
-                hashes(&[&e.address]),
+                address_hashes(e.address.as_bytes()),
                 e.address.as_bytes(),
                 || Ok(hashes(&[&e.given_name, &e.family_name, &e.ods_code])),
                 DirectoryFacts {
@@ -498,7 +522,7 @@ impl DirectoryIndex {
 
     /// What the directory holds for an address (any case, any padding).
     pub fn facts(&self, address: &str) -> Option<DirectoryFacts> {
-        self.facts_by_key(hashes(&[address]))
+        self.facts_by_key(address_hashes(address.as_bytes()))
     }
 
     /// Where the people with these (names, organisation) hashes are in
@@ -796,7 +820,7 @@ impl Accounts {
         }
         if mark == 0 {
             self.live
-                .push((hashes_of_bytes(&[a.email])?, self.records.len() as u32));
+                .push((address_hashes(a.email), self.records.len() as u32));
         }
         self.records.push(AccountRecord {
             ends,
@@ -1464,7 +1488,8 @@ mod tests {
             .filter(|(_, n)| *n > 1)
             .map(|(key, _)| key)
             .collect();
-        assert_eq!(duplicates.len(), 3, "{duplicates:?}");
+        // B3 and B4 differ by a no-break space, which the normal form keeps.
+        assert_eq!(duplicates.len(), 2, "{duplicates:?}");
 
         let outcomes = accounts.classify(&directory, 0..specs.len(), &|_| true);
         let mut roles = Vec::new();

@@ -488,14 +488,11 @@ fn crlf_line_ends_and_blank_lines_do_not_shift_line_numbers() {
     }
 }
 
-/// Bug (lead, src/input.rs, `LineCounter::record`): csv-core counts every
-/// `\n` it consumes, inside quotes too, so the reader's line count after a
-/// record already includes the record's quoted line breaks; `record` adds them
-/// again (`end = first + embedded`). A row with a quoted line break is named
-/// one line too late, and so is every row after it. (With a CRLF line end the
-/// `\n` is consumed only with the next record, which hides it in some files.)
+/// Quoted line breaks do not shift line numbers. (Once a bug: csv-core counts
+/// every `\n` it consumes, inside quotes too, and the line counter added a
+/// record's quoted line breaks a second time; with a CRLF line end the `\n`
+/// is consumed only with the next record, which hid it in some files.)
 #[test]
-
 fn quoted_line_breaks_do_not_shift_line_numbers() {
     let store = Store::with_fixtures();
     for (name, content, wanted) in [
@@ -531,12 +528,11 @@ fn quoted_line_breaks_do_not_shift_line_numbers() {
     }
 }
 
-/// Bug (lead, src/input.rs): a quote that is opened and never closed makes
-/// the rest of the file one field. When that field is a free-text column at
-/// the end of a row, every later row is swallowed into it and the import
-/// succeeds: rows are silently lost.
+/// A quote that is opened and never closed makes the rest of the file one
+/// field. When that field is a free-text column at the end of a row, every
+/// later row is swallowed into it: the import must refuse the file rather
+/// than succeed with rows silently lost (once a bug).
 #[test]
-
 fn an_unterminated_quote_is_refused_rather_than_swallowing_later_rows() {
     let store = Store::with_fixtures();
     let file = write(
@@ -552,12 +548,11 @@ fn an_unterminated_quote_is_refused_rather_than_swallowing_later_rows() {
     assert!(run.stderr.contains("quote"), "{}", run.stderr);
 }
 
-/// Bug (lead, src/input.rs): a missing-column problem lists every header name
-/// found, once per missing column, unshortened and unescaped: a file with
-/// 100,000 columns prints megabytes, and a file of NUL bytes prints them to
-/// the terminal.
+/// Header problems are reported briefly and printably. (Once a bug: every
+/// header name found was listed, once per missing column, unshortened and
+/// unescaped: a file with 100,000 columns printed megabytes, and a file of NUL
+/// bytes printed them to the terminal.)
 #[test]
-
 fn header_problems_are_reported_briefly_and_printably() {
     let store = Store::with_fixtures();
     let many = (0..100_000)
@@ -1169,16 +1164,12 @@ fn a_directory_extract_with_a_look_alike_address_is_refused() {
     }
 }
 
-/// Bug (lead, src/input.rs): values are trimmed with `str::trim`, which also
-/// removes Unicode spaces such as the no-break space a spreadsheet pastes
-/// after an address. The stored email is then a valid address that CQRS does
-/// not hold (`sarah.jones@nhs.net<NBSP>` becomes `sarah.jones@nhs.net`), so
-/// the account is `ok` (or makes the real one a duplicate) and the directory
-/// accepts the look-alike. rules.md: any non-ASCII character makes an address
-/// invalid. Trimming ASCII whitespace only (as `rules::normal_form` now does)
-/// would keep the value as given.
+/// Unicode spaces around an address are kept, so the address is invalid.
+/// (Once a bug: values were trimmed with `str::trim`, which also removes the
+/// no-break space a spreadsheet pastes after an address; the stored email was
+/// then a valid address that CQRS does not hold, `ok` or a duplicate of the
+/// real account, and the directory accepted the look-alike.)
 #[test]
-
 fn unicode_spaces_around_an_address_make_it_invalid() {
     let store = Store::with_fixtures();
     let file = write(

@@ -100,7 +100,7 @@ pub fn run<W: Write>(
     } else {
         None
     };
-    let mut report_rows = Vec::new();
+    let mut report_rows = crate::commands::report::KeptRows::default();
     let filter = Filter::new(store, args)?;
     let mut summary = AuditSummary::default();
     let options = AuditOptions {
@@ -108,7 +108,7 @@ pub fn run<W: Write>(
     };
     audit(store, options, |row| {
         if let Some(organisations) = &organisations {
-            crate::commands::report::collect(organisations, row, &mut report_rows);
+            report_rows.add(organisations, row);
         }
         if !filter.keeps(row) {
             return Ok(());
@@ -133,7 +133,7 @@ pub fn run<W: Write>(
     })?;
     drop(filter);
     if whole {
-        crate::commands::report::keep_for_next_report(store, generation, &report_rows);
+        report_rows.keep(store, generation);
     }
     if args.counts {
         for category in Category::ALL {

@@ -136,6 +136,68 @@ pub fn keep_for_next_report(store: &mut Store, generation: u64, rows: &[ReportRo
     }
 }
 
+/// Report rows gathered during an audit, in one buffer: a national audit
+/// keeps about 200,000 of them, and owned rows would cost the audit more
+/// memory than its budget allows.
+#[derive(Default)]
+pub struct KeptRows {
+    text: String,
+    rows: Vec<(i64, [u32; 9])>,
+}
+
+impl KeptRows {
+    /// Adds the report's rows for one audited account.
+    pub fn add(&mut self, organisations: &Organisations, row: &AuditRow<'_>) {
+        let Some(section) = row.section else {
+            return;
+        };
+        let rank = Section::ALL.iter().position(|s| *s == section).unwrap_or(0) as i64;
+        for contact in organisations.contacts(row.roles) {
+            let mut bounds = [0u32; 9];
+            bounds[0] = self.text.len() as u32;
+            let fields = [
+                section.as_str(),
+                contact.code(),
+                row.account.account_id,
+                row.account.email,
+                row.account.given_name,
+                row.account.family_name,
+                row.category.as_str(),
+                row.match_column(),
+            ];
+            for (i, field) in fields.iter().enumerate() {
+                self.text.push_str(field);
+                bounds[i + 1] = self.text.len() as u32;
+            }
+            self.rows.push((rank, bounds));
+        }
+    }
+
+    /// Keeps them for the next report (best effort, like
+    /// [`keep_for_next_report`]).
+    pub fn keep(&self, store: &mut Store, generation: u64) {
+        let rows = self.rows.iter().map(|(rank, b)| {
+            let field = |i: usize| &self.text[b[i] as usize..b[i + 1] as usize];
+            (
+                *rank,
+                [
+                    field(0),
+                    field(1),
+                    field(2),
+                    field(3),
+                    field(4),
+                    field(5),
+                    field(6),
+                    field(7),
+                ],
+            )
+        });
+        if let Err(e) = store.save_report_cache(generation, rows) {
+            crate::trace(&format!("report not kept: {e:#}"));
+        }
+    }
+}
+
 fn to_cache(r: &ReportRow) -> (i64, [&str; 8]) {
     let rank = Section::ALL
         .iter()

@@ -577,6 +577,7 @@ impl Importer<'_> {
                     .map(move |&r| ((c as u32, r), chunk.row(r as usize)))
             }),
         );
+        crate::trace("held rows sorted");
         let last = self.last.take();
         let mut previous: Option<RowRef<'_>> = last.as_ref().and_then(Chunk::last);
         for at in order {

@@ -41,6 +41,29 @@ pub struct RoleView<'a> {
     pub role: Role,
 }
 
+/// An account as stored, for bulk loads: its text as bytes, unchecked (the
+/// caller checks that what it keeps is UTF-8, in bulk rather than per field).
+#[derive(Debug, Clone, Copy)]
+pub struct AccountBytes<'a> {
+    pub account_id: &'a [u8],
+    pub email: &'a [u8],
+    pub given_name: &'a [u8],
+    pub family_name: &'a [u8],
+    pub status: Status,
+    pub superseded: bool,
+}
+
+/// A directory entry as stored, for bulk loads: its text as bytes, unchecked.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectoryBytes<'a> {
+    pub address: &'a [u8],
+    pub given_name: &'a [u8],
+    pub family_name: &'a [u8],
+    pub ods_code: &'a [u8],
+    pub status: Status,
+    pub mailbox_type: MailboxType,
+}
+
 fn status(text: &str) -> Status {
     // The schema's CHECK constraint admits only these two spellings.
     if text == "disabled" {
@@ -66,6 +89,16 @@ fn role(text: &str) -> Role {
 
 fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     row.get_ref(i)?.as_str().map_err(Into::into)
+}
+
+fn bytes<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+    row.get_ref(i)?.as_bytes().map_err(Into::into)
+}
+
+fn role_bytes(bytes: &[u8]) -> rusqlite::Result<Role> {
+    std::str::from_utf8(bytes)
+        .map(role)
+        .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)).into())
 }
 
 fn opt_text(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
@@ -263,6 +296,106 @@ impl Store {
                 },
                 &views,
             )?;
+        }
+        Ok(())
+    }
+
+    /// A second connection for one long front-to-back scan (the audit's bulk
+    /// loads). A scan reads each page once, so a small page cache serves it
+    /// as well as the default one and keeps the audit's memory down.
+    pub fn bulk_reader(&self) -> Result<Store> {
+        let store = Store::open(&self.path)?;
+        store
+            .conn
+            .execute_batch("PRAGMA cache_size = -1024")
+            .map_err(|e| store_error(&self.path, e))?;
+        Ok(store)
+    }
+
+    /// How many accounts the store holds (a count of `account_emails`, one row
+    /// per account, which is far smaller to walk than `accounts`).
+    pub fn account_count_hint(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM account_emails", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Streams every directory entry as bytes (see [`DirectoryBytes`]), the
+    /// status and mailbox type as one small number rather than two texts.
+    pub fn scan_directory(&self, mut visit: impl FnMut(DirectoryBytes<'_>)) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT address, given_name, family_name, ods_code,
+                    (status = 'disabled') | ((mailbox_type = 'shared') << 1)
+             FROM directory",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let flags = r.get_ref(4)?.as_i64()?;
+            visit(DirectoryBytes {
+                address: bytes(r, 0)?,
+                given_name: bytes(r, 1)?,
+                family_name: bytes(r, 2)?,
+                ods_code: bytes(r, 3)?,
+                status: if flags & 1 != 0 {
+                    Status::Disabled
+                } else {
+                    Status::Active
+                },
+                mailbox_type: if flags & 2 != 0 {
+                    MailboxType::Shared
+                } else {
+                    MailboxType::Personal
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// Streams every account in account_id order as bytes (see
+    /// [`AccountBytes`]).
+    pub fn scan_accounts(
+        &self,
+        mut visit: impl FnMut(AccountBytes<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT account_id, email, given_name, family_name,
+                    (status = 'disabled') | ((replaced_by IS NOT NULL) << 1)
+             FROM accounts ORDER BY account_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(a) = rows.next()? {
+            let flags = a.get_ref(4)?.as_i64()?;
+            visit(AccountBytes {
+                account_id: bytes(a, 0)?,
+                email: bytes(a, 1)?,
+                given_name: bytes(a, 2)?,
+                family_name: bytes(a, 3)?,
+                status: if flags & 1 != 0 {
+                    Status::Disabled
+                } else {
+                    Status::Active
+                },
+                superseded: flags & 2 != 0,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Streams every role as (account_id, ods_code) bytes and the role, in
+    /// account_id order (the order of [`Store::scan_accounts`], so the two
+    /// streams can be merged) and, within an account, in the table's key
+    /// order, as [`Store::for_each_account_with_roles`] reads them.
+    pub fn scan_roles(
+        &self,
+        mut visit: impl FnMut(&[u8], &[u8], Role) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT account_id, ods_code, role FROM permissions ORDER BY account_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(p) = rows.next()? {
+            visit(bytes(p, 0)?, bytes(p, 1)?, role_bytes(bytes(p, 2)?)?)?;
         }
         Ok(())
     }

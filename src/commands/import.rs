@@ -196,6 +196,17 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             .join()
             .map_err(|_| anyhow::anyhow!("reading {name} failed"))?;
         problems.extend(importer.flush()?);
+        if kind == FileKind::Directory && parsed.rows == 0 && parsed.problems.is_empty() {
+            // A new extract replaces the old one: an empty one would leave
+            // every account `not-in-directory`. That is a broken extract.
+            problems.push(FileProblem {
+                line: 1,
+                column: None,
+                message: "the extract has no entries: importing it would empty the directory; \
+                          check the export from NHSmail"
+                    .into(),
+            });
+        }
         crate::trace("held rows flushed");
         if !parsed.problems.is_empty() || !problems.is_empty() {
             // Dropping the importer rolls everything back.
@@ -287,8 +298,26 @@ impl<'r> Checked<'r, '_> {
         Some(value)
     }
 
+    /// The value of an optional column, `None` when blank. Control
+    /// characters are refused here too (a terminal would run an escape
+    /// sequence when `history` prints it), except the line breaks and tabs
+    /// that free text (`detail`) may hold.
     fn optional(&mut self, column: usize) -> Option<&'r str> {
         let value = self.get(column);
+        let free_text = self.row.column_name(column) == "detail";
+        if let Some(c) = value
+            .chars()
+            .find(|c| c.is_control() && !(free_text && matches!(c, '\n' | '\r' | '\t')))
+        {
+            self.problem(
+                column,
+                format!(
+                    "the value contains a control character (U+{:04X}): remove it",
+                    c as u32
+                ),
+            );
+            return None;
+        }
         (!value.is_empty()).then_some(value)
     }
 

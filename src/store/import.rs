@@ -352,6 +352,8 @@ fn count_rows(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
 /// store as it was.
 pub struct Importer<'a> {
     conn: &'a Connection,
+    /// The store's path, for errors about the file itself (read-only, full).
+    path: std::path::PathBuf,
     kind: FileKind,
     insert: Statement<'a>,
     rows_before: u64,
@@ -410,6 +412,7 @@ impl Store {
             let insert = conn.prepare(&sql)?;
             Ok(Importer {
                 conn,
+                path: path.clone(),
                 kind,
                 insert,
                 rows_before,
@@ -560,7 +563,7 @@ impl Importer<'_> {
                     message: format!("the store refused this row: {e}"),
                 }))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(store_error(&self.path, e)),
         }
     }
 

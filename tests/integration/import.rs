@@ -462,3 +462,45 @@ fn problems_name_the_line_an_editor_shows() {
         run.stderr
     );
 }
+
+/// Free text may hold line breaks and tabs, but not terminal escapes or NUL.
+#[test]
+fn control_characters_in_free_text_are_refused() {
+    let store = Store::with_fixtures();
+    let before = store.snapshot();
+    let file = write(
+        &store,
+        "activity.csv",
+        b"activity_id,ods_code,account_id,kind,occurred_at,detail\n\
+          X1,F82001,U0000001,offer-made,2020-04-14,\"two\nlines\tand a tab\"\n\
+          X2,F82001,U0000001,offer-made,2020-04-15,a\x1b[2Jb\n",
+    );
+    let run = store.run(&["import", "activity", &file]).fails(1);
+    assert!(
+        run.stderr.contains("line 4, column detail"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("U+001B"), "{}", run.stderr);
+    assert!(!run.stderr.contains("line 2"), "{}", run.stderr);
+    assert_eq!(store.snapshot(), before);
+}
+
+/// An extract with no entries would empty the directory: it is refused.
+#[test]
+fn an_empty_directory_extract_is_refused() {
+    let store = Store::with_fixtures();
+    let before = store.snapshot();
+    let file = write(
+        &store,
+        "directory.csv",
+        b"address,given_name,family_name,ods_code,status\n",
+    );
+    let run = store.run(&["import", "directory", &file]).fails(1);
+    assert!(
+        run.stderr.contains("would empty the directory"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(store.snapshot(), before);
+}

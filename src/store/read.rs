@@ -23,17 +23,6 @@ pub struct AccountView<'a> {
     pub superseded: bool,
 }
 
-/// A directory entry, borrowed from the current row.
-#[derive(Debug, Clone, Copy)]
-pub struct DirectoryView<'a> {
-    pub address: &'a str,
-    pub given_name: &'a str,
-    pub family_name: &'a str,
-    pub ods_code: &'a str,
-    pub status: Status,
-    pub mailbox_type: MailboxType,
-}
-
 /// One role of an account, borrowed from the current row.
 #[derive(Debug, Clone, Copy)]
 pub struct RoleView<'a> {
@@ -198,26 +187,6 @@ impl Store {
             )
             .optional()?;
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
-    }
-
-    /// Streams every directory entry.
-    pub fn for_each_directory_entry(&self, mut visit: impl FnMut(DirectoryView<'_>)) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT address, given_name, family_name, ods_code, status, mailbox_type
-             FROM directory",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            visit(DirectoryView {
-                address: text(r, 0)?,
-                given_name: text(r, 1)?,
-                family_name: text(r, 2)?,
-                ods_code: text(r, 3)?,
-                status: status(text(r, 4)?),
-                mailbox_type: mailbox(text(r, 5)?),
-            });
-        }
-        Ok(())
     }
 
     /// Streams every account in account_id order with its roles. The roles come

@@ -90,11 +90,12 @@ pub fn run<W: Write>(
     args: &AuditArgs,
     sink: &mut Sink<W>,
 ) -> Result<AuditSummary> {
+    let generation = store.generation()?;
     let whole = args.category.is_empty()
         && args.section.is_empty()
         && args.org.is_none()
-        && args.contact.is_none();
-    let generation = store.generation()?;
+        && args.contact.is_none()
+        && !store.report_cache_is_current(generation)?;
     let organisations = if whole {
         Some(Organisations::load(store)?)
     } else {

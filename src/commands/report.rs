@@ -176,8 +176,18 @@ impl KeptRows {
     /// Keeps them for the next report (best effort, like
     /// [`keep_for_next_report`]).
     pub fn keep(&self, store: &mut Store, generation: u64) {
-        let rows = self.rows.iter().map(|(rank, b)| {
-            let field = |i: usize| &self.text[b[i] as usize..b[i + 1] as usize];
+        let field = |b: &[u32; 9], i: usize| &self.text[b[i] as usize..b[i + 1] as usize];
+        // In the table's key order, so the rows are appended, not inserted
+        // here and there.
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_unstable_by(|&x, &y| {
+            let ((rx, bx), (ry, by)) = (&self.rows[x], &self.rows[y]);
+            (rx, field(bx, 1), field(bx, 2)).cmp(&(ry, field(by, 1), field(by, 2)))
+        });
+        crate::trace("report rows sorted");
+        let rows = order.into_iter().map(|at| {
+            let (rank, b) = &self.rows[at];
+            let field = |i: usize| field(b, i);
             (
                 *rank,
                 [
@@ -195,6 +205,7 @@ impl KeptRows {
         if let Err(e) = store.save_report_cache(generation, rows) {
             crate::trace(&format!("report not kept: {e:#}"));
         }
+        crate::trace("report rows kept");
     }
 }
 

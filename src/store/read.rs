@@ -494,6 +494,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether the kept report rows were computed at this generation.
+    pub fn report_cache_is_current(&self, generation: u64) -> Result<bool> {
+        let cached: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'report_cache.generation'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(cached.and_then(|v| v.parse::<u64>().ok()) == Some(generation))
+    }
+
     /// Streams the cached report rows in the report's order, if they were
     /// computed at this generation: (section, contact_code, account_id, email,
     /// given_name, family_name, category, match). Returns false when there is
@@ -503,15 +516,7 @@ impl Store {
         generation: u64,
         mut visit: impl FnMut([&str; 8]),
     ) -> Result<bool> {
-        let cached: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'report_cache.generation'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if cached.and_then(|v| v.parse::<u64>().ok()) != Some(generation) {
+        if !self.report_cache_is_current(generation)? {
             return Ok(false);
         }
         let mut stmt = self.conn.prepare_cached(

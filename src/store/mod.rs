@@ -256,19 +256,7 @@ impl Store {
 
     /// The cutover date kept in the store.
     pub fn cutover(&self) -> Result<NaiveDate> {
-        let text: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'cutover'",
-                [],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        let text = text.unwrap_or_else(|| DEFAULT_CUTOVER.to_string());
+        let text = setting(&self.conn, "cutover")?.unwrap_or_else(|| DEFAULT_CUTOVER.to_string());
         NaiveDate::parse_from_str(&text, "%Y-%m-%d")
             .with_context(|| format!("the stored cutover date `{text}` is not a date"))
     }
@@ -294,18 +282,9 @@ impl Store {
     }
 
     fn generation_in(conn: &Connection) -> Result<u64> {
-        let value: Option<String> = conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'generation'",
-                [],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+        Ok(setting(conn, "generation")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
     }
 
     /// Starts a write: `IMMEDIATE` takes the write lock now, so two operators
@@ -316,6 +295,15 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| store_error(&path, e))
     }
+}
+
+/// One value of the `settings` table, if it is set.
+pub(crate) fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 /// Increases the store's generation, inside the caller's write transaction.

@@ -178,15 +178,9 @@ impl Store {
 
     /// How many directory entries the last import wrote (0 if unknown).
     pub fn directory_size_hint(&self) -> Result<usize> {
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'directory.entries'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+        Ok(super::setting(&self.conn, "directory.entries")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
     }
 
     /// Streams every account in account_id order with its roles. The roles come
@@ -496,14 +490,7 @@ impl Store {
 
     /// Whether the kept report rows were computed at this generation.
     pub fn report_cache_is_current(&self, generation: u64) -> Result<bool> {
-        let cached: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'report_cache.generation'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let cached = super::setting(&self.conn, "report_cache.generation")?;
         Ok(cached.and_then(|v| v.parse::<u64>().ok()) == Some(generation))
     }
 

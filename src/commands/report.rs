@@ -70,20 +70,21 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
             rows.push(r);
         }
     })?;
-    // The cache is read in the report's order; a computed report is sorted.
-    let rows = if cached {
-        rows
-    } else {
-        {
-            let mut rows = compute(store, &organisations)?;
-            keep_for_next_report(store, generation, &rows);
-            rows.retain(|r| keep(r.section.as_str(), r.contact.code()));
-            rows.sort_by(|a, b| {
-                (a.section, &a.contact, &a.account_id).cmp(&(b.section, &b.contact, &b.account_id))
-            });
-            rows
-        }
-    };
+    if !cached {
+        // Both ways give the rows in the report's order.
+        let mut kept = KeptRows::default();
+        audit(store, AuditOptions::default(), |row| {
+            kept.add(&organisations, row);
+            Ok(())
+        })?;
+        kept.keep(store, generation);
+        rows.extend(
+            kept.sorted()
+                .into_iter()
+                .filter(|(_, row)| keep(row[0], row[1]))
+                .filter_map(|(_, row)| from_cache(&organisations, row)),
+        );
+    }
     let mut ids: Vec<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -93,47 +94,6 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
         rows,
         accounts,
     })
-}
-
-/// Every report row of the store, from a full audit.
-fn compute(store: &Store, organisations: &Organisations) -> Result<Vec<ReportRow>> {
-    let mut rows = Vec::new();
-    audit(store, AuditOptions::default(), |row| {
-        collect(organisations, row, &mut rows);
-        Ok(())
-    })?;
-    Ok(rows)
-}
-
-/// The report's rows for one audited account: one under each contact, or
-/// none when it needs no action.
-pub fn collect(organisations: &Organisations, row: &AuditRow<'_>, rows: &mut Vec<ReportRow>) {
-    let Some(section) = row.section else {
-        return;
-    };
-    for contact in organisations.contacts(row.roles) {
-        let (contact_name, contact_email) = organisations.contact_details(&contact);
-        rows.push(ReportRow {
-            section,
-            contact,
-            contact_name,
-            contact_email,
-            account_id: row.account.account_id.to_string(),
-            email: row.account.email.to_string(),
-            given_name: row.account.given_name.to_string(),
-            family_name: row.account.family_name.to_string(),
-            category: row.category,
-            nhsmail_match: row.match_column().to_string(),
-        });
-    }
-}
-
-/// Keeps a whole store's report rows (computed at `generation`) for the next
-/// report. Best effort: a read-only store just keeps none.
-pub fn keep_for_next_report(store: &mut Store, generation: u64, rows: &[ReportRow]) {
-    if let Err(e) = store.save_report_cache(generation, rows.iter().map(to_cache)) {
-        crate::trace(&format!("report not kept: {e:#}"));
-    }
 }
 
 /// Report rows gathered during an audit, in one buffer: a national audit
@@ -173,60 +133,30 @@ impl KeptRows {
         }
     }
 
-    /// Keeps them for the next report (best effort, like
-    /// [`keep_for_next_report`]).
-    pub fn keep(&self, store: &mut Store, generation: u64) {
+    /// The rows in the report's order (the kept table's key order):
+    /// section, contact code (ODS codes sort before `cqrs-administrator`),
+    /// account id.
+    fn sorted(&self) -> Vec<(i64, [&str; 8])> {
         let field = |b: &[u32; 9], i: usize| &self.text[b[i] as usize..b[i + 1] as usize];
-        // In the table's key order, so the rows are appended, not inserted
-        // here and there.
-        let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        order.sort_unstable_by(|&x, &y| {
-            let ((rx, bx), (ry, by)) = (&self.rows[x], &self.rows[y]);
-            (rx, field(bx, 1), field(bx, 2)).cmp(&(ry, field(by, 1), field(by, 2)))
-        });
+        let mut rows: Vec<(i64, [&str; 8])> = self
+            .rows
+            .iter()
+            .map(|(rank, b)| (*rank, std::array::from_fn(|i| field(b, i))))
+            .collect();
+        rows.sort_unstable_by(|(rx, x), (ry, y)| (rx, x[1], x[2]).cmp(&(ry, y[1], y[2])));
+        rows
+    }
+
+    /// Keeps them for the next report, written in the table's key order.
+    /// Best effort: a read-only store just keeps none.
+    pub fn keep(&self, store: &mut Store, generation: u64) {
+        let rows = self.sorted();
         crate::trace("report rows sorted");
-        let rows = order.into_iter().map(|at| {
-            let (rank, b) = &self.rows[at];
-            let field = |i: usize| field(b, i);
-            (
-                *rank,
-                [
-                    field(0),
-                    field(1),
-                    field(2),
-                    field(3),
-                    field(4),
-                    field(5),
-                    field(6),
-                    field(7),
-                ],
-            )
-        });
-        if let Err(e) = store.save_report_cache(generation, rows) {
+        if let Err(e) = store.save_report_cache(generation, rows.into_iter()) {
             crate::trace(&format!("report not kept: {e:#}"));
         }
         crate::trace("report rows kept");
     }
-}
-
-fn to_cache(r: &ReportRow) -> (i64, [&str; 8]) {
-    let rank = Section::ALL
-        .iter()
-        .position(|s| *s == r.section)
-        .unwrap_or(0) as i64;
-    (
-        rank,
-        [
-            r.section.as_str(),
-            r.contact.code(),
-            &r.account_id,
-            &r.email,
-            &r.given_name,
-            &r.family_name,
-            r.category.as_str(),
-            &r.nhsmail_match,
-        ],
-    )
 }
 
 fn from_cache(organisations: &Organisations, row: [&str; 8]) -> Option<ReportRow> {

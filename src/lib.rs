@@ -33,7 +33,23 @@ pub fn trace(phase: &str) {
     let start = START
         .get_or_init(|| std::env::var_os("CQRS_ADMIN_TRACE").map(|_| std::time::Instant::now()));
     if let Some(start) = start {
-        eprintln!("trace: {:>8.3}s {phase}", start.elapsed().as_secs_f64());
+        // Resident memory now and at its peak (Linux only), to see which
+        // phase holds it.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        };
+        let rss_mb = match (kb("VmRSS:"), kb("VmHWM:")) {
+            (Some(now), Some(peak)) => format!(" {:>4} MB (peak {:>4})", now >> 10, peak >> 10),
+            _ => String::new(),
+        };
+        eprintln!(
+            "trace: {:>8.3}s{rss_mb} {phase}",
+            start.elapsed().as_secs_f64()
+        );
     }
 }
 

@@ -6,8 +6,9 @@ use anyhow::Result;
 use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::ReportArgs;
 use crate::commands::cutover::Dates;
+use crate::fxhash::FxHashMap;
 use crate::rules::{Category, Contact, Section};
-use crate::store::Store;
+use crate::store::{KeptReport, Store};
 
 /// The columns cli.md fixes for `report`, then the dates.
 pub const COLUMNS: &[&str] = &[
@@ -77,13 +78,12 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
             kept.add(&organisations, row);
             Ok(())
         })?;
-        kept.keep(store, generation);
         rows.extend(
             kept.sorted()
-                .into_iter()
                 .filter(|(_, row)| keep(row[0], row[1]))
                 .filter_map(|(_, row)| from_cache(&organisations, row)),
         );
+        kept.keep(store, generation);
     }
     let mut ids: Vec<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
     ids.sort_unstable();
@@ -99,10 +99,19 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
 /// Report rows gathered during an audit, in one buffer: a national audit
 /// keeps about 200,000 of them, and owned rows would cost the audit more
 /// memory than its budget allows.
+///
+/// The audit visits accounts in account_id order, so rows grouped by section
+/// and contact as they arrive are already in the report's order within each
+/// group: only the few thousand groups need sorting, not every row.
 #[derive(Default)]
 pub struct KeptRows {
     text: String,
-    rows: Vec<(i64, [u32; 9])>,
+    /// Each row's field boundaries in `text`.
+    rows: Vec<[u32; 9]>,
+    /// The rows of each (section rank, contact code), in arrival order.
+    groups: Vec<Vec<u32>>,
+    /// Where each contact code's group is, by section rank.
+    group_of: [FxHashMap<String, usize>; 3],
 }
 
 impl KeptRows {
@@ -111,7 +120,7 @@ impl KeptRows {
         let Some(section) = row.section else {
             return;
         };
-        let rank = Section::ALL.iter().position(|s| *s == section).unwrap_or(0) as i64;
+        let rank = Section::ALL.iter().position(|s| *s == section).unwrap_or(0);
         for contact in organisations.contacts(row.roles) {
             let mut bounds = [0u32; 9];
             bounds[0] = self.text.len() as u32;
@@ -129,30 +138,45 @@ impl KeptRows {
                 self.text.push_str(field);
                 bounds[i + 1] = self.text.len() as u32;
             }
-            self.rows.push((rank, bounds));
+            let group = match self.group_of[rank].get(contact.code()) {
+                Some(&group) => group,
+                None => {
+                    self.groups.push(Vec::new());
+                    self.group_of[rank].insert(contact.code().to_string(), self.groups.len() - 1);
+                    self.groups.len() - 1
+                }
+            };
+            self.groups[group].push(self.rows.len() as u32);
+            self.rows.push(bounds);
         }
     }
 
-    /// The rows in the report's order (the kept table's key order):
-    /// section, contact code (ODS codes sort before `cqrs-administrator`),
-    /// account id.
-    fn sorted(&self) -> Vec<(i64, [&str; 8])> {
-        let field = |b: &[u32; 9], i: usize| &self.text[b[i] as usize..b[i + 1] as usize];
-        let mut rows: Vec<(i64, [&str; 8])> = self
-            .rows
+    /// The rows in the report's order (the kept value's order): section,
+    /// contact code (ODS codes sort before `cqrs-administrator`), account id.
+    fn sorted(&self) -> impl Iterator<Item = (i64, [&str; 8])> + '_ {
+        let mut groups: Vec<(usize, &str, usize)> = self
+            .group_of
             .iter()
-            .map(|(rank, b)| (*rank, std::array::from_fn(|i| field(b, i))))
+            .enumerate()
+            .flat_map(|(rank, codes)| codes.iter().map(move |(code, &g)| (rank, code.as_str(), g)))
             .collect();
-        rows.sort_unstable_by(|(rx, x), (ry, y)| (rx, x[1], x[2]).cmp(&(ry, y[1], y[2])));
-        rows
+        groups.sort_unstable();
+        groups.into_iter().flat_map(move |(rank, _, g)| {
+            self.groups[g].iter().map(move |&at| {
+                let b = &self.rows[at as usize];
+                let row = std::array::from_fn(|i| &self.text[b[i] as usize..b[i + 1] as usize]);
+                (rank as i64, row)
+            })
+        })
     }
 
-    /// Keeps them for the next report, written in the table's key order.
-    /// Best effort: a read-only store just keeps none.
-    pub fn keep(&self, store: &mut Store, generation: u64) {
-        let rows = self.sorted();
-        crate::trace("report rows sorted");
-        if let Err(e) = store.save_report_cache(generation, rows.into_iter()) {
+    /// Keeps them for the next report, freeing them first. Best effort: a
+    /// read-only store just keeps none.
+    pub fn keep(self, store: &mut Store, generation: u64) {
+        let report = KeptReport::encode(self.sorted());
+        drop(self);
+        crate::trace("report rows encoded");
+        if let Err(e) = store.save_report_cache(generation, &report) {
             crate::trace(&format!("report not kept: {e:#}"));
         }
         crate::trace("report rows kept");

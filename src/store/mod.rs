@@ -13,6 +13,7 @@
 mod import;
 mod lookups;
 mod read;
+mod report_cache;
 pub mod schema;
 mod write;
 
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef};
 pub use lookups::*;
 pub use read::*;
+pub use report_cache::KeptReport;
 pub use write::*;
 
 use crate::error::UserError;

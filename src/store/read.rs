@@ -488,44 +488,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether the kept report rows were computed at this generation.
-    pub fn report_cache_is_current(&self, generation: u64) -> Result<bool> {
-        let cached = super::setting(&self.conn, "report_cache.generation")?;
-        Ok(cached.and_then(|v| v.parse::<u64>().ok()) == Some(generation))
-    }
-
-    /// Streams the cached report rows in the report's order, if they were
-    /// computed at this generation: (section, contact_code, account_id, email,
-    /// given_name, family_name, category, match). Returns false when there is
-    /// no valid cache.
-    pub fn for_each_cached_report_row(
-        &self,
-        generation: u64,
-        mut visit: impl FnMut([&str; 8]),
-    ) -> Result<bool> {
-        if !self.report_cache_is_current(generation)? {
-            return Ok(false);
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT section, contact_code, account_id, email, given_name, family_name, category, match
-             FROM report_cache ORDER BY section_rank, contact_code, account_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            visit([
-                text(r, 0)?,
-                text(r, 1)?,
-                text(r, 2)?,
-                text(r, 3)?,
-                text(r, 4)?,
-                text(r, 5)?,
-                text(r, 6)?,
-                text(r, 7)?,
-            ]);
-        }
-        Ok(true)
-    }
-
     /// Checks the store can be read at all (used before long work).
     pub fn ping(&self) -> Result<()> {
         self.conn

@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::common::Store;
+use crate::common::{Store, fixture};
 
 #[cfg(unix)]
 fn mode(path: &std::path::Path) -> u32 {
@@ -172,4 +172,68 @@ fn the_db_flag_and_environment_variable_choose_the_store() {
     assert!(run.status.success());
     assert!(store.db.exists());
     assert!(!other.exists());
+}
+
+/// A store written by an earlier version (schema 2, whose report cache was a
+/// table of rows) is upgraded in place when opened: its data kept, the old
+/// cache dropped, and the report the same as on a new store.
+#[test]
+fn a_store_from_schema_2_is_upgraded_in_place() {
+    use cqrs_admin::store::schema::MIGRATIONS;
+    let fresh = Store::with_fixtures();
+    let expected = fresh
+        .run(&["report", "--format", "csv", "--today", "2020-09-01"])
+        .ok()
+        .stdout;
+
+    let old = Store::new();
+    {
+        let conn = rusqlite::Connection::open(&old.db).unwrap();
+        conn.pragma_update(None, "application_id", cqrs_admin::store::APPLICATION_ID)
+            .unwrap();
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO report_cache VALUES (0, 'contact-commissioner', 'X1', 'U9', 'e', 'g', 'f', 'ok', '');
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    for kind in [
+        "organisations",
+        "accounts",
+        "permissions",
+        "directory",
+        "activity",
+    ] {
+        let file = fixture(&format!("{kind}.csv"));
+        old.run(&["import", kind, file.to_str().unwrap()]).ok();
+    }
+    let conn = rusqlite::Connection::open(&old.db).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, MIGRATIONS.len() as i64);
+    let report = old
+        .run(&["report", "--format", "csv", "--today", "2020-09-01"])
+        .ok()
+        .stdout;
+    assert_eq!(report, expected);
+    assert!(!report.contains("U9"));
+    // And once more from what the audit keeps.
+    old.run(&["audit"]).ok();
+    let kept: i64 = conn
+        .query_row(
+            "SELECT length(rows) FROM report_cache WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(kept > 0);
+    let report = old
+        .run(&["report", "--format", "csv", "--today", "2020-09-01"])
+        .ok()
+        .stdout;
+    assert_eq!(report, expected);
 }

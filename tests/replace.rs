@@ -404,7 +404,7 @@ fn an_account_already_replaced_cannot_be_replaced_again() {
         .run(&["replace", "U1", "--email", "jo.bloggs@nhs.net", "--yes"])
         .fails();
     assert!(
-        run.stderr.contains("already superseded by account U1-R1"),
+        run.stderr.contains("already superseded by account R1-U1"),
         "{}",
         run.stderr
     );
@@ -429,11 +429,11 @@ fn without_a_terminal_and_without_yes_nothing_changes_and_yes_is_named() {
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     assert_eq!(env.snapshot(), before);
 
-    env.run(&["revert", "U1-R1"]).fails();
+    env.run(&["revert", "R1-U1"]).fails();
     env.run(&["replace", "U1", "--email", "jo.bloggs@nhs.net", "--yes"])
         .ok();
     let before = env.snapshot();
-    let run = env.run(&["revert", "U1-R1"]).fails();
+    let run = env.run(&["revert", "R1-U1"]).fails();
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     assert_eq!(env.snapshot(), before);
 }
@@ -472,7 +472,7 @@ fn dry_run_shows_what_would_happen_and_changes_nothing() {
     let json = run.json();
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["created"], 0);
-    assert_eq!(json["replacements"][0]["new_account_id"], "U1-R1");
+    assert_eq!(json["replacements"][0]["new_account_id"], "R1-U1");
     assert_eq!(env.snapshot(), before);
 }
 
@@ -499,7 +499,7 @@ fn a_replacement_copies_exactly_the_roles_and_supersedes_the_old_account() {
     let json = run.json();
     let r = &json["replacements"][0];
     assert_eq!(r["old_account_id"], "U1");
-    assert_eq!(r["new_account_id"], "U1-R1");
+    assert_eq!(r["new_account_id"], "R1-U1");
     // The directory's spelling of the address.
     assert_eq!(r["email"], "jo.bloggs@nhs.net");
     assert_eq!(r["roles"], old_roles);
@@ -508,13 +508,13 @@ fn a_replacement_copies_exactly_the_roles_and_supersedes_the_old_account() {
         serde_json::json!({"ods_code": "A81001", "role": "finance-view", "payment_types": ["QOF", "DES"]})
     );
 
-    assert_eq!(env.roles("U1-R1"), old_roles);
+    assert_eq!(env.roles("R1-U1"), old_roles);
     assert_eq!(
         env.roles("U1"),
         old_roles,
         "the old account keeps its roles"
     );
-    let new = env.account_row("U1-R1");
+    let new = env.account_row("R1-U1");
     assert_eq!(
         new,
         (
@@ -528,11 +528,11 @@ fn a_replacement_copies_exactly_the_roles_and_supersedes_the_old_account() {
     let old = env.account_row("U1");
     assert_eq!(old.1, "jo.bloggs@gp.nhs.uk", "the old email is kept");
     assert_eq!(old.2, "active", "disabling is a separate choice");
-    assert_eq!(old.3.as_deref(), Some("U1-R1"));
+    assert_eq!(old.3.as_deref(), Some("R1-U1"));
     let created: String = env
         .conn()
         .query_row(
-            "SELECT created_at FROM accounts WHERE account_id = 'U1-R1'",
+            "SELECT created_at FROM accounts WHERE account_id = 'R1-U1'",
             [],
             |r| r.get(0),
         )
@@ -541,7 +541,7 @@ fn a_replacement_copies_exactly_the_roles_and_supersedes_the_old_account() {
 
     let audit = env.audit();
     assert_eq!(audit["U1"].0, "superseded");
-    assert_eq!(audit["U1-R1"].0, "ok");
+    assert_eq!(audit["R1-U1"].0, "ok");
 }
 
 #[test]
@@ -583,7 +583,7 @@ fn a_name_change_needs_a_reason_which_is_logged() {
     assert_eq!(log[0]["actor"], "test-operator");
     // The new account has the account's names, not the directory's.
     let shown = env
-        .run(&["accounts", "show", "U10-R1", "--format", "json"])
+        .run(&["accounts", "show", "R1-U10", "--format", "json"])
         .ok()
         .json();
     assert_eq!(shown[0]["family_name"], "Old");
@@ -603,7 +603,7 @@ fn an_administrator_needs_allow_admin() {
         "--allow-admin",
     ])
     .ok();
-    assert_eq!(env.roles("U3-R1"), env.roles("U3"));
+    assert_eq!(env.roles("R1-U3"), env.roles("U3"));
 }
 
 // ---------------------------------------------------------------- plans
@@ -723,7 +723,7 @@ fn a_plan_runs_once_and_a_rerun_finds_it_already_done() {
         .iter()
         .map(|r| r["new_account_id"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(created, ["U1-R1", "U2-R1"]);
+    assert_eq!(created, ["R1-U1", "R1-U2"]);
     assert_eq!(
         json["replacements"][1]["roles"][0]["role"],
         "achievement-entry"
@@ -836,7 +836,7 @@ fn plan_cells_neutralised_by_our_csv_writer_are_read_back() {
     let text = std::fs::read_to_string(&out).expect("plan");
     assert!(text.contains("\n'-U12,ivy.dash@nhs.net,"), "{text}");
     env.run(&["replace", "--plan", &out, "--yes"]).ok();
-    assert_eq!(env.account_row("-U12-R1").4.as_deref(), Some("-U12"));
+    assert_eq!(env.account_row("R1--U12").4.as_deref(), Some("-U12"));
 }
 
 #[test]
@@ -895,8 +895,8 @@ fn dry_run_of_a_plan_lists_every_row() {
     assert_eq!(
         outcomes,
         [
-            ("U1-R1".to_string(), "would-create".to_string()),
-            ("U2-R1".to_string(), "would-create".to_string())
+            ("R1-U1".to_string(), "would-create".to_string()),
+            ("R1-U2".to_string(), "would-create".to_string())
         ]
     );
 }
@@ -911,16 +911,16 @@ fn revert_disables_the_replacement_and_restores_the_old_category() {
         .ok();
     assert_eq!(env.audit()["U1"].0, "superseded");
     let run = env
-        .run(&["revert", "U1-R1", "--reason", "wrong address", "--yes"])
+        .run(&["revert", "R1-U1", "--reason", "wrong address", "--yes"])
         .ok();
-    assert!(run.stdout.contains("U1-R1 is disabled"), "{}", run.stdout);
+    assert!(run.stdout.contains("R1-U1 is disabled"), "{}", run.stdout);
     let after = env.audit();
     assert_eq!(
         after["U1"], before["U1"],
         "the old account audits as before"
     );
-    assert_eq!(after["U1-R1"].0, "disabled");
-    let new = env.account_row("U1-R1");
+    assert_eq!(after["R1-U1"].0, "disabled");
+    let new = env.account_row("R1-U1");
     assert_eq!((new.2.as_str(), new.4.as_deref()), ("disabled", Some("U1")));
     assert_eq!(env.account_row("U1").3, None);
     let log = env.run(&["log", "--format", "csv"]).ok().csv();
@@ -932,12 +932,12 @@ fn revert_disables_the_replacement_and_restores_the_old_category() {
             last["new_account_id"].as_str(),
             last["reason"].as_str()
         ),
-        ("revert", "U1", "U1-R1", "wrong address")
+        ("revert", "U1", "R1-U1", "wrong address")
     );
 
     // Not again, and not for an account that is no replacement.
     let snapshot = env.snapshot();
-    let run = env.run(&["revert", "U1-R1", "--yes"]).fails();
+    let run = env.run(&["revert", "R1-U1", "--yes"]).fails();
     assert!(run.stderr.contains("already disabled"), "{}", run.stderr);
     let run = env.run(&["revert", "U7", "--yes"]).fails();
     assert!(
@@ -969,7 +969,7 @@ fn revert_reactivates_an_old_account_disabled_with_its_replacement() {
         "--yes",
     ])
     .ok();
-    env.run(&["revert", "U2-R1", "--yes"]).ok();
+    env.run(&["revert", "R1-U2", "--yes"]).ok();
     assert_eq!(env.account_row("U2").2, "active");
     assert_eq!(env.audit()["U2"].0, "not-in-directory");
     let log = env.run(&["log", "--format", "csv"]).ok().csv();
@@ -984,7 +984,7 @@ fn revert_dry_run_changes_nothing() {
         .ok();
     let before = env.snapshot();
     let run = env
-        .run(&["revert", "U1-R1", "--dry-run", "--format", "json"])
+        .run(&["revert", "R1-U1", "--dry-run", "--format", "json"])
         .ok();
     assert_eq!(run.json()["dry_run"], true);
     assert_eq!(env.snapshot(), before);
@@ -1045,7 +1045,7 @@ fn verify_proves_history_parity_and_fails_when_roles_drift() {
     ])
     .ok();
     let history = |a: &str| env.run(&["history", a, "--format", "csv"]).ok().stdout;
-    assert_eq!(history("U1"), history("U1-R1"));
+    assert_eq!(history("U1"), history("R1-U1"));
     let run = env.run(&["verify", "--format", "csv"]).ok();
     let rows = run.csv();
     assert_eq!(rows.len(), 3);
@@ -1067,11 +1067,11 @@ fn verify_proves_history_parity_and_fails_when_roles_drift() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("U2-R1"), "{}", run.stderr);
+    assert!(run.stderr.contains("R1-U2"), "{}", run.stderr);
     let bad: Vec<BTreeMap<String, String>> = run
         .csv()
         .into_iter()
-        .filter(|r| r["new_account_id"] == "U2-R1")
+        .filter(|r| r["new_account_id"] == "R1-U2")
         .collect();
     assert_eq!(bad[0]["roles_equal"], "false");
     assert_eq!(bad[0]["history_equal"], "false");
@@ -1111,7 +1111,7 @@ fn log_lists_every_change_and_filters() {
     ])
     .ok();
     env.run(&[
-        "revert", "U1-R1", "--yes", "--actor", "bob", "--reason", "wrong",
+        "revert", "R1-U1", "--yes", "--actor", "bob", "--reason", "wrong",
     ])
     .ok();
 
@@ -1133,7 +1133,7 @@ fn log_lists_every_change_and_filters() {
         .csv();
     assert_eq!(by_bob.len(), 2);
     let about_u1 = env
-        .run(&["log", "--account", "U1-R1", "--format", "csv"])
+        .run(&["log", "--account", "R1-U1", "--format", "csv"])
         .ok()
         .csv();
     let actions: Vec<&str> = about_u1.iter().map(|r| r["action"].as_str()).collect();
@@ -1183,17 +1183,17 @@ fn export_writes_owner_only_files_that_import_again() {
     assert_eq!(
         text,
         "account_id,username,email,given_name,family_name,status,created_at,last_login_at\n\
-         U1-R1,jo.bloggs@nhs.net,jo.bloggs@nhs.net,Jo,Bloggs,active,2020-09-01,\n\
-         U2-R1,anne.smith2@nhs.net,anne.smith2@nhs.net,Anne,Smith,active,2020-09-01,\n"
+         R1-U1,jo.bloggs@nhs.net,jo.bloggs@nhs.net,Jo,Bloggs,active,2020-09-01,\n\
+         R1-U2,anne.smith2@nhs.net,anne.smith2@nhs.net,Anne,Smith,active,2020-09-01,\n"
     );
     let text = std::fs::read_to_string(&permissions).expect("permissions.csv");
     assert_eq!(
         text,
         "account_id,ods_code,role,payment_types\n\
-         U1-R1,00K,view,\n\
-         U1-R1,A81001,finance-view,QOF;DES\n\
-         U1-R1,A81001,view,\n\
-         U2-R1,A81002,achievement-entry,\n"
+         R1-U1,00K,view,\n\
+         R1-U1,A81001,finance-view,QOF;DES\n\
+         R1-U1,A81001,view,\n\
+         R1-U2,A81002,achievement-entry,\n"
     );
 
     // Into a new store (with the organisations), and back into this one.
@@ -1281,7 +1281,7 @@ fn the_store_refuses_to_edit_an_email_or_the_change_log() {
         .expect_err("log delete refused");
     assert!(err.to_string().contains("append-only"), "{err}");
     let err = conn
-        .execute("DELETE FROM accounts WHERE account_id = 'U1-R1'", [])
+        .execute("DELETE FROM accounts WHERE account_id = 'R1-U1'", [])
         .expect_err("account delete refused");
     assert!(err.to_string().contains("never deleted"), "{err}");
     assert_eq!(env.count("SELECT count(*) FROM change_log"), 1);
@@ -1366,7 +1366,7 @@ fn a_long_plan_is_all_or_nothing_across_batches() {
         10_052
     );
     assert_eq!(
-        env.count("SELECT count(*) FROM permissions WHERE account_id LIKE 'P%-R1' AND payment_types = 'QOF'"),
+        env.count("SELECT count(*) FROM permissions WHERE account_id LIKE 'R1-P%' AND payment_types = 'QOF'"),
         10_050
     );
     assert_eq!(env.count("SELECT count(*) FROM change_log"), 10_052);

@@ -332,7 +332,7 @@ fn check_one(
     });
 }
 
-/// The new account ids: `{old}-R{n}`, n one more than the replacements the
+/// The new account ids: `R{n}-{old}`, n one more than the replacements the
 /// account already has (a reverted one still counts, since it is kept); if
 /// that id is somehow taken, the next free n.
 fn assign_new_ids(
@@ -340,7 +340,7 @@ fn assign_new_ids(
     lookup: &ReplacementLookup,
     ready: &mut [Replacement],
 ) -> Result<()> {
-    let id = |old: &str, n: u32| format!("{old}-R{n}");
+    let id = |old: &str, n: u32| format!("R{n}-{old}");
     for r in ready.iter_mut() {
         let n = 1 + lookup
             .replacement_counts
@@ -494,6 +494,10 @@ fn progress(rows: usize) -> ProgressBar {
 /// the progress bar).
 const BATCH: usize = 10_000;
 
+/// The first batch a long plan checks is smaller, so that writing (which
+/// waits for it) starts sooner.
+const FIRST_BATCH: usize = 1_000;
+
 /// Runs `replace`.
 pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format) -> Result<()> {
     let (requests, plan) = match (&args.plan, &args.account_id, &args.email) {
@@ -596,6 +600,7 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
 
     let bar = progress(requests.len());
     bar.set_message("waiting for the store's write lock");
+    crate::trace("plan read");
     let tx = store.begin_write()?;
     let now = Operator::now();
     let created_at = op.created_at();
@@ -627,6 +632,7 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
                 })
                 .collect();
             tx.create_replacements(&batch, args.disable_old, stamp)?;
+            crate::trace("batch written");
         }
         Ok(())
     };
@@ -642,7 +648,9 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
     fail_on_problems(&requests, &plan, eval.problems)?;
     bar.set_message("committing");
+    crate::trace("checked and written");
     tx.commit()?;
+    crate::trace("committed");
     bar.finish_and_clear();
     let outcome = ReplaceOutcome {
         replacements: eval.ready,
@@ -679,7 +687,7 @@ fn check_and_write_pipelined(
     mut write: impl FnMut(&[Replacement]) -> Result<()>,
 ) -> Result<Evaluation> {
     let (repeats, unique) = split_repeats(requests);
-    let reader = tx.reader()?;
+    let reader = tx.lookup_reader()?;
     let mut total = Evaluation {
         problems: repeats,
         ..Evaluation::default()
@@ -688,7 +696,8 @@ fn check_and_write_pipelined(
         let (send, receive) = mpsc::sync_channel::<Result<Evaluation>>(2);
         let unique = &unique;
         let checker = scope.spawn(move || {
-            for batch in unique.chunks(BATCH) {
+            let (first, rest) = unique.split_at(unique.len().min(FIRST_BATCH));
+            for batch in std::iter::once(first).chain(rest.chunks(BATCH)) {
                 let checked = check_requests(&reader, batch, options);
                 let failed = checked.is_err();
                 if send.send(checked).is_err() || failed {

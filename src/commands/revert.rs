@@ -41,7 +41,7 @@ fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> 
     };
     let Some((replaces, status, email)) = store.replacement_account(new_id)? else {
         return Err(refuse(format!(
-            "there is no account {new_id}: check the id (it is the replacement's id, e.g. U0000001-R1)"
+            "there is no account {new_id}: check the id (it is the replacement's id, e.g. R1-U0000001)"
         )));
     };
     let Some(old_id) = replaces else {

@@ -2,6 +2,7 @@
 //! it whole with every problem located to its line and column.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::fxhash::FxHashMap;
 use std::io::Read;
@@ -15,6 +16,7 @@ use crate::error::{FileProblem, UserError};
 use crate::input::{Column, CsvFile, Row};
 use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
 use crate::rules::is_valid;
+use crate::store::address_key::address_key;
 use crate::store::{Chunk, EmailKeys, ImportCounts, Store};
 
 /// What an import reports back: the counts and any warnings.
@@ -64,6 +66,13 @@ struct Parsed {
     /// for the store's look-up by address. Sorted here, on the parsing
     /// thread, while the writer is still busy.
     emails: EmailKeys,
+    /// For the directory: (key, first line, later line) of entries whose
+    /// addresses have the same look-up key, to be compared in full once
+    /// written.
+    same_keys: Vec<(i64, u64, u64)>,
+    /// For the directory: (look-up key, line) of every entry, sorted, for
+    /// the store's look-up by address.
+    address_keys: Vec<(i64, u64)>,
     problems: Vec<FileProblem>,
     warnings: Vec<String>,
 }
@@ -101,6 +110,13 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         check
             .seen_usernames
             .reserve((size / 64).min(50_000_000) as usize);
+    }
+    if kind == FileKind::Directory {
+        // Likewise every address's key: a directory row is rarely under 50 bytes.
+        let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+        check
+            .seen_address_keys
+            .reserve((size / 50).min(50_000_000) as usize);
     }
     // References to accounts are checked against every account id in the
     // store: load them on a second connection while the file is parsed.
@@ -162,6 +178,8 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             Parsed {
                 rows,
                 emails,
+                address_keys: check.sorted_address_keys(),
+                same_keys: std::mem::take(&mut check.same_keys),
                 problems,
                 warnings: std::mem::take(&mut file.warnings),
             }
@@ -196,6 +214,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             .join()
             .map_err(|_| anyhow::anyhow!("reading {name} failed"))?;
         problems.extend(importer.flush()?);
+        problems.extend(importer.repeated_addresses(&parsed.same_keys)?);
         if kind == FileKind::Directory && parsed.rows == 0 && parsed.problems.is_empty() {
             // A new extract replaces the old one: an empty one would leave
             // every account `not-in-directory`. That is a broken extract.
@@ -214,7 +233,8 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         }
         let mut parsed = parsed;
         let emails = std::mem::take(&mut parsed.emails);
-        let counts = importer.finish(!args.dry_run, &emails)?;
+        let address_keys = std::mem::take(&mut parsed.address_keys);
+        let counts = importer.finish(!args.dry_run, &emails, &address_keys)?;
         Ok((counts, parsed))
     })?;
     let Parsed {
@@ -419,6 +439,11 @@ struct Checker {
     /// Keys seen in this file (when the table had rows), with their line.
     seen: FxHashMap<String, u64>,
     seen_usernames: FxHashMap<Box<str>, u64>,
+    /// Directory addresses' look-up keys seen in this file, with their line,
+    /// and the later lines that repeat a key: a repeated address (or, rarely,
+    /// two addresses that share a key, which the writer tells apart).
+    seen_address_keys: FxHashMap<i64, u64>,
+    same_keys: Vec<(i64, u64, u64)>,
     /// Organisations in this file, with the line that defines them, for the
     /// parent checks that need the whole file.
     file_orgs: Vec<(u64, String, OrgKind, Option<String>)>,
@@ -433,6 +458,8 @@ impl Checker {
             usernames: FxHashMap::default(),
             seen: FxHashMap::default(),
             seen_usernames: FxHashMap::default(),
+            seen_address_keys: FxHashMap::default(),
+            same_keys: Vec::new(),
             file_orgs: Vec::new(),
         };
         match kind {
@@ -465,6 +492,19 @@ impl Checker {
             FileKind::Directory => {}
         }
         Ok(checker)
+    }
+
+    /// Every directory entry's (look-up key, line), in key order. Taken
+    /// once, at the end of the file.
+    fn sorted_address_keys(&mut self) -> Vec<(i64, u64)> {
+        let seen = std::mem::take(&mut self.seen_address_keys);
+        let mut keys: Vec<(i64, u64)> = Vec::with_capacity(seen.len() + self.same_keys.len());
+        keys.extend(seen);
+        // Lines that share a key with an earlier one are entries too (two
+        // addresses may share a key; a repeated address refuses the file).
+        keys.extend(self.same_keys.iter().map(|&(key, _, later)| (key, later)));
+        keys.sort_unstable();
+        keys
     }
 
     fn organisation(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
@@ -719,8 +759,15 @@ impl Checker {
             );
             return None;
         }
-        // Repeated addresses (ignoring case) are found by the writer as it
-        // sorts: the directory is always written into an empty table.
+        // Repeated addresses (ignoring case) share a look-up key; the writer
+        // compares the addresses of lines that do.
+        let key = address_key(address);
+        match self.seen_address_keys.entry(key) {
+            Entry::Occupied(first) => self.same_keys.push((key, *first.get(), row.row.line)),
+            Entry::Vacant(slot) => {
+                slot.insert(row.row.line);
+            }
+        }
         out.push(
             row.row.line,
             &[

@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 
 use anyhow::Result;
-use rusqlite::{Connection, Statement};
+use rusqlite::{Connection, OptionalExtension, Statement};
 
 use super::{Store, schema, store_error};
 use crate::cli::FileKind;
@@ -299,8 +299,20 @@ fn table(kind: FileKind) -> &'static str {
     }
 }
 
-/// The statement for one row into an empty table: a plain insert.
+/// The statement for one row into an empty table: a plain insert. A
+/// directory entry also gets its line as its rowid (bound first, see
+/// `Importer::write`).
 fn insert_sql(kind: FileKind) -> String {
+    if kind == FileKind::Directory {
+        return format!(
+            "INSERT INTO directory (rowid, {}) VALUES ({})",
+            columns(kind).join(", "),
+            (1..=columns(kind).len() + 1)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let cols = columns(kind);
     let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
     format!(
@@ -395,6 +407,7 @@ impl Store {
             if kind == FileKind::Directory {
                 // A new extract replaces the old one as a whole.
                 conn.execute("DELETE FROM directory", [])?;
+                conn.execute("DELETE FROM directory_keys", [])?;
                 replaced = Some(rows_before);
                 rows_before = 0;
             }
@@ -460,7 +473,8 @@ impl Importer<'_> {
                 None => rows.push(i as u32),
             }
         }
-        if !self.fresh || kind == FileKind::Organisations {
+        // Organisations are few; the directory is kept in the file's order.
+        if !self.fresh || matches!(kind, FileKind::Organisations | FileKind::Directory) {
             for i in rows {
                 if let Some(p) = self.write(chunk.row(i as usize))? {
                     problems.push(p);
@@ -541,13 +555,19 @@ impl Importer<'_> {
     }
 
     fn write(&mut self, row: RowRef<'_>) -> Result<Option<FileProblem>> {
+        let mut first = 1;
+        if self.kind == FileKind::Directory {
+            let line = i64::try_from(row.line()).unwrap_or(i64::MAX);
+            self.insert.raw_bind_parameter(1, line)?;
+            first = 2;
+        }
         for i in 0..columns(self.kind).len() {
             let value = row.field(i);
             if value.is_empty() && nullable(self.kind, i) {
                 self.insert
-                    .raw_bind_parameter(i + 1, rusqlite::types::Null)?;
+                    .raw_bind_parameter(first + i, rusqlite::types::Null)?;
             } else {
-                self.insert.raw_bind_parameter(i + 1, value)?;
+                self.insert.raw_bind_parameter(first + i, value)?;
             }
         }
         match self.insert.raw_execute() {
@@ -599,9 +619,48 @@ impl Importer<'_> {
         Ok(problems)
     }
 
+    /// The directory entries written from these lines (key, first, later)
+    /// share a look-up key: those whose addresses are equal ignoring case are
+    /// repeated addresses.
+    pub fn repeated_addresses(&self, pairs: &[(i64, u64, u64)]) -> Result<Vec<FileProblem>> {
+        let mut problems = Vec::new();
+        if pairs.is_empty() {
+            return Ok(problems);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT address FROM directory WHERE rowid = ?1")?;
+        let mut address = |line: u64| -> Result<Option<String>> {
+            let line = i64::try_from(line).unwrap_or(i64::MAX);
+            Ok(stmt.query_row([line], |r| r.get(0)).optional()?)
+        };
+        for &(_, first, later) in pairs {
+            if let (Some(a), Some(b)) = (address(first)?, address(later)?)
+                && a.eq_ignore_ascii_case(&b)
+            {
+                problems.push(FileProblem {
+                    line: later,
+                    column: Some("address".to_string()),
+                    message: format!(
+                        "address {b} is also on line {first}: each address may appear only once"
+                    ),
+                });
+            }
+        }
+        Ok(problems)
+    }
+
     /// `emails` are (address normal form, account_id) of the accounts
     /// imported, sorted: the rows of `account_emails`.
-    pub fn finish(mut self, commit: bool, emails: &EmailKeys) -> Result<ImportCounts> {
+    ///
+    /// `address_keys` are (look-up key, line) of the directory entries
+    /// imported, sorted: the rows of `directory_keys`.
+    pub fn finish(
+        mut self,
+        commit: bool,
+        emails: &EmailKeys,
+        address_keys: &[(i64, u64)],
+    ) -> Result<ImportCounts> {
         let name = table(self.kind);
         crate::trace("rows written");
         if self.kind == FileKind::Accounts {
@@ -618,6 +677,14 @@ impl Importer<'_> {
             }
         }
         if self.kind == FileKind::Directory {
+            let mut stmt = self
+                .conn
+                .prepare("INSERT INTO directory_keys (address_key, entry) VALUES (?1, ?2)")?;
+            for &(key, line) in address_keys {
+                stmt.raw_bind_parameter(1, key)?;
+                stmt.raw_bind_parameter(2, i64::try_from(line).unwrap_or(i64::MAX))?;
+                stmt.raw_execute()?;
+            }
             // Lets the audit size its in-memory index once, up front.
             self.conn.execute(
                 "INSERT INTO settings (key, value) VALUES ('directory.entries', ?1)
@@ -661,5 +728,39 @@ impl Drop for Importer<'_> {
             // Nothing of a refused file is kept.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two entries whose addresses share a look-up key are a repeated address
+    /// only if the addresses are equal ignoring case: a real 64-bit collision
+    /// (made up here by pairing unrelated lines) is not.
+    #[test]
+    fn lines_sharing_a_key_are_repeats_only_if_the_addresses_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut importer = store.begin_import(FileKind::Directory).unwrap();
+        let mut chunk = Chunk::with_capacity(3);
+        let row = |a: &'static str| [a, "A", "B", "A81001", "active", "personal"];
+        chunk.push(2, &row("a.b@nhs.net"));
+        chunk.push(3, &row("c.d@nhs.net"));
+        chunk.push(4, &row("A.B@NHS.NET"));
+        let mut problems = Vec::new();
+        importer.add_chunk(chunk, &mut problems, |_| None).unwrap();
+        assert!(problems.is_empty());
+        let found = importer
+            .repeated_addresses(&[(7, 2, 3), (7, 2, 4)])
+            .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 4);
+        assert_eq!(found[0].column.as_deref(), Some("address"));
+        assert!(
+            found[0].message.contains("also on line 2"),
+            "{}",
+            found[0].message
+        );
     }
 }

@@ -202,7 +202,8 @@ impl Store {
             "SELECT DISTINCT k.email_key, d.address, d.given_name, d.family_name, d.ods_code,
                     d.status, d.mailbox_type
              FROM temp.lookup_keys k
-             CROSS JOIN directory d ON d.address = k.email_key",
+             CROSS JOIN directory_keys dk ON dk.address_key = cqrs_address_key(k.email_key)
+             CROSS JOIN directory d ON d.rowid = dk.entry AND d.address = k.email_key",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {

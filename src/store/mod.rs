@@ -10,6 +10,7 @@
 //! command waits for another operator's write to finish (milliseconds,
 //! default 10000); the tests set it low to check the "locked" message quickly.
 
+pub mod address_key;
 mod import;
 mod lookups;
 mod read;
@@ -128,6 +129,7 @@ impl Store {
             .conn
             .busy_timeout(Duration::from_millis(busy))
             .map_err(|e| store_error(path, e))?;
+        address_key::register(&store.conn).map_err(|e| store_error(path, e))?;
         // Nothing may be written (not even the journal mode) until the file is
         // known to be a store of ours, or new.
         store.check_identity()?;

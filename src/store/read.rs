@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
+use super::address_key::address_key as key_of;
 use super::{Store, store_error};
 use crate::model::{
     Account, Activity, ActivityKind, DirectoryEntry, MailboxType, OrgKind, Organisation, Role,
@@ -429,11 +430,12 @@ impl Store {
     /// The directory entry for an address (by normal form).
     pub fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT address, given_name, family_name, ods_code, status, mailbox_type
-             FROM directory WHERE address = ?1",
+            "SELECT d.address, d.given_name, d.family_name, d.ods_code, d.status, d.mailbox_type
+             FROM directory_keys k CROSS JOIN directory d ON d.rowid = k.entry
+             WHERE k.address_key = ?1 AND d.address = ?2",
         )?;
         Ok(stmt
-            .query_row([address_key], |r| {
+            .query_row(params![key_of(address_key), address_key], |r| {
                 Ok(DirectoryEntry {
                     address: r.get(0)?,
                     given_name: r.get(1)?,

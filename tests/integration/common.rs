@@ -143,6 +143,8 @@ impl Store {
             "activity",
             "change_log",
             "account_emails",
+            "directory_keys",
+            "report_cache",
             "settings",
         ] {
             let mut stmt = conn

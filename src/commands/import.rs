@@ -194,11 +194,21 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         };
         let account_column = if kind == FileKind::Activity { 2 } else { 0 };
         let mut importer = store.begin_import(kind)?;
+        // An account's roles usually come together: one look-up serves them.
+        let mut last_known = String::new();
         for chunk in rx {
             let back = importer.add_chunk(chunk, &mut problems, |row| {
                 let ids = ids.as_ref()?;
                 let id = row.field(account_column);
-                (!ids.contains(id)).then(|| FileProblem {
+                if id == last_known {
+                    return None;
+                }
+                if ids.contains(id) {
+                    last_known.clear();
+                    last_known.push_str(id);
+                    return None;
+                }
+                Some(FileProblem {
                     line: row.line(),
                     column: Some("account_id".into()),
                     message: format!("there is no account {id}: import it in accounts.csv first"),

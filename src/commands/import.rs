@@ -118,17 +118,14 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             .seen_address_keys
             .reserve((size / 50).min(50_000_000) as usize);
     }
-    // References to accounts are checked against every account id in the
-    // store: load them on a second connection while the file is parsed.
-    let needs_ids = matches!(kind, FileKind::Permissions | FileKind::Activity);
-    let reader = if needs_ids {
-        Some(store.reader()?)
-    } else {
-        None
-    };
+    // References to accounts are looked up in the store as rows arrive.
+    // Files list an account's rows together, so one look-up serves a run of
+    // rows; look-ups by key cost far less than loading a million account ids
+    // to check 250,000 activity records.
+    let refers_to_accounts = matches!(kind, FileKind::Permissions | FileKind::Activity);
+    let mut lookup_failed = None;
     let mut problems: Vec<FileProblem> = Vec::new();
     let (counts, parsed) = std::thread::scope(|scope| -> Result<(ImportCounts, Parsed)> {
-        let ids = reader.map(|r| scope.spawn(move || r.account_ids()));
         let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
         // Empty chunks come back to be refilled, so memory is reused.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
@@ -184,29 +181,30 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
                 warnings: std::mem::take(&mut file.warnings),
             }
         });
-        let ids = match ids {
-            Some(handle) => Some(
-                handle
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("reading the store's account ids failed"))??,
-            ),
-            None => None,
-        };
         let account_column = if kind == FileKind::Activity { 2 } else { 0 };
         let mut importer = store.begin_import(kind)?;
         // An account's roles usually come together: one look-up serves them.
         let mut last_known = String::new();
         for chunk in rx {
-            let back = importer.add_chunk(chunk, &mut problems, |row| {
-                let ids = ids.as_ref()?;
+            let back = importer.add_chunk(chunk, &mut problems, |importer, row| {
+                if !refers_to_accounts {
+                    return None;
+                }
                 let id = row.field(account_column);
                 if id == last_known {
                     return None;
                 }
-                if ids.contains(id) {
-                    last_known.clear();
-                    last_known.push_str(id);
-                    return None;
+                match importer.account_exists(id) {
+                    Ok(true) => {
+                        last_known.clear();
+                        last_known.push_str(id);
+                        return None;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        lookup_failed.get_or_insert(e);
+                        return None;
+                    }
                 }
                 Some(FileProblem {
                     line: row.line(),
@@ -220,6 +218,9 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             }
         }
         crate::trace("rows received");
+        if let Some(e) = lookup_failed.take() {
+            return Err(e);
+        }
         let parsed = parser
             .join()
             .map_err(|_| anyhow::anyhow!("reading {name} failed"))?;

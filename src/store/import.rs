@@ -466,12 +466,12 @@ impl Importer<'_> {
         &mut self,
         chunk: Chunk,
         problems: &mut Vec<FileProblem>,
-        mut check: impl FnMut(RowRef<'_>) -> Option<FileProblem>,
+        mut check: impl FnMut(&Self, RowRef<'_>) -> Option<FileProblem>,
     ) -> Result<Option<Chunk>> {
         let kind = self.kind;
         let mut rows: Vec<u32> = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
-            match check(chunk.row(i)) {
+            match check(self, chunk.row(i)) {
                 Some(p) => problems.push(p),
                 None => rows.push(i as u32),
             }
@@ -536,6 +536,16 @@ impl Importer<'_> {
         // Out of order: hold the rest of the file and sort it at the end.
         self.held.push((chunk, keep));
         Ok(None)
+    }
+
+    /// Whether the store holds an account with this id. Asked on the
+    /// importing connection: a second connection could not read once the
+    /// import has written pages to the file (it holds the exclusive lock).
+    pub fn account_exists(&self, account_id: &str) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM accounts WHERE account_id = ?1")?;
+        Ok(stmt.exists([account_id])?)
     }
 
     fn repeated(&self, row: RowRef<'_>, first_line: u64) -> FileProblem {
@@ -752,7 +762,9 @@ mod tests {
         chunk.push(3, &row("c.d@nhs.net"));
         chunk.push(4, &row("A.B@NHS.NET"));
         let mut problems = Vec::new();
-        importer.add_chunk(chunk, &mut problems, |_| None).unwrap();
+        importer
+            .add_chunk(chunk, &mut problems, |_, _| None)
+            .unwrap();
         assert!(problems.is_empty());
         let found = importer
             .repeated_addresses(&[(7, 2, 3), (7, 2, 4)])

@@ -154,22 +154,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Every account id, for checking references.
-    pub fn account_ids(&self) -> Result<crate::fxhash::FxHashSet<String>> {
-        // account_emails has one row per account and is a third the size of
-        // accounts to walk.
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT account_id FROM account_emails")?;
-        let mut rows = stmt.query([])?;
-        let mut ids = crate::fxhash::FxHashSet::default();
-        ids.reserve(self.account_count_hint()?);
-        while let Some(r) = rows.next()? {
-            ids.insert(text(r, 0)?.to_string());
-        }
-        Ok(ids)
-    }
-
     pub fn account_count(&self) -> Result<u64> {
         Ok(self
             .conn

@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, Statement};
+use rusqlite::{Connection, OptionalExtension, Statement, ToSql};
 
 use super::{Store, schema, store_error};
 use crate::cli::FileKind;
@@ -128,8 +128,7 @@ impl<'a> RowRef<'a> {
 #[derive(Debug, Default)]
 pub struct EmailKeys {
     text: String,
-    /// (start, end of key, end of id) in `text`.
-    entries: Vec<(u32, u32, u32)>,
+    entries: Vec<EmailEntry>,
 }
 
 impl EmailKeys {
@@ -139,34 +138,57 @@ impl EmailKeys {
         let start = self.text.len() as u32;
         // Exactly the rules' normal form: ASCII white space trimmed, ASCII
         // letters lower-cased (a no-break space is part of the address).
-        let email = crate::input::trim_ascii(email);
-        if email.is_ascii() {
-            self.text
-                .extend(email.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-        } else {
-            self.text.push_str(&crate::rules::normal_form(email));
-        }
+        self.text.push_str(crate::input::trim_ascii(email));
+        self.text[start as usize..].make_ascii_lowercase();
         let key_end = self.text.len() as u32;
         self.text.push_str(account_id);
-        self.entries.push((start, key_end, self.text.len() as u32));
+        let mut prefix = [0u8; 8];
+        for (slot, b) in prefix
+            .iter_mut()
+            .zip(self.text[start as usize..key_end as usize].bytes())
+        {
+            *slot = b;
+        }
+        self.entries.push(EmailEntry {
+            prefix: u64::from_be_bytes(prefix),
+            start,
+            key_end,
+            end: self.text.len() as u32,
+        });
     }
 
-    fn get(&self, e: (u32, u32, u32)) -> (&str, &str) {
+    fn get(&self, e: &EmailEntry) -> (&str, &str) {
         (
-            &self.text[e.0 as usize..e.1 as usize],
-            &self.text[e.1 as usize..e.2 as usize],
+            &self.text[e.start as usize..e.key_end as usize],
+            &self.text[e.key_end as usize..e.end as usize],
         )
     }
 
+    /// Sorts by (key, id) as SQLite orders text (bytewise). Most comparisons
+    /// are settled by the keys' first eight bytes, held as a number.
     pub fn sort(&mut self) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| self.get(*a).cmp(&self.get(*b)));
+        entries.sort_unstable_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| self.get(a).cmp(&self.get(b)))
+        });
         self.entries = entries;
     }
 
     fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|e| self.get(*e))
+        self.entries.iter().map(|e| self.get(e))
     }
+}
+
+/// One (key, id) in [`EmailKeys`]: where they are in its buffer, and the
+/// key's first eight bytes as a big-endian number (which orders like them).
+#[derive(Debug, Clone, Copy)]
+struct EmailEntry {
+    prefix: u64,
+    start: u32,
+    key_end: u32,
+    end: u32,
 }
 
 /// The table's columns, in the order a [`Chunk`] row holds them.
@@ -299,29 +321,31 @@ fn table(kind: FileKind) -> &'static str {
     }
 }
 
-/// The statement for one row into an empty table: a plain insert. A
+/// The statement for `rows` rows into an empty table: a plain insert. A
 /// directory entry also gets its line as its rowid (bound first, see
-/// `Importer::write`).
-fn insert_sql(kind: FileKind) -> String {
-    if kind == FileKind::Directory {
-        return format!(
-            "INSERT INTO directory (rowid, {}) VALUES ({})",
-            columns(kind).join(", "),
-            (1..=columns(kind).len() + 1)
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let cols = columns(kind);
-    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        table(kind),
-        cols.join(", "),
-        marks.join(", ")
-    )
+/// `Importer::bind`).
+fn insert_sql(kind: FileKind, rows: usize) -> String {
+    let (head, per_row) = if kind == FileKind::Directory {
+        (
+            format!(
+                "INSERT INTO directory (rowid, {})",
+                columns(kind).join(", ")
+            ),
+            columns(kind).len() + 1,
+        )
+    } else {
+        (
+            format!("INSERT INTO {} ({})", table(kind), columns(kind).join(", ")),
+            columns(kind).len(),
+        )
+    };
+    let one = format!("({})", vec!["?"; per_row].join(", "));
+    format!("{head} VALUES {}", vec![one; rows].join(", "))
 }
+
+/// How many rows a fresh import writes per statement: each execution of a
+/// statement costs about as much again as a small row.
+const ROWS_PER_INSERT: usize = 32;
 
 /// The statement for one row into a table that already has rows: a re-import
 /// updates rows by their key and leaves identical rows alone (the `WHERE`
@@ -337,14 +361,14 @@ fn upsert_sql(kind: FileKind) -> String {
         .filter(|c| !(kind == FileKind::Accounts && *c == "email"))
         .collect();
     if rest.is_empty() {
-        return format!("{} ON CONFLICT DO NOTHING", insert_sql(kind));
+        return format!("{} ON CONFLICT DO NOTHING", insert_sql(kind, 1));
     }
     let set: Vec<String> = rest.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let old: Vec<&str> = rest.clone();
     let new: Vec<String> = rest.iter().map(|c| format!("excluded.{c}")).collect();
     format!(
         "{} ON CONFLICT ({}) DO UPDATE SET {} WHERE ({}) IS NOT ({})",
-        insert_sql(kind),
+        insert_sql(kind, 1),
         key.join(", "),
         set.join(", "),
         old.join(", "),
@@ -368,6 +392,8 @@ pub struct Importer<'a> {
     path: std::path::PathBuf,
     kind: FileKind,
     insert: Statement<'a>,
+    /// For a fresh import: the insert of [`ROWS_PER_INSERT`] rows at once.
+    insert_many: Option<Statement<'a>>,
     rows_before: u64,
     changed: u64,
     seen: u64,
@@ -421,16 +447,22 @@ impl Store {
                 }
             }
             let sql = if fresh {
-                insert_sql(kind)
+                insert_sql(kind, 1)
             } else {
                 upsert_sql(kind)
             };
             let insert = conn.prepare(&sql)?;
+            let insert_many = if fresh {
+                Some(conn.prepare(&insert_sql(kind, ROWS_PER_INSERT))?)
+            } else {
+                None
+            };
             Ok(Importer {
                 conn,
                 path: path.clone(),
                 kind,
                 insert,
+                insert_many,
                 rows_before,
                 changed: 0,
                 seen: 0,
@@ -478,11 +510,10 @@ impl Importer<'_> {
         }
         // Organisations are few; the directory is kept in the file's order.
         if !self.fresh || matches!(kind, FileKind::Organisations | FileKind::Directory) {
-            for i in rows {
-                if let Some(p) = self.write(chunk.row(i as usize))? {
-                    problems.push(p);
-                }
-            }
+            let mut pending: Vec<RowRef<'_>> =
+                rows.iter().map(|&i| chunk.row(i as usize)).collect();
+            self.write_all(&mut pending, problems)?;
+            drop(pending);
             return Ok(Some(chunk));
         }
         if !self.held.is_empty() {
@@ -493,6 +524,7 @@ impl Importer<'_> {
         // any order): sorting each chunk first puts those right.
         let order = sort_by_key(kind, rows.iter().map(|&i| ((0, i), chunk.row(i as usize))));
         let mut keep: Vec<u32> = Vec::new();
+        let mut pending: Vec<RowRef<'_>> = Vec::with_capacity(order.len());
         for (_, i) in order {
             let row = chunk.row(i as usize);
             if !keep.is_empty() {
@@ -508,17 +540,15 @@ impl Importer<'_> {
                 Some((Ordering::Equal, first)) => problems.push(self.repeated(row, first)),
                 // A few rows out of order are written where they belong; a
                 // file that is mostly out of order is held and sorted.
-                Some((Ordering::Greater, _)) if self.disordered * 20 < self.seen + 1000 => {
+                Some((Ordering::Greater, _))
+                    if self.disordered * 20 < self.seen + pending.len() as u64 + 1000 =>
+                {
                     self.disordered += 1;
-                    if let Some(p) = self.write(row)? {
-                        problems.push(p);
-                    }
+                    pending.push(row);
                 }
                 Some((Ordering::Greater, _)) => keep.push(i),
                 _ => {
-                    if let Some(p) = self.write(row)? {
-                        problems.push(p);
-                    }
+                    pending.push(row);
                     let last = self.last.get_or_insert_with(Chunk::default);
                     last.clear();
                     let n = columns(kind).len();
@@ -530,6 +560,8 @@ impl Importer<'_> {
                 }
             }
         }
+        self.write_all(&mut pending, problems)?;
+        drop(pending);
         if keep.is_empty() {
             return Ok(Some(chunk));
         }
@@ -567,22 +599,84 @@ impl Importer<'_> {
         }
     }
 
-    fn write(&mut self, row: RowRef<'_>) -> Result<Option<FileProblem>> {
-        let mut first = 1;
-        if self.kind == FileKind::Directory {
+    /// Binds one row's values to `stmt` from parameter `first` on; returns
+    /// the next parameter's number.
+    fn bind(
+        kind: FileKind,
+        stmt: &mut Statement<'_>,
+        mut first: usize,
+        row: RowRef<'_>,
+    ) -> rusqlite::Result<usize> {
+        if kind == FileKind::Directory {
             let line = i64::try_from(row.line()).unwrap_or(i64::MAX);
-            self.insert.raw_bind_parameter(1, line)?;
-            first = 2;
+            stmt.raw_bind_parameter(first, line)?;
+            first += 1;
         }
-        for i in 0..columns(self.kind).len() {
+        let n = columns(kind).len();
+        for i in 0..n {
             let value = row.field(i);
-            if value.is_empty() && nullable(self.kind, i) {
-                self.insert
-                    .raw_bind_parameter(first + i, rusqlite::types::Null)?;
+            if value.is_empty() && nullable(kind, i) {
+                stmt.raw_bind_parameter(first + i, rusqlite::types::Null)?;
             } else {
-                self.insert.raw_bind_parameter(first + i, value)?;
+                stmt.raw_bind_parameter(first + i, value)?;
             }
         }
+        Ok(first + n)
+    }
+
+    /// Writes rows of a fresh import, [`ROWS_PER_INSERT`] per statement where
+    /// there are that many, and empties `rows`. If the store refuses a
+    /// statement, its rows are written again one by one so each refusal
+    /// names its row.
+    fn write_all(
+        &mut self,
+        rows: &mut Vec<RowRef<'_>>,
+        problems: &mut Vec<FileProblem>,
+    ) -> Result<()> {
+        let kind = self.kind;
+        let mut at = 0;
+        while self.insert_many.is_some() && rows.len() - at >= ROWS_PER_INSERT {
+            let batch = &rows[at..at + ROWS_PER_INSERT];
+            at += ROWS_PER_INSERT;
+            let written = match self.insert_many.as_mut() {
+                Some(many) => {
+                    let mut next = 1;
+                    for row in batch {
+                        next = Self::bind(kind, many, next, *row)?;
+                    }
+                    many.raw_execute()
+                }
+                None => continue,
+            };
+            match written {
+                Ok(n) => {
+                    self.seen += ROWS_PER_INSERT as u64;
+                    self.changed += n as u64;
+                }
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                {
+                    // The statement wrote nothing: find the row(s) one by one.
+                    for row in batch {
+                        if let Some(p) = self.write(*row)? {
+                            problems.push(p);
+                        }
+                    }
+                }
+                Err(e) => return Err(store_error(&self.path, e)),
+            }
+        }
+        for row in &rows[at..] {
+            if let Some(p) = self.write(*row)? {
+                problems.push(p);
+            }
+        }
+        rows.clear();
+        Ok(())
+    }
+
+    fn write(&mut self, row: RowRef<'_>) -> Result<Option<FileProblem>> {
+        Self::bind(self.kind, &mut self.insert, 1, row)?;
         match self.insert.raw_execute() {
             Ok(n) => {
                 self.seen += 1;
@@ -616,6 +710,7 @@ impl Importer<'_> {
         crate::trace("held rows sorted");
         let last = self.last.take();
         let mut previous: Option<RowRef<'_>> = last.as_ref().and_then(Chunk::last);
+        let mut pending: Vec<RowRef<'_>> = Vec::with_capacity(4096);
         for at in order {
             let current = row(at);
             if let Some(prev) = previous
@@ -624,11 +719,13 @@ impl Importer<'_> {
                 problems.push(self.repeated(current, prev.line()));
                 continue;
             }
-            if let Some(p) = self.write(current)? {
-                problems.push(p);
+            pending.push(current);
+            if pending.len() == pending.capacity() {
+                self.write_all(&mut pending, &mut problems)?;
             }
             previous = Some(current);
         }
+        self.write_all(&mut pending, &mut problems)?;
         Ok(problems)
     }
 
@@ -678,26 +775,20 @@ impl Importer<'_> {
         crate::trace("rows written");
         if self.kind == FileKind::Accounts {
             let sql = if self.fresh {
-                "INSERT INTO account_emails (email_key, account_id) VALUES (?1, ?2)"
+                "INSERT INTO account_emails (email_key, account_id)"
             } else {
-                "INSERT OR IGNORE INTO account_emails (email_key, account_id) VALUES (?1, ?2)"
+                "INSERT OR IGNORE INTO account_emails (email_key, account_id)"
             };
-            let mut stmt = self.conn.prepare(sql)?;
-            for (key, id) in emails.iter() {
-                stmt.raw_bind_parameter(1, key)?;
-                stmt.raw_bind_parameter(2, id)?;
-                stmt.raw_execute()?;
-            }
+            insert_pairs(self.conn, sql, emails.iter())?;
         }
         if self.kind == FileKind::Directory {
-            let mut stmt = self
-                .conn
-                .prepare("INSERT INTO directory_keys (address_key, entry) VALUES (?1, ?2)")?;
-            for &(key, line) in address_keys {
-                stmt.raw_bind_parameter(1, key)?;
-                stmt.raw_bind_parameter(2, i64::try_from(line).unwrap_or(i64::MAX))?;
-                stmt.raw_execute()?;
-            }
+            insert_pairs(
+                self.conn,
+                "INSERT INTO directory_keys (address_key, entry)",
+                address_keys
+                    .iter()
+                    .map(|&(key, line)| (key, i64::try_from(line).unwrap_or(i64::MAX))),
+            )?;
             // Lets the audit size its in-memory index once, up front.
             self.conn.execute(
                 "INSERT INTO settings (key, value) VALUES ('directory.entries', ?1)
@@ -733,6 +824,37 @@ impl Importer<'_> {
         }
         Ok(counts)
     }
+}
+
+/// Runs `insert` (an `INSERT INTO table (a, b)` without its values) for
+/// every pair, a hundred rows per statement: each execution of a statement
+/// costs about as much again as the row it writes.
+fn insert_pairs<A: ToSql, B: ToSql>(
+    conn: &Connection,
+    insert: &str,
+    pairs: impl Iterator<Item = (A, B)>,
+) -> rusqlite::Result<()> {
+    const ROWS: usize = 100;
+    let mut many = conn.prepare(&format!("{insert} VALUES {}", ["(?, ?)"; ROWS].join(", ")))?;
+    let mut one = conn.prepare(&format!("{insert} VALUES (?, ?)"))?;
+    let mut batch: Vec<(A, B)> = Vec::with_capacity(ROWS);
+    for pair in pairs {
+        batch.push(pair);
+        if batch.len() == ROWS {
+            for (i, (a, b)) in batch.iter().enumerate() {
+                many.raw_bind_parameter(2 * i + 1, a)?;
+                many.raw_bind_parameter(2 * i + 2, b)?;
+            }
+            many.raw_execute()?;
+            batch.clear();
+        }
+    }
+    for (a, b) in &batch {
+        one.raw_bind_parameter(1, a)?;
+        one.raw_bind_parameter(2, b)?;
+        one.raw_execute()?;
+    }
+    Ok(())
 }
 
 impl Drop for Importer<'_> {
@@ -777,5 +899,50 @@ mod tests {
             "{}",
             found[0].message
         );
+    }
+
+    /// A fresh import writes many rows per statement; when the store refuses
+    /// one of those statements (a repeated key that arrived too late to be
+    /// caught in order), its rows are written one by one, so the refusal
+    /// names the row and the others are still written.
+    #[test]
+    fn a_refused_batch_is_retried_row_by_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut importer = store.begin_import(FileKind::Activity).unwrap();
+        let ids: Vec<String> = (1..=80).map(|n| format!("A{n:04}")).collect();
+        let mut problems = Vec::new();
+        for (chunk_no, range) in [(0, 0..40), (1, 40..80)] {
+            let mut chunk = Chunk::with_capacity(40);
+            for (n, id) in ids[range].iter().enumerate() {
+                // The second chunk repeats A0005 (line 45) among new ids.
+                let id = if chunk_no == 1 && n == 3 {
+                    "A0005"
+                } else {
+                    id.as_str()
+                };
+                let line = (chunk_no * 40 + n + 2) as u64;
+                chunk.push(
+                    line,
+                    &[id, "A81001", "U1", "offer-accepted", "2020-01-01", ""],
+                );
+            }
+            importer
+                .add_chunk(chunk, &mut problems, |_, _| None)
+                .unwrap();
+        }
+        problems.extend(importer.flush().unwrap());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 45);
+        assert!(
+            problems[0].message.contains("refused"),
+            "{}",
+            problems[0].message
+        );
+        let written: i64 = importer
+            .conn
+            .query_row("SELECT count(*) FROM activity", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(written, 79);
     }
 }

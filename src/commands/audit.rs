@@ -134,7 +134,9 @@ pub fn run<W: Write>(
     })?;
     drop(filter);
     if whole {
-        report_rows.keep(store, generation);
+        let report = report_rows.into_report();
+        crate::trace("report rows encoded");
+        crate::commands::report::keep(store, generation, &report);
     }
     if args.counts {
         for category in Category::ALL {

@@ -8,7 +8,7 @@ use crate::cli::ReportArgs;
 use crate::commands::cutover::Dates;
 use crate::fxhash::FxHashMap;
 use crate::rules::{Category, Contact, Section};
-use crate::store::{KeptReport, Store};
+use crate::store::{KeptReport, Store, encode_row};
 
 /// The columns cli.md fixes for `report`, then the dates.
 pub const COLUMNS: &[&str] = &[
@@ -78,12 +78,16 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
             kept.add(&organisations, row);
             Ok(())
         })?;
+        let report = kept.into_report();
         rows.extend(
-            kept.sorted()
-                .filter(|(_, row)| keep(row[0], row[1]))
-                .filter_map(|(_, row)| from_cache(&organisations, row)),
+            report
+                .rows()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|row| keep(row[0], row[1]))
+                .filter_map(|row| from_cache(&organisations, row)),
         );
-        kept.keep(store, generation);
+        self::keep(store, generation, &report);
     }
     let mut ids: Vec<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
     ids.sort_unstable();
@@ -96,20 +100,17 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
     })
 }
 
-/// Report rows gathered during an audit, in one buffer: a national audit
-/// keeps about 200,000 of them, and owned rows would cost the audit more
-/// memory than its budget allows.
+/// Report rows gathered during an audit, already encoded as the store keeps
+/// them: a national audit keeps about 200,000, and owned rows would cost the
+/// audit more memory than its budget allows.
 ///
 /// The audit visits accounts in account_id order, so rows grouped by section
 /// and contact as they arrive are already in the report's order within each
 /// group: only the few thousand groups need sorting, not every row.
 #[derive(Default)]
 pub struct KeptRows {
-    text: String,
-    /// Each row's field boundaries in `text`.
-    rows: Vec<[u32; 9]>,
-    /// The rows of each (section rank, contact code), in arrival order.
-    groups: Vec<Vec<u32>>,
+    /// The encoded rows of each (section, contact code), in arrival order.
+    groups: Vec<Vec<u8>>,
     /// Where each contact code's group is, by section rank.
     group_of: [FxHashMap<String, usize>; 3],
 }
@@ -122,22 +123,6 @@ impl KeptRows {
         };
         let rank = Section::ALL.iter().position(|s| *s == section).unwrap_or(0);
         for contact in organisations.contacts(row.roles) {
-            let mut bounds = [0u32; 9];
-            bounds[0] = self.text.len() as u32;
-            let fields = [
-                section.as_str(),
-                contact.code(),
-                row.account.account_id,
-                row.account.email,
-                row.account.given_name,
-                row.account.family_name,
-                row.category.as_str(),
-                row.match_column(),
-            ];
-            for (i, field) in fields.iter().enumerate() {
-                self.text.push_str(field);
-                bounds[i + 1] = self.text.len() as u32;
-            }
             let group = match self.group_of[rank].get(contact.code()) {
                 Some(&group) => group,
                 None => {
@@ -146,41 +131,47 @@ impl KeptRows {
                     self.groups.len() - 1
                 }
             };
-            self.groups[group].push(self.rows.len() as u32);
-            self.rows.push(bounds);
+            encode_row(
+                &mut self.groups[group],
+                section,
+                row.category,
+                [
+                    contact.code(),
+                    row.account.account_id,
+                    row.account.email,
+                    row.account.given_name,
+                    row.account.family_name,
+                    row.match_column(),
+                ],
+            );
         }
     }
 
     /// The rows in the report's order (the kept value's order): section,
     /// contact code (ODS codes sort before `cqrs-administrator`), account id.
-    fn sorted(&self) -> impl Iterator<Item = (i64, [&str; 8])> + '_ {
-        let mut groups: Vec<(usize, &str, usize)> = self
+    pub fn into_report(self) -> KeptReport {
+        let mut order: Vec<(usize, &str, usize)> = self
             .group_of
             .iter()
             .enumerate()
             .flat_map(|(rank, codes)| codes.iter().map(move |(code, &g)| (rank, code.as_str(), g)))
             .collect();
-        groups.sort_unstable();
-        groups.into_iter().flat_map(move |(rank, _, g)| {
-            self.groups[g].iter().map(move |&at| {
-                let b = &self.rows[at as usize];
-                let row = std::array::from_fn(|i| &self.text[b[i] as usize..b[i + 1] as usize]);
-                (rank as i64, row)
-            })
-        })
-    }
-
-    /// Keeps them for the next report, freeing them first. Best effort: a
-    /// read-only store just keeps none.
-    pub fn keep(self, store: &mut Store, generation: u64) {
-        let report = KeptReport::encode(self.sorted());
-        drop(self);
-        crate::trace("report rows encoded");
-        if let Err(e) = store.save_report_cache(generation, &report) {
-            crate::trace(&format!("report not kept: {e:#}"));
+        order.sort_unstable();
+        let mut bytes = Vec::with_capacity(self.groups.iter().map(Vec::len).sum());
+        for (_, _, g) in order {
+            bytes.extend_from_slice(&self.groups[g]);
         }
-        crate::trace("report rows kept");
+        KeptReport::from_encoded(bytes)
     }
+}
+
+/// Keeps the report's rows for the next report. Best effort: a read-only
+/// store just keeps none.
+pub fn keep(store: &mut Store, generation: u64, report: &KeptReport) {
+    if let Err(e) = store.save_report_cache(generation, report) {
+        crate::trace(&format!("report not kept: {e:#}"));
+    }
+    crate::trace("report rows kept");
 }
 
 fn from_cache(organisations: &Organisations, row: [&str; 8]) -> Option<ReportRow> {

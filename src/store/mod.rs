@@ -28,7 +28,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef};
 pub use lookups::*;
 pub use read::*;
-pub use report_cache::KeptReport;
+pub use report_cache::{KeptReport, encode_row};
 pub use write::*;
 
 use crate::error::UserError;

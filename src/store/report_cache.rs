@@ -1,16 +1,20 @@
 //! The kept report: the rows a whole-store audit computed, saved as one
 //! value so the `report` that follows needs no second audit.
 //!
-//! The rows are written in the report's order, each as its section's rank (one
-//! byte) then eight fields (section, contact code, account id, email, given
-//! name, family name, category, match), each a little-endian `u32` length and
-//! that many bytes of UTF-8. One blob, not a table of rows: a national report
-//! has about 200,000 rows, which cost an audit about 0.25 s to insert and
-//! cost a few milliseconds as one value; the report only ever reads them all.
+//! One blob, not a table of rows: a national report has about 200,000 rows,
+//! which cost an audit about 0.25 s to insert and cost a few milliseconds as
+//! one value; the report only ever reads them all. The rows are in the
+//! report's order, each as: its section (one byte, the section's place in
+//! rules.md's table), its category (one byte, its place in rules.md's list),
+//! then six texts (contact code, account id, email, given name, family name,
+//! match), each its length in bytes (LEB128) and its UTF-8. Compact, because
+//! the audit that keeps them is measured with them: every byte is held in
+//! memory, written and synced once.
 
 use anyhow::Result;
 
 use super::{Store, setting};
+use crate::rules::{Category, Section};
 
 /// The settings key holding the generation the kept rows were computed at.
 const GENERATION_KEY: &str = "report_cache.generation";
@@ -85,98 +89,141 @@ impl Store {
     }
 }
 
-/// Report rows encoded for keeping, so the rows they came from can be freed
-/// before the store writes them.
+/// Report rows encoded for keeping (see the module's documentation).
+#[derive(Debug, Default)]
 pub struct KeptReport(Vec<u8>);
 
 impl KeptReport {
-    /// Encodes rows given in the report's order.
-    pub fn encode<'a>(rows: impl Iterator<Item = (i64, [&'a str; 8])>) -> KeptReport {
-        KeptReport(encode(rows))
+    /// Rows already encoded by [`encode_row`], in the report's order.
+    pub fn from_encoded(bytes: Vec<u8>) -> KeptReport {
+        KeptReport(bytes)
+    }
+
+    /// The rows: (section, contact_code, account_id, email, given_name,
+    /// family_name, category, match).
+    pub fn rows(&self) -> Option<Vec<[&str; 8]>> {
+        decode(&self.0)
     }
 }
 
-fn encode<'a>(rows: impl Iterator<Item = (i64, [&'a str; 8])>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (rank, fields) in rows {
-        out.push(u8::try_from(rank).unwrap_or(u8::MAX));
-        for field in fields {
-            let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&len.to_le_bytes());
-            out.extend_from_slice(&field.as_bytes()[..len as usize]);
+/// Appends one report row to `out`. `texts` are the contact code, account
+/// id, email, given name, family name and match.
+pub fn encode_row(out: &mut Vec<u8>, section: Section, category: Category, texts: [&str; 6]) {
+    out.push(Section::ALL.iter().position(|s| *s == section).unwrap_or(0) as u8);
+    out.push(
+        Category::ALL
+            .iter()
+            .position(|c| *c == category)
+            .unwrap_or(0) as u8,
+    );
+    for text in texts {
+        let mut len = text.len();
+        while len >= 0x80 {
+            out.push((len as u8) | 0x80);
+            len >>= 7;
         }
+        out.push(len as u8);
+        out.extend_from_slice(text.as_bytes());
     }
-    out
 }
 
 /// The rows of an encoded value, or None if it is damaged in any way.
 fn decode(mut blob: &[u8]) -> Option<Vec<[&str; 8]>> {
     let mut rows = Vec::new();
-    while let Some((_rank, rest)) = blob.split_first() {
+    while let [section, category, rest @ ..] = blob {
+        let section = Section::ALL.get(usize::from(*section))?.as_str();
+        let category = Category::ALL.get(usize::from(*category))?.as_str();
         blob = rest;
-        let mut fields = [""; 8];
-        for field in &mut fields {
-            let (len, rest) = blob.split_first_chunk::<4>()?;
-            let len = u32::from_le_bytes(*len) as usize;
-            if rest.len() < len {
+        let mut texts = [""; 6];
+        for text in &mut texts {
+            let mut len = 0usize;
+            let mut shift = 0;
+            loop {
+                let (&byte, rest) = blob.split_first()?;
+                blob = rest;
+                if shift > 28 {
+                    return None;
+                }
+                len |= usize::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            if blob.len() < len {
                 return None;
             }
-            let (text, rest) = rest.split_at(len);
-            *field = std::str::from_utf8(text).ok()?;
+            let (bytes, rest) = blob.split_at(len);
+            *text = std::str::from_utf8(bytes).ok()?;
             blob = rest;
         }
-        rows.push(fields);
+        let [contact, id, email, given, family, nhsmail_match] = texts;
+        rows.push([
+            section,
+            contact,
+            id,
+            email,
+            given,
+            family,
+            category,
+            nhsmail_match,
+        ]);
     }
-    Some(rows)
+    blob.is_empty().then_some(rows)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn encoded(rows: &[(Section, Category, [&str; 6])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (section, category, texts) in rows {
+            encode_row(&mut out, *section, *category, *texts);
+        }
+        out
+    }
+
     #[test]
     fn rows_come_back_exactly_and_in_order() {
+        let long = "x".repeat(300); // a length over one LEB128 byte
         let rows = [
             (
-                0,
-                [
-                    "contact-commissioner",
-                    "00T",
-                    "U1",
-                    "a@nhs.net",
-                    "Ann",
-                    "Lee",
-                    "nhs-uk-domain",
-                    "ann.lee@nhs.net",
-                ],
+                Section::ContactCommissioner,
+                Category::NhsUkDomain,
+                ["00T", "U1", "a@nhs.net", "Ann", "Lee", "ann.lee@nhs.net"],
             ),
             (
-                2,
-                [
-                    "administrator",
-                    "cqrs-administrator",
-                    "U2",
-                    "",
-                    "Ōla",
-                    "",
-                    "ok",
-                    "",
-                ],
+                Section::Administrator,
+                Category::Ok,
+                ["cqrs-administrator", "U2", "", "Ōla", long.as_str(), ""],
             ),
         ];
-        let blob = encode(rows.iter().copied());
+        let blob = encoded(&rows);
         let back = decode(&blob).expect("decodes");
-        assert_eq!(back, rows.iter().map(|(_, f)| *f).collect::<Vec<_>>());
+        assert_eq!(
+            back,
+            rows.iter()
+                .map(|(s, c, t)| [s.as_str(), t[0], t[1], t[2], t[3], t[4], c.as_str(), t[5]])
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn a_damaged_value_is_refused_not_half_read() {
-        let blob = encode([(0, ["a", "b", "c", "d", "e", "f", "g", "h"])].into_iter());
+        let blob = encoded(&[(
+            Section::NoNhsmail,
+            Category::NotInDirectory,
+            ["a", "b", "c", "d", "e", "f"],
+        )]);
         for cut in 1..blob.len() {
             assert_eq!(decode(&blob[..cut]), None, "cut at {cut}");
         }
         let mut bad = blob.clone();
-        bad[5] = 0xff; // the first byte of the first field: not UTF-8
+        bad[3] = 0xff; // the contact code's one byte: not UTF-8
+        assert_eq!(decode(&bad), None);
+        let mut bad = blob.clone();
+        bad[0] = 200; // no such section
         assert_eq!(decode(&bad), None);
         assert_eq!(decode(&[]), Some(vec![]));
     }

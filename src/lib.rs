@@ -14,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod rules;
 pub mod store;
+pub mod unique_texts;
 
 use anyhow::Result;
 use chrono::NaiveDate;

@@ -18,6 +18,7 @@ use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
 use crate::rules::is_valid;
 use crate::store::address_key::address_key;
 use crate::store::{Chunk, EmailKeys, ImportCounts, Store};
+use crate::unique_texts::UniqueTexts;
 
 /// What an import reports back: the counts and any warnings.
 #[derive(Debug)]
@@ -449,7 +450,7 @@ struct Checker {
     /// Keys already seen in this file (lower-cased where uniqueness is case-insensitive).
     /// Keys seen in this file (when the table had rows), with their line.
     seen: FxHashMap<String, u64>,
-    seen_usernames: FxHashMap<Box<str>, u64>,
+    seen_usernames: UniqueTexts,
     /// Directory addresses' look-up keys seen in this file, with their line,
     /// and the later lines that repeat a key: a repeated address (or, rarely,
     /// two addresses that share a key, which the writer tells apart).
@@ -468,7 +469,7 @@ impl Checker {
             accounts: HashMap::new(),
             usernames: FxHashMap::default(),
             seen: FxHashMap::default(),
-            seen_usernames: FxHashMap::default(),
+            seen_usernames: UniqueTexts::default(),
             seen_address_keys: FxHashMap::default(),
             same_keys: Vec::new(),
             file_orgs: Vec::new(),
@@ -654,7 +655,7 @@ impl Checker {
                     1,
                     format!("the username `{username}` already belongs to account {other} (usernames are unique, ignoring case)"),
                 );
-            } else if let Some(line) = self.seen_usernames.insert(key.into(), row.row.line) {
+            } else if let Some(line) = self.seen_usernames.insert(&key, row.row.line) {
                 row.problem(
                     1,
                     format!("the username `{username}` is also on line {line} (usernames are unique, ignoring case)"),

@@ -442,7 +442,10 @@ impl Store {
             }
             let fresh = rows_before == 0;
             if fresh {
-                for index in schema::INDEXES.iter().filter(|i| i.table == name) {
+                for index in schema::INDEXES
+                    .iter()
+                    .filter(|i| i.table == name && !i.kept_in_bulk)
+                {
                     conn.execute_batch(&format!("DROP INDEX IF EXISTS {}", index.name))?;
                 }
             }

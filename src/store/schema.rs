@@ -211,6 +211,10 @@ pub struct Index {
     pub unique: bool,
     /// The table and columns: what follows `ON`.
     pub on: &'static str,
+    /// Kept while a bulk import loads its table. For a partial index of a
+    /// few rows, checking each new row against its `WHERE` costs less than
+    /// building it at the end, which reads the whole table.
+    pub kept_in_bulk: bool,
 }
 
 impl Index {
@@ -231,17 +235,20 @@ pub const INDEXES: &[Index] = &[
         name: "accounts_by_address_username",
         unique: false,
         on: "accounts (lower(username)) WHERE username LIKE '%@%'",
+        kept_in_bulk: true,
     },
     Index {
         table: "accounts",
         name: "accounts_by_replaces",
         unique: false,
         on: "accounts (replaces) WHERE replaces IS NOT NULL",
+        kept_in_bulk: true,
     },
     Index {
         table: "activity",
         name: "activity_by_ods_code",
         unique: false,
         on: "activity (ods_code)",
+        kept_in_bulk: false,
     },
 ];

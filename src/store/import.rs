@@ -394,6 +394,9 @@ pub struct Importer<'a> {
     insert: Statement<'a>,
     /// For a fresh import: the insert of [`ROWS_PER_INSERT`] rows at once.
     insert_many: Option<Statement<'a>>,
+    /// The look-up of an account by id, once prepared (a million look-ups
+    /// would otherwise each find it in the statement cache by its text).
+    account_lookup: std::cell::RefCell<Option<Statement<'a>>>,
     rows_before: u64,
     changed: u64,
     seen: u64,
@@ -466,6 +469,7 @@ impl Store {
                 kind,
                 insert,
                 insert_many,
+                account_lookup: std::cell::RefCell::new(None),
                 rows_before,
                 changed: 0,
                 seen: 0,
@@ -577,9 +581,14 @@ impl Importer<'_> {
     /// importing connection: a second connection could not read once the
     /// import has written pages to the file (it holds the exclusive lock).
     pub fn account_exists(&self, account_id: &str) -> Result<bool> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT 1 FROM accounts WHERE account_id = ?1")?;
+        let mut lookup = self.account_lookup.borrow_mut();
+        let stmt = match lookup.as_mut() {
+            Some(stmt) => stmt,
+            None => lookup.insert(
+                self.conn
+                    .prepare("SELECT 1 FROM accounts WHERE account_id = ?1")?,
+            ),
+        };
         Ok(stmt.exists([account_id])?)
     }
 

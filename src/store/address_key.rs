@@ -35,8 +35,35 @@ pub fn address_key(address: &str) -> i64 {
     h as i64
 }
 
-/// Makes `cqrs_address_key(text)` available in SQL on this connection.
+/// The SQL name of rules.md's normal form of an address
+/// ([`crate::rules::normal_form`]), registered on every connection.
+pub const NORMAL_FORM_SQL_FUNCTION: &str = "cqrs_normal_form";
+
+/// The look-up key of an address's normal form (rules.md: ASCII white space
+/// trimmed, ASCII letters lower-cased), without building the normal form:
+/// `normal_form_key(a) == address_key(&normal_form(a))`.
+pub fn normal_form_key(address: &str) -> i64 {
+    address_key(address.trim_matches(|c: char| c.is_ascii() && c.is_whitespace()))
+}
+
+/// Makes `cqrs_address_key(text)` and `cqrs_normal_form(text)` available in
+/// SQL on this connection.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        NORMAL_FORM_SQL_FUNCTION,
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(bytes) => {
+                    Some(crate::rules::normal_form(&String::from_utf8_lossy(bytes)))
+                }
+                _ => None,
+            })
+        },
+    )?;
     conn.create_scalar_function(
         SQL_FUNCTION,
         1,
@@ -72,6 +99,23 @@ mod tests {
     }
 
     #[test]
+    fn the_key_of_the_normal_form_needs_no_normal_form() {
+        for address in [
+            " Sarah.Jones@NHS.net\t",
+            "\u{b}x@nhs.net\r\n",
+            "\u{a0}a@nhs.net ",
+            "",
+            " ",
+        ] {
+            assert_eq!(
+                normal_form_key(address),
+                address_key(&crate::rules::normal_form(address)),
+                "{address:?}"
+            );
+        }
+    }
+
+    #[test]
     fn ascii_case_does_not_matter_and_nothing_else_is_folded() {
         assert_eq!(
             address_key("Sarah.Jones@NHS.net"),
@@ -90,6 +134,23 @@ mod tests {
             address_key("s\u{0430}rah@nhs.net"),
             address_key("sarah@nhs.net")
         );
+    }
+
+    #[test]
+    fn the_sql_normal_form_is_the_rules_normal_form() {
+        let conn = Connection::open_in_memory().unwrap();
+        register(&conn).unwrap();
+        for address in [
+            " Sarah.Jones@NHS.net\t",
+            "\u{a0}a@nhs.net",
+            "\u{41a}im@nhs.net",
+            "",
+        ] {
+            let sql: String = conn
+                .query_row("SELECT cqrs_normal_form(?1)", [address], |r| r.get(0))
+                .unwrap();
+            assert_eq!(sql, crate::rules::normal_form(address), "{address:?}");
+        }
     }
 
     #[test]

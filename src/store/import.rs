@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql};
 
+use super::address_key::normal_form_key;
 use super::{Store, schema, store_error};
 use crate::cli::FileKind;
 use crate::error::FileProblem;
@@ -123,72 +124,49 @@ impl<'a> RowRef<'a> {
     }
 }
 
-/// The normal form of every imported account's address with its account id,
-/// in one buffer, sorted for writing `account_emails` in key order.
+/// The look-up key of every imported account's address (its normal form's
+/// `cqrs_address_key`) with its account id, the ids in one buffer, sorted
+/// for writing `account_emails` in key order.
 #[derive(Debug, Default)]
 pub struct EmailKeys {
-    text: String,
+    ids: String,
     entries: Vec<EmailEntry>,
 }
 
+/// One (key, id) in [`EmailKeys`]: the key, and where the id is in its buffer.
+#[derive(Debug, Clone, Copy)]
+struct EmailEntry {
+    key: i64,
+    start: u32,
+    end: u32,
+}
+
 impl EmailKeys {
-    /// Adds an account's address (put in normal form here, without a
-    /// temporary string) and id.
+    /// Adds an account's address and id.
     pub fn push(&mut self, email: &str, account_id: &str) {
-        let start = self.text.len() as u32;
-        // Exactly the rules' normal form: ASCII white space trimmed, ASCII
-        // letters lower-cased (a no-break space is part of the address).
-        self.text.push_str(crate::input::trim_ascii(email));
-        self.text[start as usize..].make_ascii_lowercase();
-        let key_end = self.text.len() as u32;
-        self.text.push_str(account_id);
-        let mut prefix = [0u8; 8];
-        for (slot, b) in prefix
-            .iter_mut()
-            .zip(self.text[start as usize..key_end as usize].bytes())
-        {
-            *slot = b;
-        }
+        let start = self.ids.len() as u32;
+        self.ids.push_str(account_id);
         self.entries.push(EmailEntry {
-            prefix: u64::from_be_bytes(prefix),
+            key: normal_form_key(email),
             start,
-            key_end,
-            end: self.text.len() as u32,
+            end: self.ids.len() as u32,
         });
     }
 
-    fn get(&self, e: &EmailEntry) -> (&str, &str) {
-        (
-            &self.text[e.start as usize..e.key_end as usize],
-            &self.text[e.key_end as usize..e.end as usize],
-        )
+    fn id(&self, e: &EmailEntry) -> &str {
+        &self.ids[e.start as usize..e.end as usize]
     }
 
-    /// Sorts by (key, id) as SQLite orders text (bytewise). Most comparisons
-    /// are settled by the keys' first eight bytes, held as a number.
+    /// Sorts by (key, id), the table's order.
     pub fn sort(&mut self) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| {
-            a.prefix
-                .cmp(&b.prefix)
-                .then_with(|| self.get(a).cmp(&self.get(b)))
-        });
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| self.id(a).cmp(self.id(b))));
         self.entries = entries;
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|e| self.get(e))
+    fn iter(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.entries.iter().map(|e| (e.key, self.id(e)))
     }
-}
-
-/// One (key, id) in [`EmailKeys`]: where they are in its buffer, and the
-/// key's first eight bytes as a big-endian number (which orders like them).
-#[derive(Debug, Clone, Copy)]
-struct EmailEntry {
-    prefix: u64,
-    start: u32,
-    key_end: u32,
-    end: u32,
 }
 
 /// The table's columns, in the order a [`Chunk`] row holds them.

@@ -226,10 +226,12 @@ impl Store {
         }
 
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT e.email_key, e.account_id
+            "SELECT DISTINCT k.email_key, e.account_id
              FROM temp.lookup_keys k
-             CROSS JOIN account_emails e ON e.email_key = k.email_key
-             ORDER BY e.email_key, e.account_id",
+             CROSS JOIN account_emails e ON e.email_key = cqrs_address_key(k.email_key)
+             CROSS JOIN accounts a
+                 ON a.account_id = e.account_id AND cqrs_normal_form(a.email) = k.email_key
+             ORDER BY k.email_key, e.account_id",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -288,8 +290,10 @@ impl Store {
     pub fn addresses_in_use(&self, keys: &[&str]) -> Result<(HashSet<String>, HashSet<String>)> {
         self.fill_lookup_keys(keys.iter().map(|k| ("", *k)))?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT e.email_key FROM temp.lookup_keys k
-             CROSS JOIN account_emails e ON e.email_key = k.email_key",
+            "SELECT DISTINCT k.email_key FROM temp.lookup_keys k
+             CROSS JOIN account_emails e ON e.email_key = cqrs_address_key(k.email_key)
+             CROSS JOIN accounts a
+                 ON a.account_id = e.account_id AND cqrs_normal_form(a.email) = k.email_key",
         )?;
         let emails = stmt
             .query_map([], |r| r.get(0))?

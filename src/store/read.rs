@@ -165,11 +165,11 @@ impl Store {
     /// superseded nor disabled (rules.md category 4).
     pub fn duplicate_live_emails(&self) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT e.email_key FROM account_emails e JOIN accounts a USING (account_id)
+            "SELECT cqrs_normal_form(a.email) FROM account_emails e JOIN accounts a USING (account_id)
              WHERE e.email_key IN (
                    SELECT email_key FROM account_emails GROUP BY email_key HAVING count(*) > 1)
                AND a.status = 'active' AND a.replaced_by IS NULL
-             GROUP BY e.email_key HAVING count(*) > 1",
+             GROUP BY 1 HAVING count(*) > 1",
         )?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -378,9 +378,10 @@ impl Store {
             "SELECT a.account_id, username, email, given_name, family_name, status,
                     created_at, last_login_at, replaced_by
              FROM account_emails e JOIN accounts a USING (account_id)
-             WHERE e.email_key = ?1 ORDER BY a.account_id",
+             WHERE e.email_key = ?1 AND cqrs_normal_form(a.email) = ?2
+             ORDER BY a.account_id",
         )?;
-        let rows = stmt.query_map([email_key], account_from_row)?;
+        let rows = stmt.query_map(params![key_of(email_key), email_key], account_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -162,7 +162,7 @@ impl WriteTx<'_> {
         // The look-up by address (the store keeps it as a table).
         conn.prepare_cached(
             "INSERT OR ROLLBACK INTO account_emails (email_key, account_id)
-             SELECT email_key, new_id FROM temp.new_replacements ORDER BY email_key",
+             SELECT cqrs_address_key(email_key), new_id FROM temp.new_replacements ORDER BY 1",
         )?
         .execute([])?;
 

@@ -95,3 +95,26 @@ fn a_look_alike_address_never_signs_in() {
         "nhsmail-failure"
     );
 }
+
+/// The store finds accounts by a 64-bit key of the address, and two
+/// addresses may share one: an account filed under gary.walker's key (as a
+/// colliding address would be) must still not sign in as gary.walker, nor
+/// make his address look taken to a replacement.
+#[test]
+fn an_account_sharing_only_the_addresses_key_is_not_found() {
+    let store = Store::with_fixtures();
+    let key = cqrs_admin::store::address_key::address_key("gary.walker@nhs.net");
+    rusqlite::Connection::open(&store.db)
+        .unwrap()
+        .execute(
+            "INSERT INTO account_emails (email_key, account_id) VALUES (?1, 'U0000001')",
+            [key],
+        )
+        .unwrap();
+    let json = outcome(&store, "gary.walker@nhs.net");
+    assert_eq!(json["outcome"], "authentication-error");
+    assert_eq!(json["account_ids"], serde_json::json!([]));
+    // Sarah (U0000001) herself is still found by her own address.
+    let json = outcome(&store, "sarah.jones@nhs.net");
+    assert_eq!(json["account_ids"], serde_json::json!(["U0000001"]));
+}

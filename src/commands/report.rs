@@ -157,11 +157,9 @@ impl KeptRows {
             .flat_map(|(rank, codes)| codes.iter().map(move |(code, &g)| (rank, code.as_str(), g)))
             .collect();
         order.sort_unstable();
-        let mut bytes = Vec::with_capacity(self.groups.iter().map(Vec::len).sum());
-        for (_, _, g) in order {
-            bytes.extend_from_slice(&self.groups[g]);
-        }
-        KeptReport::from_encoded(bytes)
+        let order: Vec<usize> = order.into_iter().map(|(_, _, g)| g).collect();
+        let mut groups: Vec<Option<Vec<u8>>> = self.groups.into_iter().map(Some).collect();
+        KeptReport::from_parts(order.into_iter().filter_map(|g| groups[g].take()).collect())
     }
 }
 

@@ -1,9 +1,10 @@
 //! The kept report: the rows a whole-store audit computed, saved as one
 //! value so the `report` that follows needs no second audit.
 //!
-//! One blob, not a table of rows: a national report has about 200,000 rows,
-//! which cost an audit about 0.25 s to insert and cost a few milliseconds as
-//! one value; the report only ever reads them all. The rows are in the
+//! A few thousand blobs, not a table of rows: a national report has about
+//! 200,000 rows, which cost an audit about 0.25 s to insert and cost a few
+//! milliseconds as one blob per section and contact; the report only ever
+//! reads them all. The rows are in the
 //! report's order, each as: its section (one byte, the section's place in
 //! rules.md's table), its category (one byte, its place in rules.md's list),
 //! then six texts (contact code, account id, email, given name, family name,
@@ -41,15 +42,16 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT rows FROM report_cache WHERE id = 1")?;
+            .prepare_cached("SELECT rows FROM report_cache ORDER BY part")?;
         let mut rows = stmt.query([])?;
-        let Some(row) = rows.next()? else {
-            return Ok(false);
-        };
-        let blob = row.get_ref(0)?.as_blob()?;
+        let mut parts = Vec::new();
+        while let Some(row) = rows.next()? {
+            parts.push(row.get_ref(0)?.as_blob()?.to_vec());
+        }
         // Decode everything before visiting anything: a damaged value must
         // fall back to computing the report, not print half of it.
-        let Some(decoded) = decode(blob) else {
+        let report = KeptReport { parts };
+        let Some(decoded) = report.rows() else {
             crate::trace("kept report unreadable: computing it");
             return Ok(false);
         };
@@ -67,16 +69,12 @@ impl Store {
             // Something was written since the report was computed.
             return Ok(());
         }
-        // Written in place through a blob handle: binding the value would
-        // copy all of it once more, at the audit's peak memory.
-        tx.execute(
-            "INSERT INTO report_cache (id, rows) VALUES (1, zeroblob(?1))
-             ON CONFLICT (id) DO UPDATE SET rows = excluded.rows",
-            [report.0.len() as i64],
-        )?;
+        tx.execute("DELETE FROM report_cache", [])?;
         {
-            let mut blob = tx.blob_open("main", "report_cache", "rows", 1, false)?;
-            blob.write_all_at(&report.0, 0)?;
+            let mut insert = tx.prepare("INSERT INTO report_cache (part, rows) VALUES (?1, ?2)")?;
+            for (part, rows) in report.parts.iter().enumerate() {
+                insert.execute(rusqlite::params![part as i64, rows])?;
+            }
         }
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
@@ -89,20 +87,28 @@ impl Store {
     }
 }
 
-/// Report rows encoded for keeping (see the module's documentation).
+/// Report rows encoded for keeping (see the module's documentation), in
+/// parts: kept as the audit grouped them (one part per section and contact),
+/// so nothing is copied into one large value at the audit's peak memory.
 #[derive(Debug, Default)]
-pub struct KeptReport(Vec<u8>);
+pub struct KeptReport {
+    parts: Vec<Vec<u8>>,
+}
 
 impl KeptReport {
-    /// Rows already encoded by [`encode_row`], in the report's order.
-    pub fn from_encoded(bytes: Vec<u8>) -> KeptReport {
-        KeptReport(bytes)
+    /// Parts of rows encoded by [`encode_row`], in the report's order.
+    pub fn from_parts(parts: Vec<Vec<u8>>) -> KeptReport {
+        KeptReport { parts }
     }
 
     /// The rows: (section, contact_code, account_id, email, given_name,
     /// family_name, category, match).
     pub fn rows(&self) -> Option<Vec<[&str; 8]>> {
-        decode(&self.0)
+        let mut rows = Vec::new();
+        for part in &self.parts {
+            rows.append(&mut decode(part)?);
+        }
+        Some(rows)
     }
 }
 

@@ -151,11 +151,11 @@ CREATE TABLE report_cache (
     r#"
 DROP TABLE report_cache;
 
--- The report's rows as last computed, in the report's order, encoded by
--- src/store/report_cache.rs. Valid while settings 'report_cache.generation'
+-- The report's rows as last computed, in the report's order (part by part),
+-- encoded by src/store/report_cache.rs. Valid while settings 'report_cache.generation'
 -- equals 'generation', which every write through cqrs-admin increases.
 CREATE TABLE report_cache (
-    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    part INTEGER PRIMARY KEY,
     rows BLOB NOT NULL
 ) STRICT;
 "#,

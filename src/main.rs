@@ -34,8 +34,7 @@ fn main() -> ExitCode {
     }
 }
 
-// mimalloc: the import parses on one thread and frees on another, millions of
-// small rows; glibc's allocator spends much of an import consolidating and
-// unlinking chunks there, mimalloc does not.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The system allocator. mimalloc was tried (0.1) for the import's millions of
+// small rows; once the import stopped allocating per row it no longer gained
+// there, and it kept freed memory resident: the audit peaked at 270-300 MB
+// with it and about 210 MB without (docs/decisions.md).

@@ -1,12 +1,14 @@
 //! `report`: who must do what before cutover, grouped by whom they contact
 //! (rules.md, "What each user must do" and "Who to contact").
 
+use std::rc::Rc;
+
 use anyhow::Result;
 
 use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::ReportArgs;
 use crate::commands::cutover::Dates;
-use crate::fxhash::FxHashMap;
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::rules::{Category, Contact, Section};
 use crate::store::{KeptReport, Store, encode_row};
 
@@ -27,18 +29,48 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// One line of the report: one account under one of its contacts.
+///
+/// A national report has 200,000 rows and a few thousand contacts: the
+/// contact's details are shared by its rows, and the account's texts are
+/// held in one string per row (one allocation, not five).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportRow {
     pub section: Section,
-    pub contact: Contact,
-    pub contact_name: String,
-    pub contact_email: String,
-    pub account_id: String,
-    pub email: String,
-    pub given_name: String,
-    pub family_name: String,
+    pub contact: Rc<Contact>,
+    pub contact_name: Rc<str>,
+    pub contact_email: Rc<str>,
     pub category: Category,
-    pub nhsmail_match: String,
+    /// account_id, email, given_name, family_name and match, one after another.
+    text: String,
+    ends: [u32; 5],
+}
+
+impl ReportRow {
+    fn text(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn account_id(&self) -> &str {
+        self.text(0)
+    }
+
+    pub fn email(&self) -> &str {
+        self.text(1)
+    }
+
+    pub fn given_name(&self) -> &str {
+        self.text(2)
+    }
+
+    pub fn family_name(&self) -> &str {
+        self.text(3)
+    }
+
+    /// The `match` column.
+    pub fn nhsmail_match(&self) -> &str {
+        self.text(4)
+    }
 }
 
 #[derive(Debug)]
@@ -64,9 +96,10 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
                 .as_ref()
                 .is_none_or(|wanted| code.eq_ignore_ascii_case(wanted))
     };
+    let mut contacts = Contacts::default();
     let cached = store.for_each_cached_report_row(generation, |row| {
         if keep(row[0], row[1])
-            && let Some(r) = from_cache(&organisations, row)
+            && let Some(r) = from_cache(&organisations, &mut contacts, row)
         {
             rows.push(r);
         }
@@ -85,14 +118,15 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|row| keep(row[0], row[1]))
-                .filter_map(|row| from_cache(&organisations, row)),
+                .filter_map(|row| from_cache(&organisations, &mut contacts, row)),
         );
         self::keep(store, generation, &report);
     }
-    let mut ids: Vec<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let accounts = ids.len() as u64;
+    let accounts = rows
+        .iter()
+        .map(ReportRow::account_id)
+        .collect::<FxHashSet<&str>>()
+        .len() as u64;
     Ok(Report {
         dates,
         rows,
@@ -172,7 +206,14 @@ pub fn keep(store: &mut Store, generation: u64, report: &KeptReport) {
     crate::trace("report rows kept");
 }
 
-fn from_cache(organisations: &Organisations, row: [&str; 8]) -> Option<ReportRow> {
+/// Each contact with its name and email, looked up once per contact.
+type Contacts = FxHashMap<String, (Rc<Contact>, Rc<str>, Rc<str>)>;
+
+fn from_cache(
+    organisations: &Organisations,
+    contacts: &mut Contacts,
+    row: [&str; 8],
+) -> Option<ReportRow> {
     let [
         section,
         code,
@@ -183,22 +224,42 @@ fn from_cache(organisations: &Organisations, row: [&str; 8]) -> Option<ReportRow
         category,
         nhsmail_match,
     ] = row;
-    let contact = if code == Contact::ADMINISTRATOR_CODE {
-        Contact::CqrsAdministrator
-    } else {
-        Contact::Organisation(code.to_string())
+    let (contact, contact_name, contact_email) = match contacts.get(code) {
+        Some(details) => details.clone(),
+        None => {
+            let contact = if code == Contact::ADMINISTRATOR_CODE {
+                Contact::CqrsAdministrator
+            } else {
+                Contact::Organisation(code.to_string())
+            };
+            let (name, email) = organisations.contact_details(&contact);
+            let details = (
+                Rc::new(contact),
+                Rc::<str>::from(name),
+                Rc::<str>::from(email),
+            );
+            contacts.insert(code.to_string(), details.clone());
+            details
+        }
     };
-    let (contact_name, contact_email) = organisations.contact_details(&contact);
+    let mut text = String::with_capacity(
+        account_id.len() + email.len() + given_name.len() + family_name.len() + nhsmail_match.len(),
+    );
+    let mut ends = [0u32; 5];
+    for (end, part) in
+        ends.iter_mut()
+            .zip([account_id, email, given_name, family_name, nhsmail_match])
+    {
+        text.push_str(part);
+        *end = u32::try_from(text.len()).ok()?;
+    }
     Some(ReportRow {
         section: Section::parse(section)?,
         contact,
         contact_name,
         contact_email,
-        account_id: account_id.to_string(),
-        email: email.to_string(),
-        given_name: given_name.to_string(),
-        family_name: family_name.to_string(),
         category: Category::parse(category)?,
-        nhsmail_match: nhsmail_match.to_string(),
+        text,
+        ends,
     })
 }

@@ -75,12 +75,12 @@ fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) 
         r.contact.code(),
         &r.contact_name,
         &r.contact_email,
-        &r.account_id,
-        &r.email,
-        &r.given_name,
-        &r.family_name,
+        r.account_id(),
+        r.email(),
+        r.given_name(),
+        r.family_name(),
         r.category.as_str(),
-        &r.nhsmail_match,
+        r.nhsmail_match(),
         cutover,
         days,
     ]
@@ -130,11 +130,11 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
             {
                 let r = &report.rows[i];
                 rows.push(vec![
-                    r.account_id.clone(),
-                    format!("{} {}", r.given_name, r.family_name),
-                    r.email.clone(),
+                    r.account_id().to_string(),
+                    format!("{} {}", r.given_name(), r.family_name()),
+                    r.email().to_string(),
                     r.category.as_str().to_string(),
-                    r.nhsmail_match.clone(),
+                    r.nhsmail_match().to_string(),
                 ]);
                 i += 1;
             }

@@ -1017,6 +1017,9 @@ pub fn audit(
     let directory_reader = store.bulk_reader()?;
     let roles_reader = store.bulk_reader()?;
     let accounts_reader = store.bulk_reader()?;
+    // The three loads must see one state of the store, or an account could
+    // be read before a replacement and its roles after it.
+    Store::read_together(&[&directory_reader, &roles_reader, &accounts_reader])?;
     let (directory, accounts) = std::thread::scope(|scope| {
         let directory = scope.spawn(move || {
             let index = DirectoryIndex::load(&directory_reader);

@@ -48,7 +48,7 @@ pub const BUSY_TIMEOUT_ENV: &str = "CQRS_ADMIN_BUSY_TIMEOUT_MS";
 pub const APPLICATION_ID: i32 = 0x4351_5253; // "CQRS"
 
 /// The busy timeout in milliseconds: [`BUSY_TIMEOUT_ENV`] if set, else the default.
-fn busy_timeout_ms() -> Result<u64, UserError> {
+pub(super) fn busy_timeout_ms() -> Result<u64, UserError> {
     match std::env::var_os(BUSY_TIMEOUT_ENV) {
         None => Ok(DEFAULT_BUSY_TIMEOUT_MS),
         Some(value) => {

@@ -274,6 +274,70 @@ impl Store {
         Ok(store)
     }
 
+    /// Starts a read transaction on each of these connections, all seeing
+    /// the same state of the store, for the audit's three loads.
+    ///
+    /// With a rollback journal, no write can be committed while any
+    /// connection holds a read lock, so once the first has one the others
+    /// see what it sees. The others ask without waiting: if a writer is
+    /// about to commit, it is waiting for the first connection's lock, and
+    /// waiting for it would deadlock both until the busy timeout. Then every
+    /// lock is let go, and the whole start is tried again shortly after (the
+    /// writer commits in between).
+    pub fn read_together(connections: &[&Store]) -> Result<()> {
+        let mut attempt = 0u32;
+        loop {
+            let mut held = 0;
+            let mut busy = false;
+            for (i, store) in connections.iter().enumerate() {
+                if i > 0 {
+                    store.conn.busy_timeout(std::time::Duration::ZERO)?;
+                }
+                let started = store.conn.execute_batch("BEGIN").and_then(|()| {
+                    store
+                        .conn
+                        .query_row("SELECT count(*) FROM settings", [], |_| Ok(()))
+                });
+                if i > 0 {
+                    store.conn.busy_timeout(std::time::Duration::from_millis(
+                        super::busy_timeout_ms()?,
+                    ))?;
+                }
+                match started {
+                    Ok(()) => held += 1,
+                    Err(e)
+                        if i > 0
+                            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+                    {
+                        let _ = store.conn.execute_batch("ROLLBACK");
+                        busy = true;
+                        break;
+                    }
+                    Err(e) => {
+                        for store in &connections[..held] {
+                            let _ = store.conn.execute_batch("ROLLBACK");
+                        }
+                        let _ = store.conn.execute_batch("ROLLBACK");
+                        return Err(store_error(&store.path, e));
+                    }
+                }
+            }
+            if !busy {
+                return Ok(());
+            }
+            for store in &connections[..held] {
+                let _ = store.conn.execute_batch("ROLLBACK");
+            }
+            attempt += 1;
+            if attempt > 200 {
+                anyhow::bail!(
+                    "the store stayed busy with another operator's changes: run the command again when they are done"
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// How many accounts the store holds (a count of `account_emails`, one row
     /// per account, which is far smaller to walk than `accounts`).
     pub fn account_count_hint(&self) -> Result<usize> {

@@ -235,3 +235,31 @@ fn a_store_from_schema_2_is_upgraded_in_place() {
         .stdout;
     assert_eq!(report, expected);
 }
+
+/// The audit starts its three reads together (one state of the store), and
+/// never holds a committing writer up: audits and writes interleave, and
+/// every one of them succeeds.
+#[test]
+fn audits_and_committing_writers_interleave() {
+    let store = Store::with_fixtures();
+    let db = store.db.clone();
+    let writer = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        for _ in 0..30 {
+            conn.execute_batch(
+                "BEGIN IMMEDIATE;
+                 UPDATE settings SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)
+                 WHERE key = 'generation';
+                 COMMIT;",
+            )
+            .unwrap();
+        }
+    });
+    let first = store.run(&["audit", "--format", "csv"]).ok().stdout;
+    for _ in 0..5 {
+        assert_eq!(store.run(&["audit", "--format", "csv"]).ok().stdout, first);
+    }
+    writer.join().unwrap();
+}

@@ -661,6 +661,19 @@ fn plan_holds_exactly_the_confident_matches_leaving_out_admins_and_shared_addres
         "{}",
         run.stderr
     );
+    // The accounts left out are data for the reviewer: on standard output,
+    // never among the messages.
+    assert!(
+        run.stdout.contains("left out of the plan")
+            && run.stdout.contains("U3")
+            && run.stdout.contains("administrator"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stderr.contains("U3"), "{}", run.stderr);
+    let piped = env.run(&["plan", "--out", "-"]).ok();
+    assert!(!piped.stdout.contains("left out"), "{}", piped.stdout);
+    assert!(piped.stderr.contains("--format json"), "{}", piped.stderr);
 
     let json = env
         .run(&["plan", "--out", &out, "--format", "json"])

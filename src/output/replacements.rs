@@ -442,8 +442,10 @@ pub fn describe_revert(r: &crate::commands::revert::Revert, done: bool) -> Strin
 }
 
 /// Writes the plan (CSV, owner-only; `-` is standard output) and tells the
-/// reviewer what was left out: a summary and a table on standard error, and
-/// with `--format json` every row left out on standard output.
+/// reviewer what was left out: a summary on standard error, and the rows
+/// left out (names and addresses: data, not a message) on standard output: a
+/// table, or with `--format json` every one of them. When the plan itself
+/// goes to standard output, only the summary is shown.
 pub fn plan(
     plan: &crate::commands::plan::Plan,
     out: &std::path::Path,
@@ -524,6 +526,12 @@ pub fn plan(
     if plan.left_out.is_empty() {
         return Ok(());
     }
+    if to_stdout {
+        message(
+            "to list the accounts left out, write the plan to a file (--out FILE) or use --format json",
+        );
+        return Ok(());
+    }
     const SHOWN: usize = 50;
     let rows: Vec<Vec<String>> = plan
         .left_out
@@ -548,13 +556,14 @@ pub fn plan(
         &["account_id", "name", "address", "why", "detail"],
         &rows,
     ));
+    text.push('\n');
     if plan.left_out.len() > SHOWN {
         text.push_str(&format!(
-            "\n... and {} more: list them all with --format json",
+            "... and {} more: list them all with --format json\n",
             plan.left_out.len() - SHOWN
         ));
     }
-    message(&text);
+    print_text(&text)?;
     Ok(())
 }
 

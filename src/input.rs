@@ -275,6 +275,18 @@ impl CsvFile<Data> {
                 });
                 continue;
             }
+            let end = self.reader.position().byte() as usize;
+            if let Some(field) = self.text_after_closing_quote(start, end) {
+                self.problems.push(FileProblem {
+                    line: self.line,
+                    column: Some(self.header_name(field)),
+                    message: "a quoted value goes on after its closing quote (like `\"Ann\"x`): \
+                              put the whole value in quotes and double any quote inside it"
+                        .into(),
+                });
+                continue;
+            }
+            let record = &self.record;
             let mut bad = false;
             let mut newlines_before = 0u64;
             for (i, field) in record.iter().enumerate() {
@@ -317,6 +329,45 @@ impl CsvFile<Data> {
                 line: self.line,
             });
         }
+    }
+
+    /// The field (by position) of the record in `start..end` whose quoted
+    /// value goes on after its closing quote: `"Ann"x` is read as `Annx` by
+    /// the csv reader, so it must be found in the bytes. Only records with a
+    /// quote in them are looked at.
+    fn text_after_closing_quote(&self, start: usize, end: usize) -> Option<usize> {
+        let data = self.reader.get_ref().get_ref();
+        let raw = data.get(start..end.min(data.len()))?;
+        if !raw.contains(&b'"') {
+            return None;
+        }
+        enum At {
+            FieldStart,
+            Unquoted,
+            Quoted,
+            AfterQuote,
+        }
+        let mut at = At::FieldStart;
+        let mut field = 0;
+        for &b in raw {
+            at = match (at, b) {
+                (At::FieldStart | At::Unquoted | At::AfterQuote, b',') => {
+                    field += 1;
+                    At::FieldStart
+                }
+                (At::FieldStart | At::Unquoted | At::AfterQuote, b'\r' | b'\n') => return None,
+                (At::FieldStart, b'"') => At::Quoted,
+                (At::FieldStart | At::Unquoted, _) => At::Unquoted,
+                (At::Quoted, b'"') => At::AfterQuote,
+                (At::Quoted, _) => At::Quoted,
+                (At::AfterQuote, b'"') => At::Quoted,
+                // Spaces before the comma are read into the value, which
+                // imports trim: harmless.
+                (At::AfterQuote, b' ' | b'\t') => At::AfterQuote,
+                (At::AfterQuote, _) => return Some(field),
+            };
+        }
+        None
     }
 
     /// A quote opened and never closed makes the rest of the file one value:

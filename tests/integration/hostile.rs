@@ -548,6 +548,45 @@ fn an_unterminated_quote_is_refused_rather_than_swallowing_later_rows() {
     assert!(run.stderr.contains("quote"), "{}", run.stderr);
 }
 
+/// A quoted value that goes on after its closing quote (`"Ann"x`) is read by
+/// the csv reader as `Annx`, silently: the import refuses it, naming the line
+/// and column. Quotes doubled inside a value, quoted commas and line breaks,
+/// and spaces after a closing quote are all still read as before.
+#[test]
+fn text_after_a_closing_quote_is_refused() {
+    let store = Store::with_fixtures();
+    let good = "activity_id,ods_code,account_id,kind,occurred_at,detail\n\
+                X1,F82001,U0000001,offer-made,2020-04-14,\"LES \"\"2020\"\", part 1\"\n\
+                X2,F82001,U0000001,offer-made,2020-04-15,\"two\nlines\" \n";
+    let bad = format!(
+        "{good}X3,F82001,U0000001,offer-made,2020-04-16,\"LES\"2020\n\
+         X4,F82001,U0000001,offer-made,2020-04-17,plain\n"
+    );
+    let file = write(&store, "activity.csv", bad.as_bytes());
+    let run = refused(&store, &["import", "activity", &file]);
+    assert!(
+        run.stderr.contains("line 5, column detail"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("closing quote"), "{}", run.stderr);
+    assert!(!run.stderr.contains("line 2"), "{}", run.stderr);
+    assert!(!run.stderr.contains("line 3"), "{}", run.stderr);
+
+    // Without that row the file imports, with the values as written.
+    let file = write(&store, "activity.csv", good.as_bytes());
+    store.run(&["import", "activity", &file]).ok();
+    let detail: String = rusqlite::Connection::open(&store.db)
+        .unwrap()
+        .query_row(
+            "SELECT detail FROM activity WHERE activity_id = 'X1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(detail, "LES \"2020\", part 1");
+}
+
 /// Header problems are reported briefly and printably. (Once a bug: every
 /// header name found was listed, once per missing column, unshortened and
 /// unescaped: a file with 100,000 columns printed megabytes, and a file of NUL

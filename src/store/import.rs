@@ -2,11 +2,14 @@
 //! whole file was valid.
 //!
 //! Speed matters here (a national extract is millions of rows), so a file
-//! going into an empty table is written in key order: every table is a
-//! clustered `WITHOUT ROWID` B-tree, and appending keys in order is several
+//! going into an empty table is written in key order: the tables are
+//! clustered `WITHOUT ROWID` B-trees, and appending keys in order is several
 //! times cheaper than inserting them at random. Files that arrive sorted (most
 //! exports are) stream straight in while the next rows are parsed; others are
 //! held, sorted in memory and then written. Sorting also finds repeated keys.
+//! The directory, which arrives in no order, is the exception: its entries
+//! are appended as read, and its look-up table (`directory_keys`) is written
+//! sorted at the end, as is `account_emails` for accounts.
 
 use std::cmp::Ordering;
 
@@ -220,12 +223,9 @@ fn key_len(kind: FileKind) -> usize {
 }
 
 /// Compares two rows by the table's key, as SQLite orders it: column by
-/// column, bytewise, except the directory's address which is `NOCASE`
-/// (addresses are ASCII: the import refuses any other).
+/// column, bytewise. (The directory, the one table with a `NOCASE` key
+/// column, is written in the file's order and never sorted here.)
 fn key_order(kind: FileKind, a: &RowRef<'_>, b: &RowRef<'_>) -> Ordering {
-    if kind == FileKind::Directory {
-        return ascii_nocase_cmp(a.field(0).as_bytes(), b.field(0).as_bytes());
-    }
     for i in 0..key_len(kind) {
         match a.field(i).cmp(b.field(i)) {
             Ordering::Equal => continue,
@@ -235,23 +235,11 @@ fn key_order(kind: FileKind, a: &RowRef<'_>, b: &RowRef<'_>) -> Ordering {
     Ordering::Equal
 }
 
-/// SQLite's `NOCASE` order: bytes compared with ASCII letters folded.
-fn ascii_nocase_cmp(a: &[u8], b: &[u8]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        match x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()) {
-            Ordering::Equal => continue,
-            other => return other,
-        }
-    }
-    a.len().cmp(&b.len())
-}
-
 /// Sorts rows by the table's key, then by line (so of two rows with one key
 /// the earlier comes first), returning their tags in that order. Each key is
 /// written once into one buffer as bytes that compare in SQLite's order
-/// (fields separated by NUL, which no checked value contains; the
-/// directory's address lower-cased), with its first eight bytes as a number:
-/// most comparisons are then one integer comparison.
+/// (fields separated by NUL, which no checked value contains), with its first
+/// eight bytes as a number: most comparisons are then one integer comparison.
 fn sort_by_key<'a, T: Copy>(kind: FileKind, rows: impl Iterator<Item = (T, RowRef<'a>)>) -> Vec<T> {
     let mut keys: Vec<u8> = Vec::new();
     let mut entries: Vec<(u64, u32, u32, u64, T)> = Vec::new();
@@ -261,12 +249,7 @@ fn sort_by_key<'a, T: Copy>(kind: FileKind, rows: impl Iterator<Item = (T, RowRe
             if i > 0 {
                 keys.push(0);
             }
-            let field = row.field(i).as_bytes();
-            if kind == FileKind::Directory {
-                keys.extend(field.iter().map(u8::to_ascii_lowercase));
-            } else {
-                keys.extend_from_slice(field);
-            }
+            keys.extend_from_slice(row.field(i).as_bytes());
         }
         let mut prefix = [0u8; 8];
         for (slot, b) in prefix.iter_mut().zip(&keys[start..]) {

@@ -30,8 +30,9 @@ pub fn normal_form(address: &str) -> String {
 }
 
 /// Trims the whitespace `str::trim` trims from an ASCII string (space, tab,
-/// line feed, vertical tab, form feed, carriage return) and nothing else.
-fn trim_ascii_whitespace(text: &str) -> &str {
+/// line feed, vertical tab, form feed, carriage return) and nothing else:
+/// the trimming of [`normal_form`].
+pub fn trim_ascii_whitespace(text: &str) -> &str {
     text.trim_matches(|c: char| c.is_ascii() && c.is_whitespace())
 }
 

@@ -43,7 +43,8 @@ pub const NORMAL_FORM_SQL_FUNCTION: &str = "cqrs_normal_form";
 /// trimmed, ASCII letters lower-cased), without building the normal form:
 /// `normal_form_key(a) == address_key(&normal_form(a))`.
 pub fn normal_form_key(address: &str) -> i64 {
-    address_key(address.trim_matches(|c: char| c.is_ascii() && c.is_whitespace()))
+    // address_key lower-cases as it hashes; only the trimming is left to do.
+    address_key(crate::rules::address::trim_ascii_whitespace(address))
 }
 
 /// Makes `cqrs_address_key(text)` and `cqrs_normal_form(text)` available in

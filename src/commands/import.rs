@@ -104,21 +104,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     };
     let fresh = store.import_is_fresh(kind)?;
     let mut check = Checker::new(store, kind, fresh)?;
-    if kind == FileKind::Accounts {
-        // Room for every username up front: growing a million-entry map
-        // rehashes it many times. An account row is rarely under 64 bytes.
-        let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
-        check
-            .seen_usernames
-            .reserve((size / 64).min(50_000_000) as usize);
-    }
-    if kind == FileKind::Directory {
-        // Likewise every address's key: a directory row is rarely under 50 bytes.
-        let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
-        check
-            .seen_address_keys
-            .reserve((size / 50).min(50_000_000) as usize);
-    }
+    check.reserve(kind, std::fs::metadata(&args.file).map_or(0, |m| m.len()));
     // References to accounts are looked up in the store as rows arrive.
     // Files list an account's rows together, so one look-up serves a run of
     // rows; look-ups by key cost far less than loading a million account ids
@@ -504,6 +490,19 @@ impl Checker {
             FileKind::Directory => {}
         }
         Ok(checker)
+    }
+
+    /// Room up front for what this file's rows are remembered by, from the
+    /// file's size (0 for standard input): growing a million-entry map
+    /// rehashes it many times. Account rows are rarely under 64 bytes,
+    /// directory rows under 50.
+    fn reserve(&mut self, kind: FileKind, file_bytes: u64) {
+        let rows = |row_bytes: u64| (file_bytes / row_bytes).min(50_000_000) as usize;
+        match kind {
+            FileKind::Accounts => self.seen_usernames.reserve(rows(64)),
+            FileKind::Directory => self.seen_address_keys.reserve(rows(50)),
+            _ => {}
+        }
     }
 
     /// Every directory entry's (look-up key, line), in key order. Taken

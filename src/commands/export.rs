@@ -18,24 +18,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{ExportArgs, Format};
+use crate::cli::{ExportArgs, FileKind, Format};
 use crate::error::UserError;
 use crate::files::{create_owner_only, create_owner_only_dir};
 use crate::output::Sink;
-use crate::store::Store;
-
-pub const ACCOUNT_COLUMNS: &[&str] = &[
-    "account_id",
-    "username",
-    "email",
-    "given_name",
-    "family_name",
-    "status",
-    "created_at",
-    "last_login_at",
-];
-
-pub const PERMISSION_COLUMNS: &[&str] = &["account_id", "ods_code", "role", "payment_types"];
+use crate::store::{Store, columns};
 
 #[derive(Debug)]
 pub struct Exported {
@@ -73,7 +60,11 @@ pub fn run(store: &Store, args: &ExportArgs) -> Result<Exported> {
     let accounts_file = dir.join("accounts.csv");
     let permissions_file = dir.join("permissions.csv");
 
-    let mut sink = Sink::new(open(&accounts_file)?, Format::Csv, ACCOUNT_COLUMNS)?;
+    let mut sink = Sink::new(
+        open(&accounts_file)?,
+        Format::Csv,
+        columns(FileKind::Accounts),
+    )?;
     store.export_accounts(args.all, |a| {
         sink.row(&[
             a.account_id.as_str(),
@@ -91,7 +82,11 @@ pub fn run(store: &Store, args: &ExportArgs) -> Result<Exported> {
     sink.finish()
         .with_context(|| format!("writing {}", accounts_file.display()))?;
 
-    let mut sink = Sink::new(open(&permissions_file)?, Format::Csv, PERMISSION_COLUMNS)?;
+    let mut sink = Sink::new(
+        open(&permissions_file)?,
+        Format::Csv,
+        columns(FileKind::Permissions),
+    )?;
     store.export_permissions(args.all, |id, g| {
         sink.row(&[id, &g.ods_code, g.role.as_str(), &g.payment_types.join(";")])?;
         Ok(())

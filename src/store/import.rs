@@ -172,7 +172,8 @@ impl EmailKeys {
     }
 }
 
-/// The table's columns, in the order a [`Chunk`] row holds them.
+/// The table's columns, in the order a [`Chunk`] row holds them: the
+/// columns of the import files (data-formats.md), which `export` writes too.
 pub fn columns(kind: FileKind) -> &'static [&'static str] {
     match kind {
         FileKind::Organisations => &["ods_code", "name", "kind", "parent_code", "contact_email"],

@@ -25,7 +25,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef};
+pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns};
 pub use lookups::*;
 pub use read::*;
 pub use report_cache::{KeptReport, encode_row};

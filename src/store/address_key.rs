@@ -50,33 +50,27 @@ pub fn normal_form_key(address: &str) -> i64 {
 /// Makes `cqrs_address_key(text)` and `cqrs_normal_form(text)` available in
 /// SQL on this connection.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    text_function(conn, NORMAL_FORM_SQL_FUNCTION, crate::rules::normal_form)?;
+    text_function(conn, SQL_FUNCTION, address_key)
+}
+
+/// Registers `name(text)` as `f` of the text; NULL (or any other type) gives
+/// NULL. Deterministic and harmless, so SQLite may use it in indexes and
+/// triggers.
+fn text_function<T: rusqlite::ToSql + 'static>(
+    conn: &Connection,
+    name: &str,
+    f: fn(&str) -> T,
+) -> rusqlite::Result<()> {
     conn.create_scalar_function(
-        NORMAL_FORM_SQL_FUNCTION,
+        name,
         1,
         FunctionFlags::SQLITE_UTF8
             | FunctionFlags::SQLITE_DETERMINISTIC
             | FunctionFlags::SQLITE_INNOCUOUS,
-        |ctx| {
+        move |ctx| {
             Ok(match ctx.get_raw(0) {
-                rusqlite::types::ValueRef::Text(bytes) => {
-                    Some(crate::rules::normal_form(&String::from_utf8_lossy(bytes)))
-                }
-                _ => None,
-            })
-        },
-    )?;
-    conn.create_scalar_function(
-        SQL_FUNCTION,
-        1,
-        FunctionFlags::SQLITE_UTF8
-            | FunctionFlags::SQLITE_DETERMINISTIC
-            | FunctionFlags::SQLITE_INNOCUOUS,
-        |ctx| {
-            let value = ctx.get_raw(0);
-            Ok(match value {
-                rusqlite::types::ValueRef::Text(bytes) => {
-                    Some(address_key(&String::from_utf8_lossy(bytes)))
-                }
+                rusqlite::types::ValueRef::Text(bytes) => Some(f(&String::from_utf8_lossy(bytes))),
                 _ => None,
             })
         },

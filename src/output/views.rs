@@ -4,6 +4,7 @@ use std::io;
 
 use serde_json::json;
 
+use super::replacements::roles_json;
 use super::{Sink, message, print_json, print_text, render_table, warning};
 use crate::cli::Format;
 use crate::commands::accounts::AccountDetails;
@@ -167,19 +168,6 @@ fn section_title(section: Section) -> &'static str {
         Section::NoNhsmail => "No NHSmail account: keep using your username and password",
         Section::Administrator => "Needs a CQRS administrator before cutover",
     }
-}
-
-fn roles_json(roles: &[RoleGrant]) -> serde_json::Value {
-    json!(
-        roles
-            .iter()
-            .map(|r| json!({
-                "ods_code": r.ods_code,
-                "role": r.role.as_str(),
-                "payment_types": r.payment_types,
-            }))
-            .collect::<Vec<_>>()
-    )
 }
 
 fn roles_rows(roles: &[RoleGrant]) -> Vec<Vec<String>> {

@@ -134,22 +134,11 @@ fn key_words(text: &str, word: impl FnMut(u64)) {
 /// UTF-8 is an error, as it is for every other read of the store.
 fn key_words_of_bytes(bytes: &[u8], word: impl FnMut(u64)) -> Result<()> {
     if bytes.is_ascii() {
-        // `str::trim` on ASCII text trims exactly these; most text has
-        // nothing to trim (every ASCII space is below '!').
-        let is_space = |b: &u8| char::from(*b).is_whitespace();
+        // `str::trim` on ASCII text trims exactly what `trim_ascii_space`
+        // does; most text has nothing to trim (every ASCII space is below '!').
         let trimmed = match (bytes.first(), bytes.last()) {
             (Some(&first), Some(&last)) if first > b' ' && last > b' ' => bytes,
-            _ => {
-                let start = bytes
-                    .iter()
-                    .position(|b| !is_space(b))
-                    .unwrap_or(bytes.len());
-                let end = bytes
-                    .iter()
-                    .rposition(|b| !is_space(b))
-                    .map_or(start, |e| e + 1);
-                &bytes[start..end]
-            }
+            _ => trim_ascii_space(bytes),
         };
         ascii_key_words(trimmed, word);
     } else {
@@ -163,6 +152,13 @@ fn key_words_of_bytes(bytes: &[u8], word: impl FnMut(u64)) -> Result<()> {
 /// names, a no-break space or a Unicode capital stays part of an address, so
 /// a look-alike never equals a real address.
 fn address_key_words(bytes: &[u8], word: impl FnMut(u64)) {
+    ascii_key_words(trim_ascii_space(bytes), word);
+}
+
+/// Trims the ASCII white space `str::trim` trims (space, tab, line feed,
+/// vertical tab, form feed, carriage return) from both ends of `bytes`, and
+/// nothing else (a no-break space's bytes are not ASCII).
+fn trim_ascii_space(bytes: &[u8]) -> &[u8] {
     let is_space = |b: &u8| b.is_ascii() && char::from(*b).is_whitespace();
     let start = bytes
         .iter()
@@ -172,7 +168,7 @@ fn address_key_words(bytes: &[u8], word: impl FnMut(u64)) {
         .iter()
         .rposition(|b| !is_space(b))
         .map_or(start, |e| e + 1);
-    ascii_key_words(&bytes[start..end], word);
+    &bytes[start..end]
 }
 
 /// Both hashes of an address's normal form.

@@ -7,7 +7,7 @@
 
 use std::io::{Cursor, Read};
 
-use csv::ByteRecord;
+use csv::{ByteRecord, StringRecord};
 
 use crate::error::FileProblem;
 
@@ -28,6 +28,9 @@ pub struct Column {
 pub struct CsvFile<R: Read> {
     reader: csv::Reader<R>,
     record: ByteRecord,
+    /// The last row read, once known to be UTF-8: its values are then read
+    /// as text without checking each again.
+    text: StringRecord,
     /// For each expected column, its position in the file (if present).
     positions: Vec<Option<usize>>,
     columns: &'static [Column],
@@ -111,7 +114,7 @@ fn listed(names: &[String]) -> String {
 /// ASCII spaces and tabs around a value. Other white space (a no-break space)
 /// is kept, so an address with one is seen as the invalid address it is.
 pub fn trim_ascii(value: &str) -> &str {
-    value.trim_matches(|c: char| c.is_ascii_whitespace())
+    value.trim_ascii()
 }
 
 /// Reads the whole input, without a UTF-8 byte-order mark (Excel writes
@@ -224,6 +227,7 @@ impl CsvFile<Data> {
         Ok(Ok(CsvFile {
             reader,
             record: ByteRecord::new(),
+            text: StringRecord::new(),
             positions,
             columns,
             width: header.len(),
@@ -240,6 +244,10 @@ impl CsvFile<Data> {
     /// Reads the next non-blank row. Rows with the wrong number of fields or
     /// bytes that are not UTF-8 are recorded as problems and skipped.
     pub fn next_row(&mut self) -> Option<Row<'_>> {
+        // The last row's buffer, back to be refilled.
+        if !self.text.is_empty() {
+            self.record = std::mem::take(&mut self.text).into_byte_record();
+        }
         loop {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => {
@@ -286,48 +294,56 @@ impl CsvFile<Data> {
                 });
                 continue;
             }
-            let record = &self.record;
-            let mut bad = false;
-            let mut newlines_before = 0u64;
-            for (i, field) in record.iter().enumerate() {
-                if let Err(e) = std::str::from_utf8(field) {
-                    let at = e.valid_up_to();
-                    let line = self.line
-                        + newlines_before
-                        + field[..at].iter().filter(|b| **b == b'\n').count() as u64;
-                    self.problems.push(FileProblem {
-                        line,
-                        column: Some(self.header_name(i)),
-                        message: format!(
-                            "byte 0x{:02X} is not valid UTF-8: save the file as UTF-8 (in Excel: \"CSV UTF-8\")",
-                            field[at]
-                        ),
-                    });
-                    bad = true;
-                    break;
-                }
-                if field.len() > MAX_FIELD_BYTES {
-                    self.problems.push(FileProblem {
-                        line: self.line,
-                        column: Some(self.header_name(i)),
-                        message: format!(
-                            "the value is {} bytes long; the longest accepted is {MAX_FIELD_BYTES}: check the export",
-                            field.len()
-                        ),
-                    });
-                    bad = true;
-                }
-                newlines_before += field.iter().filter(|b| **b == b'\n').count() as u64;
-            }
-            if bad {
+            if let Some(i) = self.record.iter().position(|f| f.len() > MAX_FIELD_BYTES) {
+                self.problems.push(FileProblem {
+                    line: self.line,
+                    column: Some(self.header_name(i)),
+                    message: format!(
+                        "the value is {} bytes long; the longest accepted is {MAX_FIELD_BYTES}: check the export",
+                        self.record[i].len()
+                    ),
+                });
                 continue;
             }
+            // One check of the whole row; only a row that fails is looked at
+            // field by field, to say where.
+            match StringRecord::from_byte_record(std::mem::take(&mut self.record)) {
+                Ok(text) => self.text = text,
+                Err(e) => {
+                    self.record = e.into_byte_record();
+                    self.not_utf8();
+                    continue;
+                }
+            }
             return Some(Row {
-                record: &self.record,
+                record: &self.text,
                 positions: &self.positions,
                 columns: self.columns,
                 line: self.line,
             });
+        }
+    }
+
+    /// Records where the current row (which is not all UTF-8) first is not.
+    fn not_utf8(&mut self) {
+        let mut newlines_before = 0u64;
+        for (i, field) in self.record.iter().enumerate() {
+            if let Err(e) = std::str::from_utf8(field) {
+                let at = e.valid_up_to();
+                let line = self.line
+                    + newlines_before
+                    + field[..at].iter().filter(|b| **b == b'\n').count() as u64;
+                self.problems.push(FileProblem {
+                    line,
+                    column: Some(self.header_name(i)),
+                    message: format!(
+                        "byte 0x{:02X} is not valid UTF-8: save the file as UTF-8 (in Excel: \"CSV UTF-8\")",
+                        field[at]
+                    ),
+                });
+                return;
+            }
+            newlines_before += field.iter().filter(|b| **b == b'\n').count() as u64;
         }
     }
 
@@ -424,7 +440,7 @@ fn csv_problem(e: &csv::Error) -> FileProblem {
 
 /// One row of an input file, its values trimmed.
 pub struct Row<'a> {
-    record: &'a ByteRecord,
+    record: &'a StringRecord,
     positions: &'a [Option<usize>],
     columns: &'static [Column],
     pub line: u64,
@@ -434,8 +450,7 @@ impl<'a> Row<'a> {
     /// The trimmed value of the expected column `index` ("" when absent).
     pub fn get(&self, index: usize) -> &'a str {
         match self.positions[index] {
-            // Validated as UTF-8 by `next_row`.
-            Some(p) => trim_ascii(std::str::from_utf8(&self.record[p]).unwrap_or("")),
+            Some(p) => trim_ascii(&self.record[p]),
             None => "",
         }
     }

@@ -303,7 +303,7 @@ impl<'r> Checked<'r, '_> {
             self.problem(column, "a value is required here".into());
             return None;
         }
-        if let Some(c) = value.chars().find(|c| c.is_control()) {
+        if let Some(c) = control_character(value, false) {
             self.problem(
                 column,
                 format!(
@@ -323,10 +323,7 @@ impl<'r> Checked<'r, '_> {
     fn optional(&mut self, column: usize) -> Option<&'r str> {
         let value = self.get(column);
         let free_text = self.row.column_name(column) == "detail";
-        if let Some(c) = value
-            .chars()
-            .find(|c| c.is_control() && !(free_text && matches!(c, '\n' | '\r' | '\t')))
-        {
+        if let Some(c) = control_character(value, free_text) {
             self.problem(
                 column,
                 format!(
@@ -381,6 +378,18 @@ impl<'r> Checked<'r, '_> {
         }
         ok
     }
+}
+
+/// The first control character in `value`, if any; line breaks and tabs are
+/// allowed in free text. Values are almost always printable ASCII, which is
+/// checked a byte at a time before looking at characters.
+fn control_character(value: &str, free_text: bool) -> Option<char> {
+    if value.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+        return None;
+    }
+    value
+        .chars()
+        .find(|c| c.is_control() && !(free_text && matches!(c, '\n' | '\r' | '\t')))
 }
 
 /// Lower-cases without allocating when there is nothing to change (most

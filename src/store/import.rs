@@ -14,7 +14,9 @@
 use std::cmp::Ordering;
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, Statement, ToSql};
+use rusqlite::{Connection, OptionalExtension, Statement};
+
+use super::bulk_insert::{BulkInsert, Value};
 
 use super::address_key::normal_form_key;
 use super::{Store, schema, store_error};
@@ -353,9 +355,9 @@ pub struct Importer<'a> {
     /// The store's path, for errors about the file itself (read-only, full).
     path: std::path::PathBuf,
     kind: FileKind,
-    insert: Statement<'a>,
+    insert: BulkInsert<'a>,
     /// For a fresh import: the insert of [`ROWS_PER_INSERT`] rows at once.
-    insert_many: Option<Statement<'a>>,
+    insert_many: Option<BulkInsert<'a>>,
     /// The look-up of an account by id, once prepared (a million look-ups
     /// would otherwise each find it in the statement cache by its text).
     account_lookup: std::cell::RefCell<Option<Statement<'a>>>,
@@ -419,9 +421,12 @@ impl Store {
             } else {
                 upsert_sql(kind)
             };
-            let insert = conn.prepare(&sql)?;
+            let insert = BulkInsert::prepare(conn, &sql)?;
             let insert_many = if fresh {
-                Some(conn.prepare(&insert_sql(kind, ROWS_PER_INSERT))?)
+                Some(BulkInsert::prepare(
+                    conn,
+                    &insert_sql(kind, ROWS_PER_INSERT),
+                )?)
             } else {
                 None
             };
@@ -573,29 +578,20 @@ impl Importer<'_> {
         }
     }
 
-    /// Binds one row's values to `stmt` from parameter `first` on; returns
-    /// the next parameter's number.
-    fn bind(
-        kind: FileKind,
-        stmt: &mut Statement<'_>,
-        mut first: usize,
-        row: RowRef<'_>,
-    ) -> rusqlite::Result<usize> {
-        if kind == FileKind::Directory {
-            let line = i64::try_from(row.line()).unwrap_or(i64::MAX);
-            stmt.raw_bind_parameter(first, line)?;
-            first += 1;
-        }
-        let n = columns(kind).len();
-        for i in 0..n {
+    /// One row's values, in the statement's parameter order. A directory
+    /// entry's line comes first: it is the entry's rowid.
+    fn values<'r>(kind: FileKind, row: RowRef<'r>) -> impl Iterator<Item = Value<'r>> {
+        let line = (kind == FileKind::Directory)
+            .then(|| Value::Integer(i64::try_from(row.line()).unwrap_or(i64::MAX)));
+        let fields = (0..columns(kind).len()).map(move |i| {
             let value = row.field(i);
             if value.is_empty() && nullable(kind, i) {
-                stmt.raw_bind_parameter(first + i, rusqlite::types::Null)?;
+                Value::Null
             } else {
-                stmt.raw_bind_parameter(first + i, value)?;
+                Value::Text(value)
             }
-        }
-        Ok(first + n)
+        });
+        line.into_iter().chain(fields)
     }
 
     /// Writes rows of a fresh import, [`ROWS_PER_INSERT`] per statement where
@@ -613,13 +609,7 @@ impl Importer<'_> {
             let batch = &rows[at..at + ROWS_PER_INSERT];
             at += ROWS_PER_INSERT;
             let written = match self.insert_many.as_mut() {
-                Some(many) => {
-                    let mut next = 1;
-                    for row in batch {
-                        next = Self::bind(kind, many, next, *row)?;
-                    }
-                    many.raw_execute()
-                }
+                Some(many) => many.execute(batch.iter().flat_map(|row| Self::values(kind, *row))),
                 None => continue,
             };
             match written {
@@ -650,8 +640,7 @@ impl Importer<'_> {
     }
 
     fn write(&mut self, row: RowRef<'_>) -> Result<Option<FileProblem>> {
-        Self::bind(self.kind, &mut self.insert, 1, row)?;
-        match self.insert.raw_execute() {
+        match self.insert.execute(Self::values(self.kind, row)) {
             Ok(n) => {
                 self.seen += 1;
                 self.changed += n as u64;
@@ -753,15 +742,19 @@ impl Importer<'_> {
             } else {
                 "INSERT OR IGNORE INTO account_emails (email_key, account_id)"
             };
-            insert_pairs(self.conn, sql, emails.iter())?;
+            insert_pairs(
+                self.conn,
+                sql,
+                emails.iter().map(|(key, id)| (key, Value::Text(id))),
+            )?;
         }
         if self.kind == FileKind::Directory {
             insert_pairs(
                 self.conn,
                 "INSERT INTO directory_keys (address_key, entry)",
-                address_keys
-                    .iter()
-                    .map(|&(key, line)| (key, i64::try_from(line).unwrap_or(i64::MAX))),
+                address_keys.iter().map(|&(key, line)| {
+                    (key, Value::Integer(i64::try_from(line).unwrap_or(i64::MAX)))
+                }),
             )?;
             // Lets the audit size its in-memory index once, up front.
             self.conn.execute(
@@ -803,30 +796,33 @@ impl Importer<'_> {
 /// Runs `insert` (an `INSERT INTO table (a, b)` without its values) for
 /// every pair, a hundred rows per statement: each execution of a statement
 /// costs about as much again as the row it writes.
-fn insert_pairs<A: ToSql, B: ToSql>(
+fn insert_pairs<'v>(
     conn: &Connection,
     insert: &str,
-    pairs: impl Iterator<Item = (A, B)>,
+    pairs: impl Iterator<Item = (i64, Value<'v>)>,
 ) -> rusqlite::Result<()> {
     const ROWS: usize = 100;
-    let mut many = conn.prepare(&format!("{insert} VALUES {}", ["(?, ?)"; ROWS].join(", ")))?;
-    let mut one = conn.prepare(&format!("{insert} VALUES (?, ?)"))?;
-    let mut batch: Vec<(A, B)> = Vec::with_capacity(ROWS);
+    let mut many = BulkInsert::prepare(
+        conn,
+        &format!("{insert} VALUES {}", ["(?, ?)"; ROWS].join(", ")),
+    )?;
+    let mut one = BulkInsert::prepare(conn, &format!("{insert} VALUES (?, ?)"))?;
+    let mut batch: Vec<(i64, Value<'v>)> = Vec::with_capacity(ROWS);
+    let values = |batch: &[(i64, Value<'v>)]| {
+        batch
+            .iter()
+            .flat_map(|&(key, value)| [Value::Integer(key), value])
+            .collect::<Vec<_>>()
+    };
     for pair in pairs {
         batch.push(pair);
         if batch.len() == ROWS {
-            for (i, (a, b)) in batch.iter().enumerate() {
-                many.raw_bind_parameter(2 * i + 1, a)?;
-                many.raw_bind_parameter(2 * i + 2, b)?;
-            }
-            many.raw_execute()?;
+            many.execute(values(&batch))?;
             batch.clear();
         }
     }
-    for (a, b) in &batch {
-        one.raw_bind_parameter(1, a)?;
-        one.raw_bind_parameter(2, b)?;
-        one.raw_execute()?;
+    for pair in &batch {
+        one.execute(values(std::slice::from_ref(pair)))?;
     }
     Ok(())
 }

@@ -170,28 +170,26 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         });
         let account_column = if kind == FileKind::Activity { 2 } else { 0 };
         let mut importer = store.begin_import(kind)?;
-        // An account's roles usually come together: one look-up serves them.
-        let mut last_known = String::new();
         for chunk in rx {
-            let back = importer.add_chunk(chunk, &mut problems, |importer, row| {
-                if !refers_to_accounts {
-                    return None;
-                }
-                let id = row.field(account_column);
-                if id == last_known {
-                    return None;
-                }
-                match importer.account_exists(id) {
-                    Ok(true) => {
-                        last_known.clear();
-                        last_known.push_str(id);
-                        return None;
-                    }
-                    Ok(false) => {}
+            // The chunk's references to accounts, checked together.
+            let mut unknown: Vec<String> = Vec::new();
+            if refers_to_accounts {
+                let mut ids: Vec<&str> = (0..chunk.len())
+                    .map(|i| chunk.row(i).field(account_column))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                match importer.unknown_accounts(&ids) {
+                    Ok(missing) => unknown.extend(missing.into_iter().map(str::to_string)),
                     Err(e) => {
                         lookup_failed.get_or_insert(e);
-                        return None;
                     }
+                }
+            }
+            let back = importer.add_chunk(chunk, &mut problems, |_, row| {
+                let id = row.field(account_column);
+                if unknown.is_empty() || unknown.binary_search_by(|u| u.as_str().cmp(id)).is_err() {
+                    return None;
                 }
                 Some(FileProblem {
                     line: row.line(),

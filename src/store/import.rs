@@ -544,19 +544,59 @@ impl Importer<'_> {
         Ok(None)
     }
 
-    /// Whether the store holds an account with this id. Asked on the
-    /// importing connection: a second connection could not read once the
-    /// import has written pages to the file (it holds the exclusive lock).
-    pub fn account_exists(&self, account_id: &str) -> Result<bool> {
+    /// Which of `ids` (sorted, without repeats) the store holds no account
+    /// for. Asked on the importing connection: a second connection could not
+    /// read once the import has written pages to the file (it holds the
+    /// exclusive lock).
+    ///
+    /// Files list an account's rows together and mostly in id order, so the
+    /// ids of a chunk of rows are usually a run of neighbouring accounts:
+    /// one walk along the accounts from the first id answers for all of them,
+    /// far cheaper than a search from the top of the table for each. Where
+    /// the ids are scattered (activity, in date order), each walk is cut
+    /// short to one step, which is a plain look-up.
+    pub fn unknown_accounts<'i>(&self, ids: &[&'i str]) -> Result<Vec<&'i str>> {
         let mut lookup = self.account_lookup.borrow_mut();
         let stmt = match lookup.as_mut() {
             Some(stmt) => stmt,
-            None => lookup.insert(
-                self.conn
-                    .prepare("SELECT 1 FROM accounts WHERE account_id = ?1")?,
-            ),
+            None => lookup.insert(self.conn.prepare(
+                "SELECT account_id FROM accounts WHERE account_id >= ?1 ORDER BY account_id LIMIT ?2",
+            )?),
         };
-        Ok(stmt.exists([account_id])?)
+        let mut unknown = Vec::new();
+        let mut next = 0;
+        // How many accounts one walk may read: a walk that answers for few
+        // of the ids it passes makes the next one shorter.
+        let mut walk = 2 * ids.len() + 16;
+        while next < ids.len() {
+            let first = next;
+            let mut read = 0usize;
+            let mut rows = stmt.query(rusqlite::params![ids[next], walk as i64])?;
+            while let Some(row) = rows.next()? {
+                read += 1;
+                let held = row.get_ref(0)?.as_str()?;
+                while next < ids.len() && ids[next] < held {
+                    unknown.push(ids[next]);
+                    next += 1;
+                }
+                if next < ids.len() && ids[next] == held {
+                    next += 1;
+                }
+                if next == ids.len() {
+                    break;
+                }
+            }
+            if read < walk {
+                // The walk reached the end of the table.
+                unknown.extend_from_slice(&ids[next..]);
+                break;
+            }
+            let answered = next - first;
+            if answered * 4 < read {
+                walk = 1;
+            }
+        }
+        Ok(unknown)
     }
 
     fn repeated(&self, row: RowRef<'_>, first_line: u64) -> FileProblem {
@@ -869,6 +909,48 @@ mod tests {
             "{}",
             found[0].message
         );
+    }
+
+    /// The accounts a chunk refers to are found by walking along the table,
+    /// whether the ids are neighbours, scattered, before the first account
+    /// or after the last; and every id that is not there is named.
+    #[test]
+    fn unknown_accounts_are_found_however_the_ids_lie() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+                 INSERT INTO accounts (account_id, username, email, given_name, family_name, status)
+                 SELECT printf('U%05d', i * 2), 'u' || i, 'u' || i || '@nhs.net', 'A', 'B', 'active' FROM n;",
+            )
+            .unwrap();
+        let importer = store.begin_import(FileKind::Permissions).unwrap();
+        let id = |n: u32| format!("U{n:05}");
+        // Neighbours, with gaps (odd numbers are not accounts).
+        let near: Vec<String> = (100..400).map(id).collect();
+        let near: Vec<&str> = near.iter().map(String::as_str).collect();
+        let expected: Vec<&str> = near
+            .iter()
+            .copied()
+            .filter(|i| i.ends_with(['1', '3', '5', '7', '9']))
+            .collect();
+        assert_eq!(importer.unknown_accounts(&near).unwrap(), expected);
+        // Scattered over the whole table, with ids before the first account
+        // and after the last.
+        let far: Vec<String> = [0, 1, 2, 777, 1500, 2001, 4000, 5998, 6000, 6001, 9999]
+            .into_iter()
+            .map(id)
+            .collect();
+        let far: Vec<&str> = far.iter().map(String::as_str).collect();
+        assert_eq!(
+            importer.unknown_accounts(&far).unwrap(),
+            vec!["U00000", "U00001", "U00777", "U02001", "U06001", "U09999"]
+        );
+        assert!(importer.unknown_accounts(&[]).unwrap().is_empty());
+        assert_eq!(importer.unknown_accounts(&["A"]).unwrap(), vec!["A"]);
+        assert_eq!(importer.unknown_accounts(&["Z"]).unwrap(), vec!["Z"]);
     }
 
     /// A fresh import writes many rows per statement; when the store refuses

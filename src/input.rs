@@ -7,7 +7,7 @@
 
 use std::io::{Cursor, Read};
 
-use csv::{ByteRecord, StringRecord};
+use csv::ByteRecord;
 
 use crate::error::FileProblem;
 
@@ -28,9 +28,6 @@ pub struct Column {
 pub struct CsvFile<R: Read> {
     reader: csv::Reader<R>,
     record: ByteRecord,
-    /// The last row read, once known to be UTF-8: its values are then read
-    /// as text without checking each again.
-    text: StringRecord,
     /// For each expected column, its position in the file (if present).
     positions: Vec<Option<usize>>,
     columns: &'static [Column],
@@ -227,7 +224,6 @@ impl CsvFile<Data> {
         Ok(Ok(CsvFile {
             reader,
             record: ByteRecord::new(),
-            text: StringRecord::new(),
             positions,
             columns,
             width: header.len(),
@@ -244,10 +240,6 @@ impl CsvFile<Data> {
     /// Reads the next non-blank row. Rows with the wrong number of fields or
     /// bytes that are not UTF-8 are recorded as problems and skipped.
     pub fn next_row(&mut self) -> Option<Row<'_>> {
-        // The last row's buffer, back to be refilled.
-        if !self.text.is_empty() {
-            self.record = std::mem::take(&mut self.text).into_byte_record();
-        }
         loop {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => {
@@ -305,23 +297,25 @@ impl CsvFile<Data> {
                 });
                 continue;
             }
-            // One check of the whole row; only a row that fails is looked at
-            // field by field, to say where.
-            match StringRecord::from_byte_record(std::mem::take(&mut self.record)) {
-                Ok(text) => self.text = text,
-                Err(e) => {
-                    self.record = e.into_byte_record();
-                    self.not_utf8();
-                    continue;
-                }
+            // One check of the whole row (its values end to end), and that
+            // each value starts and ends between characters; only a row that
+            // fails is looked at value by value, to say where.
+            if as_text(&self.record).is_none() {
+                self.not_utf8();
+                continue;
             }
-            return Some(Row {
-                record: &self.text,
-                positions: &self.positions,
-                columns: self.columns,
-                line: self.line,
-            });
+            break;
         }
+        // Checked just above; asked again because a value borrowed inside
+        // the loop could not be returned from it.
+        let text = as_text(&self.record)?;
+        Some(Row {
+            text,
+            record: &self.record,
+            positions: &self.positions,
+            columns: self.columns,
+            line: self.line,
+        })
     }
 
     /// Records where the current row (which is not all UTF-8) first is not.
@@ -429,6 +423,18 @@ impl CsvFile<Data> {
     }
 }
 
+/// A row's values end to end as text, if they are UTF-8 and each value
+/// starts and ends between characters.
+fn as_text(record: &ByteRecord) -> Option<&str> {
+    let text = std::str::from_utf8(record.as_slice()).ok()?;
+    let whole = (0..record.len()).all(|i| {
+        record
+            .range(i)
+            .is_some_and(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
+    });
+    whole.then_some(text)
+}
+
 fn csv_problem(e: &csv::Error) -> FileProblem {
     let line = e.position().map_or(0, |p| p.line());
     FileProblem {
@@ -440,7 +446,9 @@ fn csv_problem(e: &csv::Error) -> FileProblem {
 
 /// One row of an input file, its values trimmed.
 pub struct Row<'a> {
-    record: &'a StringRecord,
+    /// The row's values end to end, checked to be UTF-8.
+    text: &'a str,
+    record: &'a ByteRecord,
     positions: &'a [Option<usize>],
     columns: &'static [Column],
     pub line: u64,
@@ -450,7 +458,11 @@ impl<'a> Row<'a> {
     /// The trimmed value of the expected column `index` ("" when absent).
     pub fn get(&self, index: usize) -> &'a str {
         match self.positions[index] {
-            Some(p) => trim_ascii(&self.record[p]),
+            Some(p) => self
+                .record
+                .range(p)
+                .and_then(|r| self.text.get(r))
+                .map_or("", trim_ascii),
             None => "",
         }
     }

@@ -2,7 +2,6 @@
 //! it whole with every problem located to its line and column.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use crate::fxhash::FxHashMap;
 use std::io::Read;
@@ -159,11 +158,12 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
                 check.organisation_parents(&mut problems);
             }
             emails.sort();
+            let (address_keys, same_keys) = check.sorted_address_keys();
             Parsed {
                 rows,
                 emails,
-                address_keys: check.sorted_address_keys(),
-                same_keys: std::mem::take(&mut check.same_keys),
+                address_keys,
+                same_keys,
                 problems,
                 warnings: std::mem::take(&mut file.warnings),
             }
@@ -429,6 +429,11 @@ fn is_iso_date(value: &str) -> bool {
         || NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S").is_ok()
 }
 
+/// A directory entry's look-up key and line.
+type KeyLine = (i64, u64);
+/// A look-up key shared by two entries: (key, first line, later line).
+type SameKey = (i64, u64, u64);
+
 /// What the checks need to know from the store and from earlier rows.
 struct Checker {
     /// The table is empty: repeated keys are found by the writer as it sorts,
@@ -444,11 +449,8 @@ struct Checker {
     /// Keys seen in this file (when the table had rows), with their line.
     seen: FxHashMap<String, u64>,
     seen_usernames: UniqueTexts,
-    /// Directory addresses' look-up keys seen in this file, with their line,
-    /// and the later lines that repeat a key: a repeated address (or, rarely,
-    /// two addresses that share a key, which the writer tells apart).
-    seen_address_keys: FxHashMap<i64, u64>,
-    same_keys: Vec<(i64, u64, u64)>,
+    /// Directory entries' look-up keys, with their line, in file order.
+    address_keys: Vec<(i64, u64)>,
     /// Organisations in this file, with the line that defines them, for the
     /// parent checks that need the whole file.
     file_orgs: Vec<(u64, String, OrgKind, Option<String>)>,
@@ -463,8 +465,7 @@ impl Checker {
             usernames: FxHashMap::default(),
             seen: FxHashMap::default(),
             seen_usernames: UniqueTexts::default(),
-            seen_address_keys: FxHashMap::default(),
-            same_keys: Vec::new(),
+            address_keys: Vec::new(),
             file_orgs: Vec::new(),
         };
         match kind {
@@ -507,22 +508,29 @@ impl Checker {
         let rows = |row_bytes: u64| (file_bytes / row_bytes).min(50_000_000) as usize;
         match kind {
             FileKind::Accounts => self.seen_usernames.reserve(rows(64)),
-            FileKind::Directory => self.seen_address_keys.reserve(rows(50)),
+            FileKind::Directory => self.address_keys.reserve(rows(50)),
             _ => {}
         }
     }
 
-    /// Every directory entry's (look-up key, line), in key order. Taken
+    /// Every directory entry's (look-up key, line), in key order, and the
+    /// entries whose key an earlier line already has: (key, first line,
+    /// later line). Those are repeated addresses, or (rarely) two addresses
+    /// that share a key, which the writer tells apart. Sorting finds them:
+    /// cheaper than a million look-ups in a map as the rows go by. Taken
     /// once, at the end of the file.
-    fn sorted_address_keys(&mut self) -> Vec<(i64, u64)> {
-        let seen = std::mem::take(&mut self.seen_address_keys);
-        let mut keys: Vec<(i64, u64)> = Vec::with_capacity(seen.len() + self.same_keys.len());
-        keys.extend(seen);
-        // Lines that share a key with an earlier one are entries too (two
-        // addresses may share a key; a repeated address refuses the file).
-        keys.extend(self.same_keys.iter().map(|&(key, _, later)| (key, later)));
+    fn sorted_address_keys(&mut self) -> (Vec<KeyLine>, Vec<SameKey>) {
+        let mut keys = std::mem::take(&mut self.address_keys);
         keys.sort_unstable();
-        keys
+        let mut same_keys = Vec::new();
+        for pair in keys
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|group| group.len() > 1)
+        {
+            let (key, first) = pair[0];
+            same_keys.extend(pair[1..].iter().map(|&(_, later)| (key, first, later)));
+        }
+        (keys, same_keys)
     }
 
     fn organisation(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
@@ -779,13 +787,7 @@ impl Checker {
         }
         // Repeated addresses (ignoring case) share a look-up key; the writer
         // compares the addresses of lines that do.
-        let key = address_key(address);
-        match self.seen_address_keys.entry(key) {
-            Entry::Occupied(first) => self.same_keys.push((key, *first.get(), row.row.line)),
-            Entry::Vacant(slot) => {
-                slot.insert(row.row.line);
-            }
-        }
+        self.address_keys.push((address_key(address), row.row.line));
         out.push(
             row.row.line,
             &[

@@ -231,6 +231,18 @@ fn broken_files() -> Vec<BrokenFile> {
             &["line 3, column given_name", "0xE9", "save the file as UTF-8"],
         ),
         (
+            // The two bytes of `é` split by a comma: the row's bytes end to
+            // end are UTF-8, but neither value is.
+            "accounts",
+            "character-split-across-values",
+            [
+                format!("{h}\n{}", row(1)).as_bytes(),
+                b"B2,b2,b2@nhs.net,Bea\xC3,\xA9Two,active\n",
+            ]
+            .concat(),
+            &["line 3, column given_name", "0xC3", "save the file as UTF-8"],
+        ),
+        (
             "accounts",
             "too-many-fields",
             format!("{h}\n{}B2,b2,b2@nhs.net,Bea,Two,active,manager\n", row(1)).into_bytes(),

@@ -115,6 +115,10 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
         // Empty chunks come back to be refilled, so memory is reused.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
+        // A fresh import writes in key order, so the parsing thread sorts
+        // each chunk (the directory is written in file order; organisations
+        // are few).
+        let sorted_chunks = fresh && !matches!(kind, FileKind::Organisations | FileKind::Directory);
         let parser = scope.spawn(move || {
             let mut problems = Vec::new();
             let mut emails = EmailKeys::default();
@@ -140,6 +144,9 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
                     emails.push(last.field(2), last.field(0));
                 }
                 if chunk.len() == CHUNK {
+                    if sorted_chunks {
+                        chunk.sort(kind);
+                    }
                     let mut next = back_rx
                         .try_recv()
                         .unwrap_or_else(|_| Chunk::with_capacity(CHUNK));
@@ -150,6 +157,9 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
                 }
             }
             if !chunk.is_empty() {
+                if sorted_chunks {
+                    chunk.sort(kind);
+                }
                 let _ = tx.send(chunk);
             }
             drop(tx);

@@ -45,6 +45,9 @@ const MAX_FIELDS: usize = 8;
 pub struct Chunk {
     text: String,
     rows: Vec<RowMeta>,
+    /// The rows are in the table's key order (then by line): see
+    /// [`Chunk::sort`].
+    sorted: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +70,7 @@ impl Chunk {
         Chunk {
             text: String::with_capacity(rows * 96),
             rows: Vec::with_capacity(rows),
+            sorted: false,
         }
     }
 
@@ -83,6 +87,18 @@ impl Chunk {
             ends,
             len: fields.len().min(MAX_FIELDS) as u8,
         });
+        self.sorted = false;
+    }
+
+    /// Puts the rows in the order `kind`'s table keeps them (then by line),
+    /// so the writer need not. Done on the parsing thread, which has time to
+    /// spare while the writer is busy.
+    pub fn sort(&mut self, kind: FileKind) {
+        if !self.sorted {
+            let order = sort_by_key(kind, (0..self.len()).map(|i| (i, self.row(i))));
+            self.rows = order.into_iter().map(|i| self.rows[i]).collect();
+            self.sorted = true;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -96,6 +112,7 @@ impl Chunk {
     pub fn clear(&mut self) {
         self.text.clear();
         self.rows.clear();
+        self.sorted = false;
     }
 
     pub fn row(&self, i: usize) -> RowRef<'_> {
@@ -496,21 +513,23 @@ impl Importer<'_> {
         }
         // Files are often in order but for a few rows (an account's roles in
         // any order): sorting each chunk first puts those right.
-        let order = sort_by_key(kind, rows.iter().map(|&i| ((0, i), chunk.row(i as usize))));
+        let order = if chunk.sorted {
+            rows
+        } else {
+            sort_by_key(kind, rows.iter().map(|&i| (i, chunk.row(i as usize))))
+        };
         let mut keep: Vec<u32> = Vec::new();
         let mut pending: Vec<RowRef<'_>> = Vec::with_capacity(order.len());
-        for (_, i) in order {
+        // The greatest key written so far, and whether it is in this chunk.
+        let mut greatest: Option<RowRef<'_>> = self.last.as_ref().and_then(Chunk::last);
+        let mut greatest_here = None;
+        for i in order {
             let row = chunk.row(i as usize);
             if !keep.is_empty() {
                 keep.push(i);
                 continue;
             }
-            let order = self
-                .last
-                .as_ref()
-                .and_then(Chunk::last)
-                .map(|last| (key_order(kind, &last, &row), last.line()));
-            match order {
+            match greatest.map(|last| (key_order(kind, &last, &row), last.line())) {
                 Some((Ordering::Equal, first)) => problems.push(self.repeated(row, first)),
                 // A few rows out of order are written where they belong; a
                 // file that is mostly out of order is held and sorted.
@@ -523,16 +542,22 @@ impl Importer<'_> {
                 Some((Ordering::Greater, _)) => keep.push(i),
                 _ => {
                     pending.push(row);
-                    let last = self.last.get_or_insert_with(Chunk::default);
-                    last.clear();
-                    let n = columns(kind).len();
-                    let mut fields = [""; MAX_FIELDS];
-                    for (f, value) in fields.iter_mut().enumerate().take(n) {
-                        *value = row.field(f);
-                    }
-                    last.push(row.line(), &fields[..n]);
+                    greatest = Some(row);
+                    greatest_here = Some(i);
                 }
             }
+        }
+        if let Some(i) = greatest_here {
+            // Kept apart from the chunk, which goes back to be refilled.
+            let row = chunk.row(i as usize);
+            let last = self.last.get_or_insert_with(Chunk::default);
+            last.clear();
+            let n = columns(kind).len();
+            let mut fields = [""; MAX_FIELDS];
+            for (f, value) in fields.iter_mut().enumerate().take(n) {
+                *value = row.field(f);
+            }
+            last.push(row.line(), &fields[..n]);
         }
         self.write_all(&mut pending, problems)?;
         drop(pending);

@@ -1,63 +1,85 @@
-//! Remembering a million short texts (usernames) to find the repeated ones,
-//! without a million allocations.
+//! Finding the repeated texts (usernames) among a million, without a million
+//! allocations or a million look-ups in a map.
+//!
+//! Texts are kept end to end in one buffer, each with a 64-bit hash and its
+//! line, in the order they came. At the end the list is sorted by hash, so
+//! repeats are neighbours: a sort of a million small entries costs less than
+//! a million look-ups in a map far bigger than the processor's caches. Texts
+//! that share a hash are compared in full, so the answer is exact.
 
 use std::hash::{BuildHasher, Hasher};
 
-use crate::fxhash::{FxBuildHasher, FxHashMap};
+use crate::fxhash::FxBuildHasher;
 
-/// The texts seen so far, each with the line it was first seen on. Texts live
-/// in one buffer and are found by a 64-bit hash; the rare text whose hash an
-/// earlier, different text already has goes to a small map of its own, so
-/// the answer is always exact.
 #[derive(Default)]
 pub struct UniqueTexts {
     text: String,
-    /// hash -> (line, start and end in `text`) of the first text with it.
-    by_hash: FxHashMap<u64, (u64, u32, u32)>,
-    /// Texts whose hash was taken by another text.
-    collided: FxHashMap<Box<str>, u64>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    hash: u64,
+    line: u64,
+    start: usize,
+    end: usize,
+}
+
+/// A text seen on `line` that was first seen on `first`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeat {
+    pub line: u64,
+    pub first: u64,
+    pub text: String,
 }
 
 impl UniqueTexts {
     /// Room for about `n` texts.
     pub fn reserve(&mut self, n: usize) {
-        self.by_hash.reserve(n);
+        self.entries.reserve(n);
         self.text.reserve(n * 12);
     }
 
-    /// Remembers `text` as seen on `line`; if it was seen before, returns
-    /// that earlier line instead (and remembers nothing).
-    pub fn insert(&mut self, text: &str, line: u64) -> Option<u64> {
+    /// Remembers `text` as seen on `line`. Lines are expected in increasing
+    /// order (the order of a file).
+    pub fn push(&mut self, text: &str, line: u64) {
         let mut hasher = FxBuildHasher::default().build_hasher();
         hasher.write(text.as_bytes());
-        let hash = hasher.finish();
-        match self.by_hash.get(&hash) {
-            Some(&(first, start, end)) if &self.text[start as usize..end as usize] == text => {
-                Some(first)
-            }
-            Some(_) => match self.collided.get(text) {
-                Some(&first) => Some(first),
-                None => {
-                    self.collided.insert(text.into(), line);
-                    None
-                }
-            },
-            None => {
-                let start = self.text.len();
-                self.text.push_str(text);
-                match (u32::try_from(start), u32::try_from(self.text.len())) {
-                    (Ok(start), Ok(end)) => {
-                        self.by_hash.insert(hash, (line, start, end));
-                    }
-                    // Over 4 GB of texts: keep the rest the simple way.
-                    _ => {
-                        self.text.truncate(start);
-                        self.collided.insert(text.into(), line);
-                    }
-                }
-                None
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.entries.push(Entry {
+            hash: hasher.finish(),
+            line,
+            start,
+            end: self.text.len(),
+        });
+    }
+
+    /// Every text that was pushed before: its line, the line it was first
+    /// seen on, and the text, in line order.
+    pub fn repeats(mut self) -> Vec<Repeat> {
+        self.entries.sort_unstable_by_key(|e| (e.hash, e.line));
+        let text = |e: &Entry| &self.text[e.start..e.end];
+        let mut repeats = Vec::new();
+        for group in self
+            .entries
+            .chunk_by_mut(|a, b| a.hash == b.hash)
+            .filter(|g| g.len() > 1)
+        {
+            // Usually one text seen twice; rarely different texts sharing a
+            // hash. Sorting by text puts equal texts together, earliest first.
+            group.sort_by(|a, b| text(a).cmp(text(b)).then(a.line.cmp(&b.line)));
+            for same in group.chunk_by(|a, b| text(a) == text(b)) {
+                let first = same[0];
+                repeats.extend(same[1..].iter().map(|e| Repeat {
+                    line: e.line,
+                    first: first.line,
+                    text: text(e).to_string(),
+                }));
             }
         }
+        repeats.sort_unstable_by_key(|r| r.line);
+        repeats
     }
 }
 
@@ -65,33 +87,60 @@ impl UniqueTexts {
 mod tests {
     use super::*;
 
+    fn repeats(texts: &[(&str, u64)]) -> Vec<(u64, u64, String)> {
+        let mut seen = UniqueTexts::default();
+        for (text, line) in texts {
+            seen.push(text, *line);
+        }
+        seen.repeats()
+            .into_iter()
+            .map(|r| (r.line, r.first, r.text))
+            .collect()
+    }
+
     #[test]
     fn repeats_are_found_with_their_first_line() {
-        let mut seen = UniqueTexts::default();
-        assert_eq!(seen.insert("ann", 2), None);
-        assert_eq!(seen.insert("bob", 3), None);
-        assert_eq!(seen.insert("ann", 4), Some(2));
-        assert_eq!(seen.insert("ann", 5), Some(2));
-        assert_eq!(seen.insert("", 6), None);
-        assert_eq!(seen.insert("", 7), Some(6));
+        assert_eq!(
+            repeats(&[
+                ("ann", 2),
+                ("bob", 3),
+                ("ann", 4),
+                ("ann", 5),
+                ("", 6),
+                ("", 7)
+            ]),
+            vec![
+                (4, 2, "ann".to_string()),
+                (5, 2, "ann".to_string()),
+                (7, 6, String::new())
+            ]
+        );
+        assert!(repeats(&[("ann", 2), ("Ann", 3), ("bob", 4)]).is_empty());
     }
 
     #[test]
     fn texts_sharing_a_hash_are_told_apart() {
-        // Force a collision: an entry under the hash of "carol" that holds
-        // other text, as a different text with the same hash would.
+        // Force a collision: give "carol" the hash of "dave", as a different
+        // text with the same hash would have.
         let mut seen = UniqueTexts::default();
-        assert_eq!(seen.insert("dave", 2), None);
-        let mut hasher = FxBuildHasher::default().build_hasher();
-        hasher.write(b"carol");
-        let (_, start, end) = seen.by_hash[&{
-            let mut h = FxBuildHasher::default().build_hasher();
-            h.write(b"dave");
-            h.finish()
-        }];
-        seen.by_hash.insert(hasher.finish(), (2, start, end));
-        assert_eq!(seen.insert("carol", 3), None, "not a repeat of dave");
-        assert_eq!(seen.insert("carol", 4), Some(3));
-        assert_eq!(seen.insert("dave", 5), Some(2));
+        seen.push("dave", 2);
+        seen.push("carol", 3);
+        seen.push("carol", 4);
+        seen.push("dave", 5);
+        let dave = seen.entries[0].hash;
+        for e in &mut seen.entries {
+            e.hash = dave;
+        }
+        let found: Vec<(u64, u64)> = seen.repeats().iter().map(|r| (r.line, r.first)).collect();
+        assert_eq!(found, vec![(4, 3), (5, 2)], "carol is not a repeat of dave");
+    }
+
+    #[test]
+    fn many_copies_of_one_text_are_all_repeats_of_the_first() {
+        let texts: Vec<(&str, u64)> = (0..10_000).map(|i| ("same", i + 2)).collect();
+        let found = repeats(&texts);
+        assert_eq!(found.len(), 9_999);
+        assert!(found.iter().all(|r| r.1 == 2));
+        assert_eq!(found[0].0, 3);
     }
 }

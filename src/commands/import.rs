@@ -167,6 +167,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             if kind == FileKind::Organisations {
                 check.organisation_parents(&mut problems);
             }
+            check.repeated_usernames(&mut problems);
             emails.sort();
             let (address_keys, same_keys) = check.sorted_address_keys();
             Parsed {
@@ -543,6 +544,20 @@ impl Checker {
         (keys, same_keys)
     }
 
+    /// Usernames repeated within the file (ignoring case), each named on
+    /// its later line.
+    fn repeated_usernames(&mut self, problems: &mut Vec<FileProblem>) {
+        let seen = std::mem::take(&mut self.seen_usernames);
+        problems.extend(seen.repeats().into_iter().map(|r| FileProblem {
+            line: r.line,
+            column: Some("username".into()),
+            message: format!(
+                "the username `{}` is also on line {} (usernames are unique, ignoring case)",
+                r.text, r.first
+            ),
+        }));
+    }
+
     fn organisation(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
         let code = row.required(0).and_then(|v| row.ods_code(0, v));
         let name = row.required(1);
@@ -679,12 +694,9 @@ impl Checker {
                     1,
                     format!("the username `{username}` already belongs to account {other} (usernames are unique, ignoring case)"),
                 );
-            } else if let Some(line) = self.seen_usernames.insert(&key, row.row.line) {
-                row.problem(
-                    1,
-                    format!("the username `{username}` is also on line {line} (usernames are unique, ignoring case)"),
-                );
             } else {
+                // Repeats within the file are found at its end.
+                self.seen_usernames.push(&key, row.row.line);
                 username_ok = true;
             }
         }

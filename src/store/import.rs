@@ -326,7 +326,7 @@ fn insert_sql(kind: FileKind, rows: usize) -> String {
 
 /// How many rows a fresh import writes per statement: each execution of a
 /// statement costs about as much again as a small row.
-const ROWS_PER_INSERT: usize = 32;
+const ROWS_PER_INSERT: usize = 128;
 
 /// The statement for one row into a table that already has rows: a re-import
 /// updates rows by their key and leaves identical rows alone (the `WHERE`

@@ -55,6 +55,12 @@ const ACTIVITY: &[Column] = columns![
     "occurred_at" true, "detail" false
 ];
 
+/// Files at least this large have their rows synced to disk before the
+/// commit (see `run`); for small files the extra sync would cost more than
+/// it saves. (The kill tests in tests/integration/hostile.rs import files
+/// above this size, so they kill imports that sync early too.)
+const EARLY_SYNC_BYTES: u64 = 8 << 20;
+
 /// Rows travel from the parsing thread to the writing thread in chunks, so
 /// the two cores parse and write at once.
 const CHUNK: usize = 4096;
@@ -103,15 +109,20 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     };
     let fresh = store.import_is_fresh(kind)?;
     let mut check = Checker::new(store, kind, fresh)?;
-    check.reserve(kind, std::fs::metadata(&args.file).map_or(0, |m| m.len()));
+    let input_bytes = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+    check.reserve(kind, input_bytes);
     // References to accounts are looked up in the store as rows arrive.
     // Files list an account's rows together, so one look-up serves a run of
     // rows; look-ups by key cost far less than loading a million account ids
     // to check 250,000 activity records.
+    // A large file's rows are synced to disk early (below); the descriptor
+    // used is dropped only after the import's transaction, at the end.
+    let early_sync_path = (input_bytes >= EARLY_SYNC_BYTES).then(|| store.path().to_path_buf());
+    let synced: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
     let refers_to_accounts = matches!(kind, FileKind::Permissions | FileKind::Activity);
     let mut lookup_failed = None;
     let mut problems: Vec<FileProblem> = Vec::new();
-    let (counts, parsed) = std::thread::scope(|scope| -> Result<(ImportCounts, Parsed)> {
+    let outcome = std::thread::scope(|scope| -> Result<(ImportCounts, Parsed)> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
         // Empty chunks come back to be refilled, so memory is reused.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
@@ -214,6 +225,25 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             }
         }
         crate::trace("rows received");
+        if let Some(path) = &early_sync_path {
+            // Pages written so far go to the disk now, on a thread that has
+            // nothing else to do, while the writer writes the look-up tables:
+            // the commit's own sync then has only the last pages to write.
+            // The file is kept open until the import's transaction is over:
+            // closing any descriptor of the store would drop the locks SQLite
+            // holds on it (POSIX locks belong to the process, not the
+            // descriptor). A failed sync only means the commit does it all.
+            let synced = &synced;
+            scope.spawn(move || {
+                if let Ok(file) = std::fs::File::open(path) {
+                    let _ = file.sync_data();
+                    crate::trace("rows synced");
+                    if let Ok(mut slot) = synced.lock() {
+                        *slot = Some(file);
+                    }
+                }
+            });
+        }
         if let Some(e) = lookup_failed.take() {
             return Err(e);
         }
@@ -243,7 +273,11 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         let address_keys = std::mem::take(&mut parsed.address_keys);
         let counts = importer.finish(!args.dry_run, &emails, &address_keys)?;
         Ok((counts, parsed))
-    })?;
+    });
+    // The import's transaction is over (committed or rolled back): the
+    // descriptor used for the early sync may be closed.
+    drop(synced);
+    let (counts, parsed) = outcome?;
     let Parsed {
         rows,
         problems: mut parse_problems,

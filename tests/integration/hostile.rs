@@ -1469,7 +1469,8 @@ fn kill_at_delays(
 
 #[test]
 fn a_large_accounts_import_killed_at_any_moment_leaves_the_store_as_it_was() {
-    // Into a table that has rows: each row is an upsert.
+    // Into a table that has rows: each row is an upsert. The file (12 MB)
+    // is large enough for the import to sync its rows before the commit.
     let store = Store::with_fixtures();
     let file = generated_file(&store, "accounts.csv", ACCOUNTS_HEADER, 200_000, |i| {
         format!("K{i:07},kuser{i:07},first{i}.last@nhs.net,First{i},Last,active")

@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Statement};
 
-use super::bulk_insert::{BulkInsert, Value};
+use super::raw::{BulkInsert, Value};
 
 use super::address_key::normal_form_key;
 use super::{Store, schema, store_error};

@@ -11,9 +11,9 @@
 //! default 10000); the tests set it low to check the "locked" message quickly.
 
 pub mod address_key;
-mod bulk_insert;
 mod import;
 mod lookups;
+mod raw;
 mod read;
 mod report_cache;
 pub mod schema;

@@ -7,6 +7,7 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::address_key::address_key as key_of;
+use super::raw::Scan;
 use super::{Store, store_error};
 use crate::model::{
     Account, Activity, ActivityKind, DirectoryEntry, MailboxType, OrgKind, Organisation, Role,
@@ -79,10 +80,6 @@ fn role(text: &str) -> Role {
 
 fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     row.get_ref(i)?.as_str().map_err(Into::into)
-}
-
-fn bytes<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
-    row.get_ref(i)?.as_bytes().map_err(Into::into)
 }
 
 fn role_bytes(bytes: &[u8]) -> rusqlite::Result<Role> {
@@ -350,19 +347,19 @@ impl Store {
     /// Streams every directory entry as bytes (see [`DirectoryBytes`]), the
     /// status and mailbox type as one small number rather than two texts.
     pub fn scan_directory(&self, mut visit: impl FnMut(DirectoryBytes<'_>)) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut scan = Scan::prepare(
+            &self.conn,
             "SELECT address, given_name, family_name, ods_code,
                     (status = 'disabled') | ((mailbox_type = 'shared') << 1)
              FROM directory",
         )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let flags = r.get_ref(4)?.as_i64()?;
+        scan.for_each(|r| -> Result<()> {
+            let flags = r.int(4);
             visit(DirectoryBytes {
-                address: bytes(r, 0)?,
-                given_name: bytes(r, 1)?,
-                family_name: bytes(r, 2)?,
-                ods_code: bytes(r, 3)?,
+                address: r.bytes(0),
+                given_name: r.bytes(1),
+                family_name: r.bytes(2),
+                ods_code: r.bytes(3),
                 status: if flags & 1 != 0 {
                     Status::Disabled
                 } else {
@@ -374,8 +371,8 @@ impl Store {
                     MailboxType::Personal
                 },
             });
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Streams every account in account_id order as bytes (see
@@ -384,28 +381,27 @@ impl Store {
         &self,
         mut visit: impl FnMut(AccountBytes<'_>) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut scan = Scan::prepare(
+            &self.conn,
             "SELECT account_id, email, given_name, family_name,
                     (status = 'disabled') | ((replaced_by IS NOT NULL) << 1)
              FROM accounts ORDER BY account_id",
         )?;
-        let mut rows = stmt.query([])?;
-        while let Some(a) = rows.next()? {
-            let flags = a.get_ref(4)?.as_i64()?;
+        scan.for_each(|a| {
+            let flags = a.int(4);
             visit(AccountBytes {
-                account_id: bytes(a, 0)?,
-                email: bytes(a, 1)?,
-                given_name: bytes(a, 2)?,
-                family_name: bytes(a, 3)?,
+                account_id: a.bytes(0),
+                email: a.bytes(1),
+                given_name: a.bytes(2),
+                family_name: a.bytes(3),
                 status: if flags & 1 != 0 {
                     Status::Disabled
                 } else {
                     Status::Active
                 },
                 superseded: flags & 2 != 0,
-            })?;
-        }
-        Ok(())
+            })
+        })
     }
 
     /// Streams every role as (account_id, ods_code) bytes and the role, in
@@ -416,14 +412,11 @@ impl Store {
         &self,
         mut visit: impl FnMut(&[u8], &[u8], Role) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut scan = Scan::prepare(
+            &self.conn,
             "SELECT account_id, ods_code, role FROM permissions ORDER BY account_id",
         )?;
-        let mut rows = stmt.query([])?;
-        while let Some(p) = rows.next()? {
-            visit(bytes(p, 0)?, bytes(p, 1)?, role_bytes(bytes(p, 2)?)?)?;
-        }
-        Ok(())
+        scan.for_each(|p| visit(p.bytes(0), p.bytes(1), role_bytes(p.bytes(2))?))
     }
 
     /// One account by id.

@@ -1,5 +1,6 @@
-//! A prepared `INSERT` whose text values are handed to SQLite without being
-//! copied.
+//! The store's two hottest loops, through SQLite's C interface directly:
+//! writing an import's rows ([`BulkInsert`]) and reading whole tables for
+//! the audit ([`Scan`]).
 //!
 //! rusqlite binds every text as `SQLITE_TRANSIENT`: SQLite allocates and
 //! copies each value before the row is written. A national import binds
@@ -7,8 +8,11 @@
 //! thread's time. Here values are bound as `SQLITE_STATIC` for the length of
 //! one [`BulkInsert::execute`] call: the borrow of the values outlives the
 //! call, and the bindings are cleared before it returns, so SQLite never
-//! holds a pointer past it. rusqlite offers no way to bind without copying,
-//! so this is the one place that uses SQLite's C interface directly.
+//! holds a pointer past it. Reading, rusqlite asks each value's type, checks
+//! the column number and converts; an audit reads about twenty million
+//! values, so [`Scan`] asks SQLite for each value's bytes only, valid for
+//! the one row being visited. rusqlite offers neither, so this is the one
+//! module that uses SQLite's C interface.
 
 #![allow(unsafe_code)]
 
@@ -27,15 +31,14 @@ pub enum Value<'v> {
 }
 
 /// A statement prepared on a connection, finalized when dropped.
-pub struct BulkInsert<'c> {
+struct Prepared<'c> {
     db: *mut ffi::sqlite3,
     stmt: NonNull<ffi::sqlite3_stmt>,
-    params: usize,
     _conn: PhantomData<&'c Connection>,
 }
 
-impl<'c> BulkInsert<'c> {
-    pub fn prepare(conn: &'c Connection, sql: &str) -> rusqlite::Result<BulkInsert<'c>> {
+impl<'c> Prepared<'c> {
+    fn new(conn: &'c Connection, sql: &str) -> rusqlite::Result<Prepared<'c>> {
         // SAFETY: the handle stays valid while `conn` is borrowed, which the
         // lifetime 'c ensures for as long as this statement exists.
         let db = unsafe { conn.handle() };
@@ -55,13 +58,37 @@ impl<'c> BulkInsert<'c> {
             return Err(error(db, rc));
         }
         let stmt = NonNull::new(stmt).ok_or(rusqlite::Error::InvalidQuery)?;
-        // SAFETY: `stmt` is a prepared statement.
-        let params = unsafe { ffi::sqlite3_bind_parameter_count(stmt.as_ptr()) };
-        Ok(BulkInsert {
+        Ok(Prepared {
             db,
             stmt,
-            params: usize::try_from(params).unwrap_or(0),
             _conn: PhantomData,
+        })
+    }
+}
+
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the statement was prepared and is finalized once, here.
+        unsafe {
+            ffi::sqlite3_finalize(self.stmt.as_ptr());
+        }
+    }
+}
+
+/// An `INSERT` (or any statement that returns no rows) with parameters.
+pub struct BulkInsert<'c> {
+    prepared: Prepared<'c>,
+    params: usize,
+}
+
+impl<'c> BulkInsert<'c> {
+    pub fn prepare(conn: &'c Connection, sql: &str) -> rusqlite::Result<BulkInsert<'c>> {
+        let prepared = Prepared::new(conn, sql)?;
+        // SAFETY: `stmt` is a prepared statement.
+        let params = unsafe { ffi::sqlite3_bind_parameter_count(prepared.stmt.as_ptr()) };
+        Ok(BulkInsert {
+            prepared,
+            params: usize::try_from(params).unwrap_or(0),
         })
     }
 
@@ -73,7 +100,7 @@ impl<'c> BulkInsert<'c> {
         &mut self,
         values: impl IntoIterator<Item = Value<'v>>,
     ) -> rusqlite::Result<usize> {
-        let stmt = self.stmt.as_ptr();
+        let (db, stmt) = (self.prepared.db, self.prepared.stmt.as_ptr());
         let mut bound = 0usize;
         let mut rc = ffi::SQLITE_OK;
         for value in values {
@@ -105,11 +132,11 @@ impl<'c> BulkInsert<'c> {
             }
         }
         let result = if rc != ffi::SQLITE_OK {
-            Err(error(self.db, rc))
+            Err(error(db, rc))
         } else if bound != self.params {
             Err(rusqlite::Error::InvalidParameterCount(bound, self.params))
         } else {
-            self.step()
+            step_to_end(db, stmt)
         };
         // SAFETY: `stmt` is a prepared statement. After these two calls it
         // holds no pointer to the values.
@@ -119,32 +146,98 @@ impl<'c> BulkInsert<'c> {
         }
         result
     }
+}
 
-    fn step(&mut self) -> rusqlite::Result<usize> {
-        let stmt = self.stmt.as_ptr();
-        loop {
-            // SAFETY: `stmt` is a prepared statement with every parameter bound.
-            let rc = unsafe { ffi::sqlite3_step(stmt) };
-            match rc {
-                ffi::SQLITE_ROW => continue,
-                ffi::SQLITE_DONE => {
-                    // SAFETY: `db` is the statement's open connection.
-                    let changes = unsafe { ffi::sqlite3_changes64(self.db) };
-                    return Ok(usize::try_from(changes).unwrap_or(0));
-                }
-                // The caller resets the statement.
-                _ => return Err(error(self.db, rc)),
+/// Runs a statement that returns no rows; the rows it changed.
+fn step_to_end(db: *mut ffi::sqlite3, stmt: *mut ffi::sqlite3_stmt) -> rusqlite::Result<usize> {
+    loop {
+        // SAFETY: `stmt` is a prepared statement with every parameter bound.
+        let rc = unsafe { ffi::sqlite3_step(stmt) };
+        match rc {
+            ffi::SQLITE_ROW => continue,
+            ffi::SQLITE_DONE => {
+                // SAFETY: `db` is the statement's open connection.
+                let changes = unsafe { ffi::sqlite3_changes64(db) };
+                return Ok(usize::try_from(changes).unwrap_or(0));
             }
+            // The caller resets the statement.
+            _ => return Err(error(db, rc)),
         }
     }
 }
 
-impl Drop for BulkInsert<'_> {
-    fn drop(&mut self) {
-        // SAFETY: the statement was prepared and is finalized once, here.
+/// A query without parameters, read row by row.
+pub struct Scan<'c> {
+    prepared: Prepared<'c>,
+}
+
+/// The row a [`Scan`] is on. Its values are valid while it is visited.
+pub struct RawRow<'s> {
+    stmt: *mut ffi::sqlite3_stmt,
+    _scan: PhantomData<&'s ()>,
+}
+
+impl RawRow<'_> {
+    /// Column `i`'s value as bytes (text as it is stored; NULL as none).
+    pub fn bytes(&self, i: c_int) -> &[u8] {
+        // SAFETY: the statement is on a row (a RawRow exists only while
+        // `Scan::for_each` visits one). The pointer is asked for before the
+        // length, as SQLite requires, and stays valid until the statement
+        // moves on, after this borrow of the row ends.
         unsafe {
-            ffi::sqlite3_finalize(self.stmt.as_ptr());
+            let data = ffi::sqlite3_column_blob(self.stmt, i);
+            let len = usize::try_from(ffi::sqlite3_column_bytes(self.stmt, i)).unwrap_or(0);
+            if data.is_null() || len == 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(data.cast::<u8>(), len)
+            }
         }
+    }
+
+    /// Column `i`'s value as an integer.
+    pub fn int(&self, i: c_int) -> i64 {
+        // SAFETY: as above; the integer is copied out.
+        unsafe { ffi::sqlite3_column_int64(self.stmt, i) }
+    }
+}
+
+impl<'c> Scan<'c> {
+    pub fn prepare(conn: &'c Connection, sql: &str) -> rusqlite::Result<Scan<'c>> {
+        Ok(Scan {
+            prepared: Prepared::new(conn, sql)?,
+        })
+    }
+
+    /// Visits every row, in the query's order; stops at the first error
+    /// (SQLite's or the visitor's).
+    pub fn for_each<E: From<rusqlite::Error>>(
+        &mut self,
+        mut visit: impl FnMut(&RawRow<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (db, stmt) = (self.prepared.db, self.prepared.stmt.as_ptr());
+        let result = loop {
+            // SAFETY: `stmt` is a prepared statement without parameters.
+            let rc = unsafe { ffi::sqlite3_step(stmt) };
+            match rc {
+                ffi::SQLITE_ROW => {
+                    let row = RawRow {
+                        stmt,
+                        _scan: PhantomData,
+                    };
+                    if let Err(e) = visit(&row) {
+                        break Err(e);
+                    }
+                }
+                ffi::SQLITE_DONE => break Ok(()),
+                _ => break Err(error(db, rc).into()),
+            }
+        };
+        // SAFETY: `stmt` is a prepared statement.
+        unsafe {
+            ffi::sqlite3_reset(stmt);
+        }
+        result
     }
 }
 
@@ -222,5 +315,45 @@ mod tests {
             matches!(short, rusqlite::Error::InvalidParameterCount(1, 6)),
             "{short}"
         );
+    }
+
+    #[test]
+    fn a_scan_visits_every_row_and_stops_at_the_visitors_error() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a TEXT, b INTEGER);
+             INSERT INTO t VALUES ('één', 1), (NULL, 2), ('', 3);",
+        )
+        .unwrap();
+        let mut scan = Scan::prepare(&conn, "SELECT a, b FROM t ORDER BY b").unwrap();
+        let mut seen: Vec<(Vec<u8>, i64)> = Vec::new();
+        scan.for_each(|r| -> rusqlite::Result<()> {
+            seen.push((r.bytes(0).to_vec(), r.int(1)));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("één".as_bytes().to_vec(), 1),
+                (Vec::new(), 2),
+                (Vec::new(), 3)
+            ]
+        );
+        // The same scan runs again from the start; an error ends it.
+        let mut visits = 0;
+        let stopped = scan.for_each(|_| {
+            visits += 1;
+            Err(rusqlite::Error::InvalidQuery)
+        });
+        assert!(stopped.is_err());
+        assert_eq!(visits, 1);
+        let mut again = 0;
+        scan.for_each(|_| -> rusqlite::Result<()> {
+            again += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(again, 3);
     }
 }

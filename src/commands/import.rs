@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use crate::fxhash::FxHashMap;
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -91,11 +90,6 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     } else {
         args.file.display().to_string()
     };
-    let input: Box<dyn Read + Send> = if stdin {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(open_input(&args.file)?)
-    };
     let columns = match kind {
         FileKind::Organisations => ORGANISATIONS,
         FileKind::Accounts => ACCOUNTS,
@@ -103,7 +97,12 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         FileKind::Directory => DIRECTORY,
         FileKind::Activity => ACTIVITY,
     };
-    let mut file = match CsvFile::open(input, columns).with_context(|| format!("reading {name}"))? {
+    let opened = if stdin {
+        CsvFile::open(std::io::stdin(), columns)
+    } else {
+        CsvFile::open_file(&open_input(&args.file)?, columns)
+    };
+    let mut file = match opened.with_context(|| format!("reading {name}"))? {
         Ok(file) => file,
         Err(problems) => return Err(bad_file(&name, problems)),
     };

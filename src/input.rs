@@ -484,6 +484,12 @@ impl CsvFile<Data> {
             .unwrap_or_else(|| format!("{}", index + 1))
     }
 
+    /// How many bytes of the input have been read, and how many there are.
+    pub fn progress(&self) -> (u64, u64) {
+        let total = self.reader.get_ref().get_ref().as_ref().len() as u64;
+        (self.reader.position().byte().min(total), total)
+    }
+
     /// Records a problem found while checking the current row's values.
     pub fn problem(&mut self, line: u64, column: &str, message: String) {
         self.problems.push(FileProblem {

@@ -54,11 +54,12 @@ const ACTIVITY: &[Column] = columns![
     "occurred_at" true, "detail" false
 ];
 
-/// Files at least this large have their rows synced to disk before the
+/// A file at least this large takes more than a moment: its import shows
+/// progress (at a terminal) and has its rows synced to disk before the
 /// commit (see `run`); for small files the extra sync would cost more than
 /// it saves. (The kill tests in tests/integration/hostile.rs import files
 /// above this size, so they kill imports that sync early too.)
-const EARLY_SYNC_BYTES: u64 = 8 << 20;
+const LARGE_FILE_BYTES: u64 = 8 << 20;
 
 /// Rows travel from the parsing thread to the writing thread in chunks, so
 /// the two cores parse and write at once.
@@ -116,11 +117,15 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     // to check 250,000 activity records.
     // A large file's rows are synced to disk early (below); the descriptor
     // used is dropped only after the import's transaction, at the end.
-    let early_sync_path = (input_bytes >= EARLY_SYNC_BYTES).then(|| store.path().to_path_buf());
+    let early_sync_path = (input_bytes >= LARGE_FILE_BYTES).then(|| store.path().to_path_buf());
     let synced: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
     let refers_to_accounts = matches!(kind, FileKind::Permissions | FileKind::Activity);
     let mut lookup_failed = None;
     let mut problems: Vec<FileProblem> = Vec::new();
+    let (_, total_bytes) = file.progress();
+    let bar = crate::output::progress::bytes(total_bytes, total_bytes >= LARGE_FILE_BYTES);
+    bar.set_message(format!("importing {}", kind.as_str()));
+    bar.tick();
     let outcome = std::thread::scope(|scope| -> Result<(ImportCounts, Parsed)> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
         // Empty chunks come back to be refilled, so memory is reused.
@@ -129,6 +134,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         // each chunk (the directory is written in file order; organisations
         // are few).
         let sorted_chunks = fresh && !matches!(kind, FileKind::Organisations | FileKind::Directory);
+        let parser_bar = bar.clone();
         let parser = scope.spawn(move || {
             let mut problems = Vec::new();
             let mut emails = EmailKeys::default();
@@ -154,6 +160,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
                     emails.push(last.field(2), last.field(0));
                 }
                 if chunk.len() == CHUNK {
+                    parser_bar.set_position(file.progress().0);
                     if sorted_chunks {
                         chunk.sort(kind);
                     }
@@ -224,6 +231,8 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             }
         }
         crate::trace("rows received");
+        bar.set_position(total_bytes);
+        bar.set_message(format!("importing {}: finishing", kind.as_str()));
         if let Some(path) = &early_sync_path {
             // Pages written so far go to the disk now, on a thread that has
             // nothing else to do, while the writer writes the look-up tables:
@@ -276,6 +285,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     // The import's transaction is over (committed or rolled back): the
     // descriptor used for the early sync may be closed.
     drop(synced);
+    bar.finish_and_clear();
     let (counts, parsed) = outcome?;
     let Parsed {
         rows,

@@ -129,6 +129,9 @@ impl Plan {
     }
 }
 
+/// Stores with at least this many accounts take more than a moment to plan.
+const LONG_PLAN_ACCOUNTS: u64 = 100_000;
+
 pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
     if args.out.as_os_str() == "-" && format == Format::Json {
         return Err(UserError::Refused(
@@ -138,6 +141,11 @@ pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
         )
         .into());
     }
+    // A national plan audits every account first (about a second for a
+    // million): a spinner says so at a terminal.
+    let bar = crate::output::progress::spinner(store.account_count()? >= LONG_PLAN_ACCOUNTS);
+    bar.set_message("auditing every account for the plan");
+    bar.tick();
     let organisations = Organisations::load(store)?;
     let contact = args.contact.as_deref().map(str::trim);
     let mut candidates: Vec<PlanRow> = Vec::new();
@@ -217,5 +225,6 @@ pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
             }),
         }
     }
+    bar.finish_and_clear();
     Ok(plan)
 }

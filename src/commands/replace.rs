@@ -10,13 +10,12 @@
 //! then finds every row already done, so nothing is ever created twice.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::confirm::{Go, Operator, at_terminal, confirm};
 use crate::cli::{Format, ReplaceArgs};
@@ -478,16 +477,10 @@ fn refused_single(request: &Request, problems: &[Problem]) -> anyhow::Error {
     .into()
 }
 
-/// A progress bar on standard error, only when it is a terminal and the plan
-/// is long enough to wait for.
+/// A progress bar for a plan long enough to wait for (see
+/// [`crate::output::progress`]).
 fn progress(rows: usize) -> ProgressBar {
-    if rows < 1_000 || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.set_draw_target(ProgressDrawTarget::stderr());
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
+    crate::output::progress::spinner(rows >= 1_000)
 }
 
 /// How many replacements are written per statement batch (and per step of

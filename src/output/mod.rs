@@ -196,6 +196,7 @@ pub fn warning(text: &str) {
     message(&format!("warning: {text}"));
 }
 
+pub mod progress;
 pub mod replacements;
 pub mod views;
 

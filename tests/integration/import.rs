@@ -504,3 +504,65 @@ fn an_empty_directory_extract_is_refused() {
     );
     assert_eq!(store.snapshot(), before);
 }
+
+/// An accounts file large enough (about 12 MB) for its import to show
+/// progress at a terminal.
+fn large_accounts_file(store: &Store) -> String {
+    let mut content = String::from("account_id,username,email,given_name,family_name,status\n");
+    for i in 0..200_000 {
+        content.push_str(&format!(
+            "P{i:07},puser{i:07},first{i}.last@nhs.net,First{i},Last,active\n"
+        ));
+    }
+    write(store, "large-accounts.csv", content.as_bytes())
+}
+
+#[test]
+fn a_large_import_without_a_terminal_prints_only_its_summary() {
+    let store = Store::with_fixtures();
+    let file = large_accounts_file(&store);
+    let run = store.run(&["import", "accounts", &file]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>(),
+        vec![format!(
+            "imported accounts: 200000 rows from {file} (200000 added, 0 updated, 0 unchanged)"
+        )],
+        "no progress drawn without a terminal"
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "no escape codes");
+}
+
+/// At a terminal (util-linux `script` gives the command one), a large
+/// import shows its progress on standard error. Skipped where `script` is
+/// missing.
+#[test]
+fn a_large_import_at_a_terminal_shows_progress() {
+    let has_script = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_script {
+        eprintln!("skipped: no `script` command to give the import a terminal");
+        return;
+    }
+    let store = Store::with_fixtures();
+    let file = large_accounts_file(&store);
+    let bin = assert_cmd::cargo::cargo_bin("cqrs-admin");
+    let command = format!(
+        "{} --db {} import accounts {}",
+        bin.display(),
+        store.db.display(),
+        file
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("CQRS_ADMIN_ACTOR", "test-operator")
+        .current_dir(store.dir.path())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("importing accounts"), "{shown}");
+    assert!(shown.contains("imported accounts: 200000 rows"), "{shown}");
+}

@@ -111,14 +111,13 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     let mut check = Checker::new(store, kind, fresh)?;
     let input_bytes = std::fs::metadata(&args.file).map_or(0, |m| m.len());
     check.reserve(kind, input_bytes);
-    // References to accounts are looked up in the store as rows arrive.
-    // Files list an account's rows together, so one look-up serves a run of
-    // rows; look-ups by key cost far less than loading a million account ids
-    // to check 250,000 activity records.
     // A large file's rows are synced to disk early (below); the descriptor
     // used is dropped only after the import's transaction, at the end.
     let early_sync_path = (input_bytes >= LARGE_FILE_BYTES).then(|| store.path().to_path_buf());
     let synced: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+    // References to accounts are checked against the store chunk by chunk,
+    // as rows arrive (Importer::unknown_accounts): far cheaper than loading a
+    // million account ids to check 250,000 activity records.
     let refers_to_accounts = matches!(kind, FileKind::Permissions | FileKind::Activity);
     let mut lookup_failed = None;
     let mut problems: Vec<FileProblem> = Vec::new();
@@ -214,7 +213,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
                     }
                 }
             }
-            let back = importer.add_chunk(chunk, &mut problems, |_, row| {
+            let back = importer.add_chunk(chunk, &mut problems, |row| {
                 let id = row.field(account_column);
                 if unknown.is_empty() || unknown.binary_search_by(|u| u.as_str().cmp(id)).is_err() {
                     return None;

@@ -489,12 +489,12 @@ impl Importer<'_> {
         &mut self,
         chunk: Chunk,
         problems: &mut Vec<FileProblem>,
-        mut check: impl FnMut(&Self, RowRef<'_>) -> Option<FileProblem>,
+        mut check: impl FnMut(RowRef<'_>) -> Option<FileProblem>,
     ) -> Result<Option<Chunk>> {
         let kind = self.kind;
         let mut rows: Vec<u32> = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
-            match check(self, chunk.row(i)) {
+            match check(chunk.row(i)) {
                 Some(p) => problems.push(p),
                 None => rows.push(i as u32),
             }
@@ -919,9 +919,7 @@ mod tests {
         chunk.push(3, &row("c.d@nhs.net"));
         chunk.push(4, &row("A.B@NHS.NET"));
         let mut problems = Vec::new();
-        importer
-            .add_chunk(chunk, &mut problems, |_, _| None)
-            .unwrap();
+        importer.add_chunk(chunk, &mut problems, |_| None).unwrap();
         assert!(problems.is_empty());
         let found = importer
             .repeated_addresses(&[(7, 2, 3), (7, 2, 4)])
@@ -1004,9 +1002,7 @@ mod tests {
                     &[id, "A81001", "U1", "offer-accepted", "2020-01-01", ""],
                 );
             }
-            importer
-                .add_chunk(chunk, &mut problems, |_, _| None)
-                .unwrap();
+            importer.add_chunk(chunk, &mut problems, |_| None).unwrap();
         }
         problems.extend(importer.flush().unwrap());
         assert_eq!(problems.len(), 1, "{problems:?}");

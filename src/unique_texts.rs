@@ -6,15 +6,30 @@
 //! repeats are neighbours: a sort of a million small entries costs less than
 //! a million look-ups in a map far bigger than the processor's caches. Texts
 //! that share a hash are compared in full, so the answer is exact.
+//!
+//! Texts may be compared through a fold (usernames are unique ignoring
+//! case): the fold's result is hashed and compared, and the text itself is
+//! kept to be shown.
 
+use std::borrow::Cow;
 use std::hash::{BuildHasher, Hasher};
 
 use crate::fxhash::FxBuildHasher;
 
-#[derive(Default)]
+/// How texts are compared: two texts are the same if their folds are equal.
+pub type Fold = fn(&str) -> Cow<'_, str>;
+
 pub struct UniqueTexts {
     text: String,
     entries: Vec<Entry>,
+    fold: Fold,
+}
+
+impl Default for UniqueTexts {
+    /// Texts compared exactly.
+    fn default() -> Self {
+        UniqueTexts::folding(|text| Cow::Borrowed(text))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -25,7 +40,8 @@ struct Entry {
     end: usize,
 }
 
-/// A text seen on `line` that was first seen on `first`.
+/// A text seen on `line` (as it was written there) that was first seen on
+/// `first`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repeat {
     pub line: u64,
@@ -34,6 +50,15 @@ pub struct Repeat {
 }
 
 impl UniqueTexts {
+    /// Texts compared by `fold`.
+    pub fn folding(fold: Fold) -> UniqueTexts {
+        UniqueTexts {
+            text: String::new(),
+            entries: Vec::new(),
+            fold,
+        }
+    }
+
     /// Room for about `n` texts.
     pub fn reserve(&mut self, n: usize) {
         self.entries.reserve(n);
@@ -44,7 +69,7 @@ impl UniqueTexts {
     /// order (the order of a file).
     pub fn push(&mut self, text: &str, line: u64) {
         let mut hasher = FxBuildHasher::default().build_hasher();
-        hasher.write(text.as_bytes());
+        hasher.write((self.fold)(text).as_bytes());
         let start = self.text.len();
         self.text.push_str(text);
         self.entries.push(Entry {
@@ -60,6 +85,7 @@ impl UniqueTexts {
     pub fn repeats(mut self) -> Vec<Repeat> {
         self.entries.sort_unstable_by_key(|e| (e.hash, e.line));
         let text = |e: &Entry| &self.text[e.start..e.end];
+        let folded = |e: &Entry| (self.fold)(text(e));
         let mut repeats = Vec::new();
         for group in self
             .entries
@@ -68,8 +94,8 @@ impl UniqueTexts {
         {
             // Usually one text seen twice; rarely different texts sharing a
             // hash. Sorting by text puts equal texts together, earliest first.
-            group.sort_by(|a, b| text(a).cmp(text(b)).then(a.line.cmp(&b.line)));
-            for same in group.chunk_by(|a, b| text(a) == text(b)) {
+            group.sort_by(|a, b| folded(a).cmp(&folded(b)).then(a.line.cmp(&b.line)));
+            for same in group.chunk_by(|a, b| folded(a) == folded(b)) {
                 let first = same[0];
                 repeats.extend(same[1..].iter().map(|e| Repeat {
                     line: e.line,
@@ -116,6 +142,22 @@ mod tests {
             ]
         );
         assert!(repeats(&[("ann", 2), ("Ann", 3), ("bob", 4)]).is_empty());
+    }
+
+    #[test]
+    fn folded_texts_are_compared_by_their_fold_and_shown_as_written() {
+        let mut seen = UniqueTexts::folding(|t| t.to_lowercase().into());
+        seen.push("tbaxter01", 2);
+        seen.push("kbell", 3);
+        seen.push("TBaxter01", 4);
+        assert_eq!(
+            seen.repeats(),
+            vec![Repeat {
+                line: 4,
+                first: 2,
+                text: "TBaxter01".into()
+            }]
+        );
     }
 
     #[test]

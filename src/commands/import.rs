@@ -517,7 +517,7 @@ impl Checker {
             accounts: HashMap::new(),
             usernames: FxHashMap::default(),
             seen: FxHashMap::default(),
-            seen_usernames: UniqueTexts::default(),
+            seen_usernames: UniqueTexts::folding(lower),
             address_keys: Vec::new(),
             file_orgs: Vec::new(),
         };
@@ -738,7 +738,7 @@ impl Checker {
                 );
             } else {
                 // Repeats within the file are found at its end.
-                self.seen_usernames.push(&key, row.row.line);
+                self.seen_usernames.push(username, row.row.line);
                 username_ok = true;
             }
         }

@@ -540,7 +540,7 @@ impl Checker {
                     ))
                     .into());
                 }
-                if store.account_count()? == 0 {
+                if !store.has_accounts()? {
                     return Err(UserError::Refused(format!(
                         "there are no accounts in the store yet: import accounts before {}",
                         kind.as_str()

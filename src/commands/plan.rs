@@ -130,7 +130,7 @@ impl Plan {
 }
 
 /// Stores with at least this many accounts take more than a moment to plan.
-const LONG_PLAN_ACCOUNTS: u64 = 100_000;
+const LONG_PLAN_ACCOUNTS: usize = 100_000;
 
 pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
     if args.out.as_os_str() == "-" && format == Format::Json {
@@ -143,7 +143,7 @@ pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
     }
     // A national plan audits every account first (about a second for a
     // million): a spinner says so at a terminal.
-    let bar = crate::output::progress::spinner(store.account_count()? >= LONG_PLAN_ACCOUNTS);
+    let bar = crate::output::progress::spinner(store.account_count_hint()? >= LONG_PLAN_ACCOUNTS);
     bar.set_message("auditing every account for the plan");
     bar.tick();
     let organisations = Organisations::load(store)?;

@@ -151,11 +151,11 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn account_count(&self) -> Result<u64> {
+    /// Whether the store holds any account (without counting a million).
+    pub fn has_accounts(&self) -> Result<bool> {
         Ok(self
             .conn
-            .query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))?
-            as u64)
+            .query_row("SELECT EXISTS (SELECT 1 FROM accounts)", [], |r| r.get(0))?)
     }
 
     /// Normal forms of addresses held by more than one account that is neither

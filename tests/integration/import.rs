@@ -566,3 +566,35 @@ fn a_large_import_at_a_terminal_shows_progress() {
     assert!(shown.contains("importing accounts"), "{shown}");
     assert!(shown.contains("imported accounts: 200000 rows"), "{shown}");
 }
+
+/// Accounts are found by address through `account_emails`, which a fresh
+/// import writes 500 rows a statement: an account in the middle of a
+/// 2,000-account file (past the first statement) is found by its address,
+/// ignoring case.
+#[test]
+fn every_imported_account_is_found_by_its_address() {
+    let store = Store::with_fixtures();
+    let mut content = String::from("account_id,username,email,given_name,family_name,status\n");
+    for i in 0..2_000 {
+        content.push_str(&format!(
+            "P{i:07},puser{i:07},first{i}.last@nhs.net,First{i},Last,active\n"
+        ));
+    }
+    let file = write(&store, "more-accounts.csv", content.as_bytes());
+    let run = store.run(&["import", "accounts", &file]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (address, owner) in [
+        ("First1234.Last@nhs.net", "P0001234"),
+        ("first1999.last@nhs.net", "P0001999"),
+        ("first0.last@nhs.net", "P0000000"),
+    ] {
+        let run = store.run(&["replace", "U0000001", "--email", address, "--dry-run"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("is already on account {owner}")),
+            "{address}: {}",
+            run.stderr
+        );
+    }
+}

@@ -15,7 +15,7 @@ use crate::input::{Column, CsvFile, Row};
 use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
 use crate::rules::is_valid;
 use crate::store::address_key::address_key;
-use crate::store::{Chunk, EmailKeys, ImportCounts, Store};
+use crate::store::{Chunk, EmailKeys, ImportCounts, Store, written_in_key_order};
 use crate::unique_texts::UniqueTexts;
 
 /// What an import reports back: the counts and any warnings.
@@ -129,10 +129,9 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
         // Empty chunks come back to be refilled, so memory is reused.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
-        // A fresh import writes in key order, so the parsing thread sorts
-        // each chunk (the directory is written in file order; organisations
-        // are few).
-        let sorted_chunks = fresh && !matches!(kind, FileKind::Organisations | FileKind::Directory);
+        // Rows written in key order are sorted chunk by chunk here, on the
+        // parsing thread, which has time to spare while the writer is busy.
+        let sorted_chunks = written_in_key_order(kind, fresh);
         let parser_bar = bar.clone();
         let parser = scope.spawn(move || {
             let mut problems = Vec::new();

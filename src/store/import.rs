@@ -292,6 +292,15 @@ fn sort_by_key<'a, T: Copy>(kind: FileKind, rows: impl Iterator<Item = (T, RowRe
     entries.into_iter().map(|e| e.4).collect()
 }
 
+/// Whether an import of `kind` writes its rows in the table's key order:
+/// into an empty table, every kind but organisations (few) and the
+/// directory (kept in the file's order). Files are often in order but for a
+/// few rows (an account's roles in any order): each chunk is sorted first,
+/// which puts those right.
+pub fn written_in_key_order(kind: FileKind, fresh: bool) -> bool {
+    fresh && !matches!(kind, FileKind::Organisations | FileKind::Directory)
+}
+
 fn table(kind: FileKind) -> &'static str {
     match kind {
         FileKind::Organisations => "organisations",
@@ -492,6 +501,12 @@ impl Importer<'_> {
         mut check: impl FnMut(RowRef<'_>) -> Option<FileProblem>,
     ) -> Result<Option<Chunk>> {
         let kind = self.kind;
+        let in_key_order = written_in_key_order(kind, self.fresh);
+        let mut chunk = chunk;
+        if in_key_order {
+            // Usually done already, by the parsing thread.
+            chunk.sort(kind);
+        }
         let mut rows: Vec<u32> = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
             match check(chunk.row(i)) {
@@ -499,8 +514,7 @@ impl Importer<'_> {
                 None => rows.push(i as u32),
             }
         }
-        // Organisations are few; the directory is kept in the file's order.
-        if !self.fresh || matches!(kind, FileKind::Organisations | FileKind::Directory) {
+        if !in_key_order {
             let mut pending: Vec<RowRef<'_>> =
                 rows.iter().map(|&i| chunk.row(i as usize)).collect();
             self.write_all(&mut pending, problems)?;
@@ -511,13 +525,8 @@ impl Importer<'_> {
             self.held.push((chunk, rows));
             return Ok(None);
         }
-        // Files are often in order but for a few rows (an account's roles in
-        // any order): sorting each chunk first puts those right.
-        let order = if chunk.sorted {
-            rows
-        } else {
-            sort_by_key(kind, rows.iter().map(|&i| (i, chunk.row(i as usize))))
-        };
+        // The chunk is sorted, so its rows that passed the checks are too.
+        let order = rows;
         let mut keep: Vec<u32> = Vec::new();
         let mut pending: Vec<RowRef<'_>> = Vec::with_capacity(order.len());
         // The greatest key written so far, and whether it is in this chunk.

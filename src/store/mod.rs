@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns};
+pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
 pub use lookups::*;
 pub use read::*;
 pub use report_cache::{KeptReport, encode_row};

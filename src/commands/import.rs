@@ -109,7 +109,8 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     };
     let fresh = store.import_is_fresh(kind)?;
     let mut check = Checker::new(store, kind, fresh)?;
-    let input_bytes = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+    // The input's size (without a byte-order mark), read or mapped.
+    let (_, input_bytes) = file.progress();
     check.reserve(kind, input_bytes);
     // A large file's rows are synced to disk early (below); the descriptor
     // used is dropped only after the import's transaction, at the end.
@@ -121,8 +122,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     let refers_to_accounts = matches!(kind, FileKind::Permissions | FileKind::Activity);
     let mut lookup_failed = None;
     let mut problems: Vec<FileProblem> = Vec::new();
-    let (_, total_bytes) = file.progress();
-    let bar = crate::output::progress::bytes(total_bytes, total_bytes >= LARGE_FILE_BYTES);
+    let bar = crate::output::progress::bytes(input_bytes, input_bytes >= LARGE_FILE_BYTES);
     bar.set_message(format!("importing {}", kind.as_str()));
     bar.tick();
     let outcome = std::thread::scope(|scope| -> Result<(ImportCounts, Parsed)> {
@@ -229,7 +229,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
             }
         }
         crate::trace("rows received");
-        bar.set_position(total_bytes);
+        bar.set_position(input_bytes);
         bar.set_message(format!("importing {}: finishing", kind.as_str()));
         if let Some(path) = &early_sync_path {
             // Pages written so far go to the disk now, on a thread that has
@@ -353,16 +353,7 @@ impl<'r> Checked<'r, '_> {
             self.problem(column, "a value is required here".into());
             return None;
         }
-        if let Some(c) = control_character(value, false) {
-            self.problem(
-                column,
-                format!(
-                    "the value contains a control character (U+{:04X}): remove it",
-                    c as u32
-                ),
-            );
-            return None;
-        }
+        self.refuse_control_character(column, value, false)?;
         Some(value)
     }
 
@@ -373,17 +364,29 @@ impl<'r> Checked<'r, '_> {
     fn optional(&mut self, column: usize) -> Option<&'r str> {
         let value = self.get(column);
         let free_text = self.row.column_name(column) == "detail";
-        if let Some(c) = control_character(value, free_text) {
-            self.problem(
-                column,
-                format!(
-                    "the value contains a control character (U+{:04X}): remove it",
-                    c as u32
-                ),
-            );
-            return None;
-        }
+        self.refuse_control_character(column, value, free_text)?;
         (!value.is_empty()).then_some(value)
+    }
+
+    /// A problem, and `None`, if `value` holds a control character (line
+    /// breaks and tabs are allowed in free text).
+    fn refuse_control_character(
+        &mut self,
+        column: usize,
+        value: &str,
+        free_text: bool,
+    ) -> Option<()> {
+        let Some(c) = control_character(value, free_text) else {
+            return Some(());
+        };
+        self.problem(
+            column,
+            format!(
+                "the value contains a control character (U+{:04X}): remove it",
+                c as u32
+            ),
+        );
+        None
     }
 
     /// An enum value, matched case-insensitively.
@@ -553,9 +556,8 @@ impl Checker {
     }
 
     /// Room up front for what this file's rows are remembered by, from the
-    /// file's size (0 for standard input): growing a million-entry map
-    /// rehashes it many times. Account rows are rarely under 64 bytes,
-    /// directory rows under 50.
+    /// file's size: growing a million-entry list copies it many times.
+    /// Account rows are rarely under 64 bytes, directory rows under 50.
     fn reserve(&mut self, kind: FileKind, file_bytes: u64) {
         let rows = |row_bytes: u64| (file_bytes / row_bytes).min(50_000_000) as usize;
         match kind {

@@ -884,23 +884,24 @@ fn insert_pairs<'v>(
     )?;
     let mut one = BulkInsert::prepare(conn, &format!("{insert} VALUES (?, ?)"))?;
     let mut batch: Vec<(i64, Value<'v>)> = Vec::with_capacity(ROWS);
-    let values = |batch: &[(i64, Value<'v>)]| {
-        batch
-            .iter()
-            .flat_map(|&(key, value)| [Value::Integer(key), value])
-            .collect::<Vec<_>>()
-    };
     for pair in pairs {
         batch.push(pair);
         if batch.len() == ROWS {
-            many.execute(values(&batch))?;
+            many.execute(pair_values(&batch))?;
             batch.clear();
         }
     }
     for pair in &batch {
-        one.execute(values(std::slice::from_ref(pair)))?;
+        one.execute(pair_values(std::slice::from_ref(pair)))?;
     }
     Ok(())
+}
+
+/// The values of (key, value) pairs, in parameter order.
+fn pair_values<'a, 'v>(pairs: &'a [(i64, Value<'v>)]) -> impl Iterator<Item = Value<'v>> + 'a {
+    pairs
+        .iter()
+        .flat_map(|&(key, value)| [Value::Integer(key), value])
 }
 
 impl Drop for Importer<'_> {

@@ -1977,7 +1977,7 @@ fn no_command_prints_personal_data_on_standard_error() {
     for args in [
         vec!["plan", "--out", plan],
         vec!["plan", "--out", "-"],
-        vec!["plan", "--out", plan, "--format", "json"],
+        vec!["plan", "--out", plan, "--force", "--format", "json"],
         vec!["replace", "--plan", plan, "--yes"],
         vec!["log"],
         vec!["log", "--format", "csv"],

@@ -240,7 +240,7 @@ fn plan_out_dash_prints_the_plan() {
     let run = store.run(&["plan", "--out", "-"]).ok();
     assert_eq!(run.stdout, fs::read_to_string(&file).unwrap());
     assert!(!store.dir.path().join("-").exists());
-    assert!(run.csv().len() > 0);
+    assert!(!run.csv().is_empty());
 }
 
 #[test]
@@ -262,7 +262,7 @@ fn export_out_dash_writes_the_chosen_file_to_standard_output() {
             fs::read_to_string(dir.join(file)).unwrap(),
             "{only}"
         );
-        assert!(run.csv().len() > 0, "{only}");
+        assert!(!run.csv().is_empty(), "{only}");
     }
     // Both files cannot share one stream: --only is asked for, and no folder
     // named `-` is made.

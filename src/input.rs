@@ -21,11 +21,12 @@ use crate::error::FileProblem;
 /// megabyte-long cell is a broken export, and refusing it keeps memory bounded.
 pub const MAX_FIELD_BYTES: usize = 10_000;
 
-/// The longest line accepted: a row has a handful of values of at most
+/// The longest line read: a row has a handful of values of at most
 /// [`MAX_FIELD_BYTES`] each, so a line longer than this is not a row (a
 /// binary file, or a file without line breaks), and nothing after it could be
-/// read as one.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// read as one. It is far above a row's length so that a row with one
+/// over-long value (a broken export) is still reported by its column.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
 
 /// The most held of an input whose size is not known beforehand (standard
 /// input, a pipe, a device). A national export is under 100 MB; a regular
@@ -58,9 +59,10 @@ impl Unreadable {
 
     fn problem(&self) -> FileProblem {
         let message = match self.why {
-            Why::Nul => "this line holds a NUL byte (0x00), which no text file has: this is not a \
-                         CSV export, so nothing after it can be read; check that this is the right \
-                         file, saved as CSV"
+            Why::Nul => "this line holds a NUL byte (0x00), which a CSV file in UTF-8 never has \
+                         (a binary file has them, and so does text saved as UTF-16 or \"Unicode \
+                         text\"), so nothing after it can be read: check that this is the right \
+                         file, saved as UTF-8 (in Excel: \"CSV UTF-8\")"
                 .to_string(),
             Why::LongLine => format!(
                 "this line goes on for more than {MAX_LINE_BYTES} bytes without a line break, so \

@@ -450,7 +450,7 @@ fn a_line_that_never_ends_is_refused_from_a_file_or_a_pipe() {
     let store = Store::with_fixtures();
     let file = store.dir.path().join("one-line.csv");
     let mut bytes = b"account_id,username,email,given_name,family_name,status\n".to_vec();
-    bytes.extend(std::iter::repeat_n(b'a', 3 << 20));
+    bytes.extend(std::iter::repeat_n(b'a', 12 << 20));
     fs::write(&file, &bytes).unwrap();
     let run = store.run(&["import", "accounts", path_str(&file)]).fails(1);
     assert!(
@@ -458,7 +458,7 @@ fn a_line_that_never_ends_is_refused_from_a_file_or_a_pipe() {
         "{}",
         run.stderr
     );
-    // From a pipe, 1 GiB of one line: stopped after the first MiB.
+    // From a pipe, 1 GiB of one line: stopped after the first 8 MiB.
     let run = run_piped(&store, &["import", "accounts", "-"], stream(1 << 30, b'a'));
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(

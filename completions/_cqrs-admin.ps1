@@ -181,13 +181,14 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;plan' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the plan (CSV, owner-only); `-` for standard output')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the plan (CSV, a new owner-only file); `-` for standard output')
             [CompletionResult]::new('--contact', '--contact', [CompletionResultType]::ParameterName, 'Only accounts whose contact is this organisation (ODS code)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
             [CompletionResult]::new('--cutover', '--cutover', [CompletionResultType]::ParameterName, 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace the file at --out if there is one (never the store, a link or a device)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -259,15 +260,17 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;export' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The folder to write into (created owner-only if missing)')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The folder to write into (created owner-only if missing); `-` writes the file chosen by --only to standard output')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Write only this file (required with `--out -`)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
             [CompletionResult]::new('--cutover', '--cutover', [CompletionResultType]::ParameterName, 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace the files already in the folder (never the store, a link or a device)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Export every account and role, not only the replacement accounts')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'cqrs-admin;completions' {

@@ -544,7 +544,7 @@ _cqrs__admin() {
             return 0
             ;;
         cqrs__subcmd__admin__subcmd__export)
-            opts="-h --out --all --db --actor --format --today --cutover --help"
+            opts="-h --out --only --force --all --db --actor --format --today --cutover --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +552,10 @@ _cqrs__admin() {
             case "${prev}" in
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -W "accounts permissions" -- "${cur}"))
                     return 0
                     ;;
                 --db)
@@ -1014,7 +1018,7 @@ _cqrs__admin() {
             return 0
             ;;
         cqrs__subcmd__admin__subcmd__plan)
-            opts="-h --out --contact --db --actor --format --today --cutover --help"
+            opts="-h --out --force --contact --db --actor --format --today --cutover --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -161,13 +161,14 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;cutover;help;help'= {
         }
         &'cqrs-admin;plan'= {
-            cand --out 'Where to write the plan (CSV, owner-only); `-` for standard output'
+            cand --out 'Where to write the plan (CSV, a new owner-only file); `-` for standard output'
             cand --contact 'Only accounts whose contact is this organisation (ODS code)'
             cand --db 'The store (an SQLite file, created on first use)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
             cand --cutover 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one'
+            cand --force 'Replace the file at --out if there is one (never the store, a link or a device)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -233,15 +234,17 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;export'= {
-            cand --out 'The folder to write into (created owner-only if missing)'
+            cand --out 'The folder to write into (created owner-only if missing); `-` writes the file chosen by --only to standard output'
+            cand --only 'Write only this file (required with `--out -`)'
             cand --db 'The store (an SQLite file, created on first use)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
             cand --cutover 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one'
+            cand --force 'Replace the files already in the folder (never the store, a link or a device)'
             cand --all 'Export every account and role, not only the replacement accounts'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'cqrs-admin;completions'= {
             cand --db 'The store (an SQLite file, created on first use)'

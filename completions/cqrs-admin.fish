@@ -142,7 +142,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fis
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the cutover date and the days left'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from help" -f -a "set" -d 'Keep a new cutover date in the store'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l out -d 'Where to write the plan (CSV, owner-only); `-` for standard output' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l out -d 'Where to write the plan (CSV, a new owner-only file); `-` for standard output' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l contact -d 'Only accounts whose contact is this organisation (ODS code)' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l db -d 'The store (an SQLite file, created on first use)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
@@ -151,6 +151,7 @@ csv\t''
 json\t''"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l today -d 'Pin today\'s date (YYYY-MM-DD), for reproducible reports [default: the system date]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l force -d 'Replace the file at --out if there is one (never the store, a link or a device)'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l email -d 'The replacement\'s NHSmail address' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l plan -d 'A reviewed plan: CSV with account_id,new_email[,reason]' -r -F
@@ -206,7 +207,9 @@ json\t''"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l today -d 'Pin today\'s date (YYYY-MM-DD), for reproducible reports [default: the system date]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -s h -l help -d 'Print help'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l out -d 'The folder to write into (created owner-only if missing)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l out -d 'The folder to write into (created owner-only if missing); `-` writes the file chosen by --only to standard output' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l only -d 'Write only this file (required with `--out -`)' -r -f -a "accounts\t'accounts.csv'
+permissions\t'permissions.csv'"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l db -d 'The store (an SQLite file, created on first use)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l format -d 'How to print records' -r -f -a "table\t''
@@ -214,8 +217,9 @@ csv\t''
 json\t''"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l today -d 'Pin today\'s date (YYYY-MM-DD), for reproducible reports [default: the system date]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l force -d 'Replace the files already in the folder (never the store, a link or a device)'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l all -d 'Export every account and role, not only the replacement accounts'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -s h -l help -d 'Print help'
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l db -d 'The store (an SQLite file, created on first use)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l format -d 'How to print records' -r -f -a "table\t''

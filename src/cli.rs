@@ -192,9 +192,12 @@ pub enum CutoverCommand {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Where to write the plan (CSV, owner-only); `-` for standard output.
+    /// Where to write the plan (CSV, a new owner-only file); `-` for standard output.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the file at --out if there is one (never the store, a link or a device).
+    #[arg(long)]
+    pub force: bool,
     /// Only accounts whose contact is this organisation (ODS code).
     #[arg(long)]
     pub contact: Option<String>,
@@ -268,12 +271,40 @@ pub struct LogArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The folder to write into (created owner-only if missing).
+    /// The folder to write into (created owner-only if missing); `-` writes the
+    /// file chosen by --only to standard output.
     #[arg(long)]
     pub out: PathBuf,
+    /// Write only this file (required with `--out -`).
+    #[arg(long, value_enum)]
+    pub only: Option<ExportFile>,
+    /// Replace the files already in the folder (never the store, a link or a device).
+    #[arg(long)]
+    pub force: bool,
     /// Export every account and role, not only the replacement accounts.
     #[arg(long)]
     pub all: bool,
+}
+
+/// The files `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFile {
+    /// accounts.csv
+    Accounts,
+    /// permissions.csv
+    Permissions,
+}
+
+impl ExportFile {
+    pub const ALL: [ExportFile; 2] = [ExportFile::Accounts, ExportFile::Permissions];
+
+    /// The file's name in the export folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFile::Accounts => "accounts.csv",
+            ExportFile::Permissions => "permissions.csv",
+        }
+    }
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {

@@ -3,9 +3,15 @@
 //! trimmed values, blank lines skipped, RFC 4180 quoting.
 //!
 //! The reader never stops at the first problem: it records each one with its
-//! line and column and carries on, so a user fixes a file in one pass.
+//! line and column and carries on, so a user fixes a file in one pass. The
+//! exception is a problem that makes the rest unreadable (a NUL byte: not a
+//! text file; a line too long to be a row): reading stops there, at once,
+//! so that `/dev/zero` or a binary file is refused in a moment rather than
+//! read until memory runs out. Input of unknown size (standard input, a
+//! pipe, a device) is read in chunks, checked as it comes, and held only up
+//! to [`MAX_UNSIZED_INPUT_BYTES`].
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 
 use csv::ByteRecord;
 
@@ -15,8 +21,166 @@ use crate::error::FileProblem;
 /// megabyte-long cell is a broken export, and refusing it keeps memory bounded.
 pub const MAX_FIELD_BYTES: usize = 10_000;
 
-/// The whole file, in memory.
-pub type Data = Cursor<Input>;
+/// The longest line read: a row has a handful of values of at most
+/// [`MAX_FIELD_BYTES`] each, so a line longer than this is not a row (a
+/// binary file, or a file without line breaks), and nothing after it could be
+/// read as one. It is far above a row's length so that a row with one
+/// over-long value (a broken export) is still reported by its column.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
+/// The most held of an input whose size is not known beforehand (standard
+/// input, a pipe, a device). A national export is under 100 MB; a regular
+/// file is mapped, not held, and has no such limit.
+pub const MAX_UNSIZED_INPUT_BYTES: usize = 256 << 20;
+
+/// Why reading stopped before the end of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Nul,
+    LongLine,
+    TooLarge,
+}
+
+/// Where reading stops, and why: `at` is the start of the line that cannot
+/// be read (the rows before it are read as usual).
+#[derive(Debug, Clone, Copy)]
+struct Unreadable {
+    at: usize,
+    line: u64,
+    why: Why,
+}
+
+impl Unreadable {
+    fn new(data: &[u8], at: usize, why: Why) -> Unreadable {
+        let at = at.min(data.len());
+        let line = 1 + data[..at].iter().filter(|b| **b == b'\n').count() as u64;
+        Unreadable { at, line, why }
+    }
+
+    fn problem(&self) -> FileProblem {
+        let message = match self.why {
+            Why::Nul => "this line holds a NUL byte (0x00), which a CSV file in UTF-8 never has \
+                         (a binary file has them, and so does text saved as UTF-16 or \"Unicode \
+                         text\"), so nothing after it can be read: check that this is the right \
+                         file, saved as UTF-8 (in Excel: \"CSV UTF-8\")"
+                .to_string(),
+            Why::LongLine => format!(
+                "this line goes on for more than {MAX_LINE_BYTES} bytes without a line break, so \
+                 it is not a row of a CSV export and nothing after it can be read; check that \
+                 this is the right file, saved as CSV"
+            ),
+            Why::TooLarge => format!(
+                "the input goes on past {MAX_UNSIZED_INPUT_BYTES} bytes (256 MiB), the most read \
+                 from standard input, a pipe or a device: save it to a file and give the file's \
+                 path"
+            ),
+        };
+        FileProblem {
+            line: self.line,
+            column: None,
+            message,
+        }
+    }
+}
+
+/// Finds, as the bytes go by, what makes an input unreadable (see
+/// [`Unreadable`]). Costs one `memchr` pass for the NUL byte and a look at
+/// each chunk's first and last line break.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Bytes looked at so far.
+    offset: usize,
+    /// Where the line being read starts.
+    line_start: usize,
+}
+
+impl Scan {
+    /// Looks at the next `chunk`; returns the problem found, where its line
+    /// starts, if any (the position is in bytes from the start of the scan).
+    fn feed(&mut self, chunk: &[u8]) -> Option<(usize, Why)> {
+        let base = self.offset;
+        if let Some(i) = memchr::memchr(0, chunk) {
+            let start =
+                memchr::memrchr(b'\n', &chunk[..i]).map_or(self.line_start, |j| base + j + 1);
+            return Some((start, Why::Nul));
+        }
+        let mut rest = chunk;
+        let mut at = base;
+        loop {
+            match memchr::memchr(b'\n', rest) {
+                None => {
+                    if at + rest.len() - self.line_start > MAX_LINE_BYTES {
+                        return Some((self.line_start, Why::LongLine));
+                    }
+                    break;
+                }
+                Some(i) => {
+                    if at + i - self.line_start > MAX_LINE_BYTES {
+                        return Some((self.line_start, Why::LongLine));
+                    }
+                    at += i + 1;
+                    self.line_start = at;
+                    rest = &rest[i + 1..];
+                    // What is left is shorter than a line may be: only
+                    // where its last line starts matters.
+                    if rest.len() <= MAX_LINE_BYTES {
+                        if let Some(j) = memchr::memrchr(b'\n', rest) {
+                            self.line_start = at + j + 1;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        self.offset = base + chunk.len();
+        None
+    }
+}
+
+/// The input as the csv reader reads it: a mapped file checked chunk by
+/// chunk as it is handed over, or read input already checked; either way
+/// the reader gets nothing past the first unreadable line.
+pub struct Data {
+    input: Input,
+    /// How much has been handed to the reader.
+    pos: usize,
+    /// Checks what is handed over (a mapped file); `None` once checked.
+    scan: Option<Scan>,
+    stop: Option<Unreadable>,
+}
+
+impl Data {
+    fn bytes(&self) -> &[u8] {
+        self.input.as_ref()
+    }
+}
+
+impl Read for Data {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let data = self.input.as_ref();
+        let end = self.stop.map_or(data.len(), |u| u.at);
+        let mut n = buf.len().min(end.saturating_sub(self.pos));
+        if n > 0
+            && let Some(scan) = &mut self.scan
+            && let Some((at, why)) = scan.feed(&data[self.pos..self.pos + n])
+        {
+            self.stop = Some(Unreadable::new(data, at, why));
+            self.scan = None;
+            n = at.saturating_sub(self.pos).min(n);
+        }
+        if n == 0 {
+            return match self.stop {
+                Some(_) => Err(std::io::Error::other(
+                    "the input cannot be read past this line",
+                )),
+                None => Ok(0),
+            };
+        }
+        buf[..n].copy_from_slice(&data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
 
 /// A file's bytes, without a UTF-8 byte-order mark (Excel writes one): read
 /// into memory, or mapped.
@@ -50,11 +214,57 @@ impl Input {
         input
     }
 
-    /// Reads the whole input (standard input, a pipe).
-    fn read<R: Read>(mut input: R) -> std::io::Result<Input> {
+    /// Reads an input of unknown size (standard input, a pipe, a device)
+    /// in chunks, checking each as it comes: reading stops at the first
+    /// unreadable line, or at [`MAX_UNSIZED_INPUT_BYTES`].
+    fn read<R: Read>(mut input: R) -> std::io::Result<Data> {
         let mut data = Vec::new();
-        input.read_to_end(&mut data)?;
-        Ok(Input::new(Bytes::Read(data)))
+        let mut chunk = vec![0u8; 1 << 16];
+        let mut scan = Scan::default();
+        let mut stop = None;
+        loop {
+            let n = match input.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let got = &chunk[..n];
+            if data.len() + n > MAX_UNSIZED_INPUT_BYTES {
+                // Nothing of it is read: the line is counted, then the
+                // bytes are let go.
+                let line = Unreadable::new(&data, scan.line_start, Why::TooLarge).line;
+                return Ok(Data {
+                    input: Input::new(Bytes::Read(Vec::new())),
+                    pos: 0,
+                    scan: None,
+                    stop: Some(Unreadable {
+                        at: 0,
+                        line,
+                        why: Why::TooLarge,
+                    }),
+                });
+            }
+            let found = scan.feed(got);
+            data.extend_from_slice(got);
+            if let Some((at, why)) = found {
+                stop = Some((at, why));
+                break;
+            }
+        }
+        let input = Input::new(Bytes::Read(data));
+        let skip = input.skip;
+        let stop = stop.map(|(at, why)| {
+            // Positions are in the bytes as read; the data handed over
+            // starts after any byte-order mark.
+            Unreadable::new(input.as_ref(), at.saturating_sub(skip), why)
+        });
+        Ok(Data {
+            input,
+            pos: 0,
+            scan: None,
+            stop,
+        })
     }
 
     /// Maps a regular file into memory rather than copying it: the parser
@@ -63,7 +273,7 @@ impl Input {
     /// the first row). Anything else (a pipe, a device, an empty file) is
     /// read. As with any tool that maps its input (ripgrep does), a file
     /// cut short by another program while it is read stops this one.
-    fn map(file: &std::fs::File) -> std::io::Result<Input> {
+    fn map(file: &std::fs::File) -> std::io::Result<Data> {
         let meta = file.metadata()?;
         if meta.is_file() && meta.len() > 0 {
             // SAFETY: the map is read-only and private to this process;
@@ -73,7 +283,12 @@ impl Input {
             let map = unsafe { memmap2::Mmap::map(file)? };
             #[cfg(unix)]
             let _ = map.advise(memmap2::Advice::Sequential);
-            return Ok(Input::new(Bytes::Mapped(map)));
+            return Ok(Data {
+                input: Input::new(Bytes::Mapped(map)),
+                pos: 0,
+                scan: Some(Scan::default()),
+                stop: None,
+            });
         }
         Input::read(file)
     }
@@ -200,10 +415,10 @@ impl CsvFile<Data> {
     }
 
     fn open_input(
-        input: Input,
+        input: Data,
         columns: &'static [Column],
     ) -> std::io::Result<Result<CsvFile<Data>, Vec<FileProblem>>> {
-        let buffered = Cursor::new(input);
+        let buffered = input;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -227,13 +442,19 @@ impl CsvFile<Data> {
                 }
                 Ok(true) => {
                     let start = header.position().map_or(0, |p| p.byte() as usize);
-                    let line = lines.record(reader.get_ref().get_ref().as_ref(), start);
+                    let line = lines.record(reader.get_ref().bytes(), start);
                     if header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                         continue;
                     }
                     break line;
                 }
-                Err(e) => return Ok(Err(vec![csv_problem(&e)])),
+                Err(e) => {
+                    let problem = match reader.get_ref().stop {
+                        Some(stop) if matches!(e.kind(), csv::ErrorKind::Io(_)) => stop.problem(),
+                        _ => csv_problem(&e),
+                    };
+                    return Ok(Err(vec![problem]));
+                }
             }
         };
         let mut problems = Vec::new();
@@ -317,7 +538,11 @@ impl CsvFile<Data> {
                 }
                 Ok(true) => {}
                 Err(e) => {
-                    self.problems.push(csv_problem(&e));
+                    let problem = match self.reader.get_ref().stop {
+                        Some(stop) if matches!(e.kind(), csv::ErrorKind::Io(_)) => stop.problem(),
+                        _ => csv_problem(&e),
+                    };
+                    self.problems.push(problem);
                     if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                         return None;
                     }
@@ -325,9 +550,7 @@ impl CsvFile<Data> {
                 }
             }
             let start = self.record.position().map_or(0, |p| p.byte() as usize);
-            self.line = self
-                .lines
-                .record(self.reader.get_ref().get_ref().as_ref(), start);
+            self.line = self.lines.record(self.reader.get_ref().bytes(), start);
             self.last_start = Some((start, self.line));
             let record = &self.record;
             if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
@@ -417,7 +640,7 @@ impl CsvFile<Data> {
     /// the csv reader, so it must be found in the bytes. Only records with a
     /// quote in them are looked at.
     fn text_after_closing_quote(&self, start: usize, end: usize) -> Option<usize> {
-        let data = self.reader.get_ref().get_ref().as_ref();
+        let data = self.reader.get_ref().bytes();
         let raw = data.get(start..end.min(data.len()))?;
         if !raw.contains(&b'"') {
             return None;
@@ -459,7 +682,7 @@ impl CsvFile<Data> {
         let Some((start, line)) = self.last_start.take() else {
             return;
         };
-        let data = self.reader.get_ref().get_ref().as_ref();
+        let data = self.reader.get_ref().bytes();
         let tail = &data[start.min(data.len())..];
         let body = tail.strip_suffix(b"\n").unwrap_or(tail);
         let body = body.strip_suffix(b"\r").unwrap_or(body);
@@ -486,7 +709,7 @@ impl CsvFile<Data> {
 
     /// How many bytes of the input have been read, and how many there are.
     pub fn progress(&self) -> (u64, u64) {
-        let total = self.reader.get_ref().get_ref().as_ref().len() as u64;
+        let total = self.reader.get_ref().bytes().len() as u64;
         (self.reader.position().byte().min(total), total)
     }
 

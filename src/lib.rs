@@ -141,8 +141,13 @@ pub fn run(cli: Cli) -> Result<()> {
             views::cutover(&dates, format)?;
         }
         Command::Plan(args) => {
+            // The target is checked before the plan is made: a refused
+            // command does no work and writes nothing.
+            let guarded = files::Guarded::store(store.path());
+            let target =
+                files::Target::check(&args.out, args.force, &guarded, output::replacements::PLAN)?;
             let plan = commands::plan::run(&store, args, format)?;
-            output::replacements::plan(&plan, &args.out, format)?;
+            output::replacements::plan(&plan, &target, &guarded, format)?;
         }
         Command::Replace(args) => {
             commands::replace::run(&mut store, args, &operator(&cli), format)?;
@@ -176,7 +181,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output::replacements::log(&entries, format)?;
         }
         Command::Export(args) => {
-            let exported = commands::export::run(&store, args)?;
+            let exported = commands::export::run(&store, args, format)?;
             output::replacements::exported(&exported, format)?;
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),

@@ -676,7 +676,7 @@ fn plan_holds_exactly_the_confident_matches_leaving_out_admins_and_shared_addres
     assert!(piped.stderr.contains("--format json"), "{}", piped.stderr);
 
     let json = env
-        .run(&["plan", "--out", &out, "--format", "json"])
+        .run(&["plan", "--out", &out, "--force", "--format", "json"])
         .ok()
         .json();
     assert_eq!(json["proposed"], 2);

@@ -3,8 +3,13 @@
 //! so that another CQRS system, or another store, can take them in.
 //!
 //! The folder is created owner-only when it does not exist (an existing
-//! folder is left as it is: it may be shared, like /tmp); both files are
-//! always created owner-only. Cells are written by the same CSV writer as
+//! folder is left as it is: it may be shared, like /tmp), and must be a
+//! folder, not a link to one. Each file is written as every output is
+//! (crate::files): a new owner-only file renamed into place, an existing one
+//! replaced only with `--force`, never the store. Both files are written
+//! before either is renamed into place, so a failure leaves the folder as
+//! it was. `--only` writes one of them; `--out -` writes that one to
+//! standard output (two CSV files cannot share one stream). Cells are written by the same CSV writer as
 //! every other output, so a value a spreadsheet would run as a formula
 //! (starting with `=`, `+`, `-` or `@`) is written with a leading `'`. Such
 //! values do not occur in real exports (ids, names, dates, roles), and
@@ -14,92 +19,140 @@
 //! the email. That trade is deliberate: the files are meant to be opened in
 //! spreadsheets.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, Result};
 
-use crate::cli::{ExportArgs, FileKind, Format};
+use crate::cli::{ExportArgs, ExportFile, FileKind, Format};
 use crate::error::UserError;
-use crate::files::{create_owner_only, create_owner_only_dir};
+use crate::files::{Guarded, PendingFile, Target, check_folder, create_owner_only_dir};
 use crate::output::Sink;
 use crate::store::{Store, columns};
 
+/// One file written: where (a path, or "standard output") and how many rows.
+#[derive(Debug)]
+pub struct ExportedFile {
+    pub file: ExportFile,
+    pub written_to: String,
+    pub rows: usize,
+}
+
 #[derive(Debug)]
 pub struct Exported {
-    pub accounts_file: PathBuf,
-    pub permissions_file: PathBuf,
-    pub accounts: usize,
-    pub permissions: usize,
+    pub files: Vec<ExportedFile>,
     pub all: bool,
 }
 
-fn open(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
-    let file = create_owner_only(path).map_err(|e| {
-        UserError::Refused(format!(
-            "cannot write {}: {e}; check the folder's permissions",
-            path.display()
-        ))
-    })?;
-    Ok(std::io::BufWriter::with_capacity(1 << 16, file))
-}
+const WHAT: &str = "the export";
 
-pub fn run(store: &Store, args: &ExportArgs) -> Result<Exported> {
-    let dir = &args.out;
-    if dir.exists() && !dir.is_dir() {
-        return Err(UserError::Refused(format!(
-            "{} is a file: give --out a folder to write accounts.csv and permissions.csv into",
-            dir.display()
-        ))
-        .into());
+pub fn run(store: &Store, args: &ExportArgs, format: Format) -> Result<Exported> {
+    let guarded = Guarded::store(store.path());
+    let files: Vec<ExportFile> = match args.only {
+        Some(file) => vec![file],
+        None => ExportFile::ALL.to_vec(),
+    };
+    // Every target is checked before anything is read or written.
+    let targets: Vec<(ExportFile, Target)> = if args.out.as_os_str() == "-" {
+        let Some(file) = args.only else {
+            return Err(UserError::Refused(
+                "--out - writes one CSV file to standard output: add --only accounts or \
+                 --only permissions, or give --out a folder for both"
+                    .into(),
+            )
+            .into());
+        };
+        if format == Format::Json {
+            return Err(UserError::Refused(
+                "--out - writes the export (CSV) to standard output, where --format json would \
+                 write too: give --out a folder, or leave out --format json"
+                    .into(),
+            )
+            .into());
+        }
+        vec![(file, Target::Stdout)]
+    } else {
+        let dir = &args.out;
+        if check_folder(dir)? {
+            create_owner_only_dir(dir).map_err(|e| {
+                UserError::Refused(format!("cannot create the folder {}: {e}", dir.display()))
+            })?;
+        }
+        files
+            .iter()
+            .map(|&f| {
+                Ok((
+                    f,
+                    Target::check(&dir.join(f.file_name()), args.force, &guarded, WHAT)?,
+                ))
+            })
+            .collect::<Result<_, UserError>>()?
+    };
+
+    let mut written = Vec::new();
+    let mut pending: Vec<PendingFile> = Vec::new();
+    for (file, target) in &targets {
+        let rows = match target {
+            Target::Stdout => {
+                let mut sink = Sink::stdout(Format::Csv, columns(file_kind(*file)))?;
+                write(store, args.all, *file, &mut sink)?;
+                let rows = sink.rows();
+                sink.finish()?;
+                rows
+            }
+            Target::File(f) => {
+                let mut sink = Sink::new(f.create(WHAT)?, Format::Csv, columns(file_kind(*file)))?;
+                write(store, args.all, *file, &mut sink)?;
+                let rows = sink.rows();
+                pending.push(
+                    sink.into_inner()
+                        .with_context(|| format!("writing {}", f.path().display()))?,
+                );
+                rows
+            }
+        };
+        written.push(ExportedFile {
+            file: *file,
+            written_to: target.describe(),
+            rows,
+        });
     }
-    if !dir.exists() {
-        create_owner_only_dir(dir).map_err(|e| {
-            UserError::Refused(format!("cannot create the folder {}: {e}", dir.display()))
-        })?;
+    for file in pending {
+        file.commit(&guarded, WHAT)?;
     }
-    let accounts_file = dir.join("accounts.csv");
-    let permissions_file = dir.join("permissions.csv");
-
-    let mut sink = Sink::new(
-        open(&accounts_file)?,
-        Format::Csv,
-        columns(FileKind::Accounts),
-    )?;
-    store.export_accounts(args.all, |a| {
-        sink.row(&[
-            a.account_id.as_str(),
-            &a.username,
-            &a.email,
-            &a.given_name,
-            &a.family_name,
-            a.status.as_str(),
-            a.created_at.as_deref().unwrap_or(""),
-            a.last_login_at.as_deref().unwrap_or(""),
-        ])?;
-        Ok(())
-    })?;
-    let accounts = sink.rows();
-    sink.finish()
-        .with_context(|| format!("writing {}", accounts_file.display()))?;
-
-    let mut sink = Sink::new(
-        open(&permissions_file)?,
-        Format::Csv,
-        columns(FileKind::Permissions),
-    )?;
-    store.export_permissions(args.all, |id, g| {
-        sink.row(&[id, &g.ods_code, g.role.as_str(), &g.payment_types.join(";")])?;
-        Ok(())
-    })?;
-    let permissions = sink.rows();
-    sink.finish()
-        .with_context(|| format!("writing {}", permissions_file.display()))?;
-
     Ok(Exported {
-        accounts_file,
-        permissions_file,
-        accounts,
-        permissions,
+        files: written,
         all: args.all,
     })
+}
+
+fn file_kind(file: ExportFile) -> FileKind {
+    match file {
+        ExportFile::Accounts => FileKind::Accounts,
+        ExportFile::Permissions => FileKind::Permissions,
+    }
+}
+
+fn write<W: std::io::Write>(
+    store: &Store,
+    all: bool,
+    file: ExportFile,
+    sink: &mut Sink<W>,
+) -> Result<()> {
+    match file {
+        ExportFile::Accounts => store.export_accounts(all, |a| {
+            sink.row(&[
+                a.account_id.as_str(),
+                &a.username,
+                &a.email,
+                &a.given_name,
+                &a.family_name,
+                a.status.as_str(),
+                a.created_at.as_deref().unwrap_or(""),
+                a.last_login_at.as_deref().unwrap_or(""),
+            ])?;
+            Ok(())
+        }),
+        ExportFile::Permissions => store.export_permissions(all, |id, g| {
+            sink.row(&[id, &g.ods_code, g.role.as_str(), &g.payment_types.join(";")])?;
+            Ok(())
+        }),
+    }
 }

@@ -10,7 +10,6 @@
 //! then finds every row already done, so nothing is ever created twice.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -402,18 +401,19 @@ pub fn read_plan(path: &Path) -> Result<(String, Vec<Request>, Vec<FileProblem>)
     } else {
         path.display().to_string()
     };
-    let input: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    // A regular file is mapped; standard input, a pipe or a device is read
+    // in checked chunks and held only up to a bound (crate::input).
+    let opened = if path.as_os_str() == "-" {
+        CsvFile::open(std::io::stdin().lock(), PLAN_COLUMNS)
     } else {
-        Box::new(std::fs::File::open(path).map_err(|e| {
+        let file = std::fs::File::open(path).map_err(|e| {
             UserError::Refused(format!(
                 "cannot read the plan {name}: {e}; check the path and that the file is readable"
             ))
-        })?)
+        })?;
+        CsvFile::open_file(&file, PLAN_COLUMNS)
     };
-    let mut file = match CsvFile::open(input, PLAN_COLUMNS)
-        .with_context(|| format!("reading the plan {name}"))?
-    {
+    let mut file = match opened.with_context(|| format!("reading the plan {name}"))? {
         Ok(file) => file,
         Err(problems) => return Ok((name, Vec::new(), problems)),
     };

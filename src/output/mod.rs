@@ -119,20 +119,30 @@ impl<W: Write> Sink<W> {
     }
 
     /// Finishes the output (closes the JSON array, prints the table).
-    pub fn finish(mut self) -> io::Result<()> {
-        if let Some(mut w) = self.csv.take() {
-            w.flush()?;
+    pub fn finish(self) -> io::Result<()> {
+        self.into_inner().map(drop)
+    }
+
+    /// Finishes the output and gives back what it was written to (a file
+    /// still to be committed).
+    pub fn into_inner(mut self) -> io::Result<W> {
+        let mut w = if let Some(w) = self.csv.take() {
+            w.into_inner()
+                .map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))?
         } else if let Some(mut w) = self.json.take() {
             w.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
-            w.flush()?;
+            w
         } else if let Some(mut w) = self.out.take() {
             if !self.table.is_empty() {
                 let table = render_table(&self.headers, &self.table);
                 writeln!(w, "{table}")?;
             }
-            w.flush()?;
-        }
-        Ok(())
+            w
+        } else {
+            unreachable!("a sink has one writer until it is finished")
+        };
+        w.flush()?;
+        Ok(w)
     }
 }
 

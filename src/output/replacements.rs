@@ -441,42 +441,40 @@ pub fn describe_revert(r: &crate::commands::revert::Revert, done: bool) -> Strin
     text
 }
 
-/// Writes the plan (CSV, owner-only; `-` is standard output) and tells the
+/// What the plan is called in messages about its file.
+pub const PLAN: &str = "the plan";
+
+/// Writes the plan (CSV, a new owner-only file: crate::files; or standard
+/// output) and tells the
 /// reviewer what was left out: a summary on standard error, and the rows
 /// left out (names and addresses: data, not a message) on standard output: a
 /// table, or with `--format json` every one of them. When the plan itself
 /// goes to standard output, only the summary is shown.
 pub fn plan(
     plan: &crate::commands::plan::Plan,
-    out: &std::path::Path,
+    out: &crate::files::Target,
+    guarded: &crate::files::Guarded,
     format: Format,
 ) -> anyhow::Result<()> {
     use crate::commands::plan::{COLUMNS, LeftOutReason};
-    let to_stdout = out.as_os_str() == "-";
-    if to_stdout {
-        let mut sink = Sink::stdout(Format::Csv, COLUMNS)?;
-        for r in &plan.rows {
-            sink.row(&r.values())?;
+    let to_stdout = out.is_stdout();
+    match out {
+        crate::files::Target::Stdout => {
+            let mut sink = Sink::stdout(Format::Csv, COLUMNS)?;
+            for r in &plan.rows {
+                sink.row(&r.values())?;
+            }
+            sink.finish()?;
         }
-        sink.finish()?;
-    } else {
-        let file = crate::files::create_owner_only(out).map_err(|e| {
-            crate::error::UserError::Refused(format!(
-                "cannot write the plan {}: {e}; check the path and the folder's permissions",
-                out.display()
-            ))
-        })?;
-        let mut sink = Sink::new(io::BufWriter::new(file), Format::Csv, COLUMNS)?;
-        for r in &plan.rows {
-            sink.row(&r.values())?;
+        crate::files::Target::File(file) => {
+            let mut sink = Sink::new(file.create(PLAN)?, Format::Csv, COLUMNS)?;
+            for r in &plan.rows {
+                sink.row(&r.values())?;
+            }
+            sink.into_inner()?.commit(guarded, PLAN)?;
         }
-        sink.finish()?;
     }
-    let where_ = if to_stdout {
-        "standard output".to_string()
-    } else {
-        out.display().to_string()
-    };
+    let where_ = out.describe();
     let summary = format!(
         "plan: {} proposed (written to {where_}); left out for individual review: {}, {}, {}, {}",
         plan.rows.len(),
@@ -664,34 +662,32 @@ pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> any
 
 /// Where the export went, on standard error (JSON on standard output).
 pub fn exported(e: &crate::commands::export::Exported, format: Format) -> anyhow::Result<()> {
+    use crate::cli::ExportFile;
+    let file = |kind: ExportFile| e.files.iter().find(|f| f.file == kind);
     if format == Format::Json {
         print_json(&json!({
-            "accounts_file": e.accounts_file.display().to_string(),
-            "permissions_file": e.permissions_file.display().to_string(),
-            "accounts": e.accounts,
-            "permissions": e.permissions,
+            "accounts_file": file(ExportFile::Accounts).map(|f| &f.written_to),
+            "permissions_file": file(ExportFile::Permissions).map(|f| &f.written_to),
+            "accounts": file(ExportFile::Accounts).map(|f| f.rows),
+            "permissions": file(ExportFile::Permissions).map(|f| f.rows),
             "all": e.all,
         }))?;
     }
-    message(&format!(
-        "exported {} to {} and {} to {}",
-        plural(
-            e.accounts,
-            if e.all {
-                "account"
-            } else {
-                "replacement account"
-            },
-            if e.all {
-                "accounts"
-            } else {
-                "replacement accounts"
-            }
-        ),
-        e.accounts_file.display(),
-        plural(e.permissions, "role", "roles"),
-        e.permissions_file.display()
-    ));
+    let parts: Vec<String> = e
+        .files
+        .iter()
+        .map(|f| {
+            let rows = match (f.file, e.all) {
+                (ExportFile::Accounts, true) => plural(f.rows, "account", "accounts"),
+                (ExportFile::Accounts, false) => {
+                    plural(f.rows, "replacement account", "replacement accounts")
+                }
+                (ExportFile::Permissions, _) => plural(f.rows, "role", "roles"),
+            };
+            format!("{rows} to {}", f.written_to)
+        })
+        .collect();
+    message(&format!("exported {}", parts.join(" and ")));
     Ok(())
 }
 

@@ -54,14 +54,33 @@ pub fn trace(phase: &str) {
     }
 }
 
-/// Who is running the command, for the change log: `--actor`, else the login name.
+/// Who is running the command, for the change log: `--actor` (or
+/// `CQRS_ADMIN_ACTOR`, through clap), else `USER`, else `LOGNAME`, else the
+/// login name of the process's real user in the system's user database (cron
+/// and containers often set neither variable), else `uid N`.
 pub fn actor(cli: &Cli) -> String {
     cli.actor
         .clone()
         .filter(|a| !a.trim().is_empty())
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
         .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
+        .unwrap_or_else(login_name)
+}
+
+/// The real user's login name from the user database, else `uid N`.
+fn login_name() -> String {
+    #[cfg(unix)]
+    {
+        let uid = nix::unistd::getuid();
+        match nix::unistd::User::from_uid(uid) {
+            Ok(Some(user)) if !user.name.is_empty() => user.name,
+            _ => format!("uid {uid}"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        "unknown".to_string()
+    }
 }
 
 /// Today's date: pinned by `--today`, else the system's local date.
@@ -136,7 +155,7 @@ pub fn run(cli: Cli) -> Result<()> {
             views::cutover(&dates()?, format)?;
         }
         Command::Cutover(CutoverCommand::Set { date }) => {
-            commands::cutover::set(&mut store, *date)?;
+            commands::cutover::set(&mut store, *date, &operator(&cli))?;
             let dates = Dates::resolve(&store, None, today(&cli))?;
             views::cutover(&dates, format)?;
         }

@@ -422,6 +422,10 @@ impl Store {
         // that memory, than it saved.
         conn.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| store_error(&path, e))?;
+        if let Err(e) = super::refuse_if_tampered(conn, &path) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
         let started = (|| -> rusqlite::Result<Importer<'_>> {
             let name = table(kind);
             let mut rows_before = count_rows(conn, name)?;

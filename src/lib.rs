@@ -169,6 +169,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Revert(args) => {
             commands::revert::run(&mut store, args, &operator(&cli), format)?;
         }
+        Command::Reinstate(args) => {
+            commands::reinstate::run(&mut store, args, &operator(&cli), format)?;
+        }
         Command::History(args) => {
             let list = commands::history::run(&store, &args.account_id)?;
             output::replacements::history(&list, format)?;
@@ -181,14 +184,37 @@ pub fn run(cli: Cli) -> Result<()> {
                 .filter(|v| !v.ok())
                 .map(|v| v.new_account_id.as_str())
                 .collect();
+            // The store itself: its protective triggers and the whole chain.
+            let tampering = store.tampering()?;
+            let mut problems = Vec::new();
             if !differ.is_empty() {
-                return Err(error::UserError::Refused(format!(
+                problems.push(format!(
                     "{} replacement(s) differ from the account they replaced: {}",
                     differ.len(),
                     differ.join(", ")
-                ))
-                .into());
+                ));
             }
+            if !tampering.is_empty() {
+                let list: Vec<String> = tampering.iter().map(|t| format!("  {t}")).collect();
+                problems.push(format!(
+                    "{} was changed outside cqrs-admin:\n{}\nTo recover, {}; until then every \
+                     command that writes refuses this store",
+                    store.path().display(),
+                    list.join("\n"),
+                    store::TAMPERED_RECOVERY
+                ));
+            }
+            if !problems.is_empty() {
+                return Err(error::UserError::Refused(problems.join("\n")).into());
+            }
+            output::message(&match store.change_log_head()? {
+                Some((seq, hash)) => format!(
+                    "the store's protective triggers are intact, and its change log is an \
+                     unbroken chain of {seq} entries (newest hash {hash})"
+                ),
+                None => "the store's protective triggers are intact; its change log is empty"
+                    .to_string(),
+            });
         }
         Command::Log(args) => {
             let entries = commands::log::run(&store, args)?;

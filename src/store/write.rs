@@ -247,7 +247,7 @@ impl WriteTx<'_> {
         let disabled = conn
             .prepare_cached(
                 "UPDATE accounts SET status = 'disabled'
-                 WHERE account_id = ?1 AND replaces = ?2 AND status = 'active'",
+                 WHERE account_id = ?1 AND replaces = ?2",
             )?
             .execute([new_account_id, old_account_id])?;
         let restored = conn
@@ -285,6 +285,53 @@ impl WriteTx<'_> {
             });
         }
         append(conn, &entries)?;
+        super::bump_generation(conn)?;
+        Ok(())
+    }
+
+    /// Reinstates a reverted replacement: the replacement account is active
+    /// again and the old account is marked as replaced by it again; the
+    /// change log records `reinstate`. The caller has checked the rules
+    /// inside this transaction.
+    pub fn reinstate_replacement(
+        &self,
+        old_account_id: &str,
+        new_account_id: &str,
+        email: &str,
+        reason: Option<&str>,
+        stamp: Stamp<'_>,
+    ) -> Result<()> {
+        let conn = &self.store.conn;
+        let enabled = conn
+            .prepare_cached(
+                "UPDATE accounts SET status = 'active'
+                 WHERE account_id = ?1 AND replaces = ?2 AND status = 'disabled'",
+            )?
+            .execute([new_account_id, old_account_id])?;
+        let marked = conn
+            .prepare_cached(
+                "UPDATE accounts SET replaced_by = ?2
+                 WHERE account_id = ?1 AND replaced_by IS NULL AND status = 'active'",
+            )?
+            .execute([old_account_id, new_account_id])?;
+        if enabled != 1 || marked != 1 {
+            bail!(
+                "the store changed while reinstating {new_account_id} (is it still a reverted \
+                 replacement of {old_account_id}?): nothing was changed"
+            );
+        }
+        append(
+            conn,
+            &[NewEntry {
+                at: stamp.at,
+                actor: stamp.actor,
+                action: "reinstate",
+                old_account_id: Some(old_account_id),
+                new_account_id: Some(new_account_id),
+                email: Some(email),
+                reason,
+            }],
+        )?;
         super::bump_generation(conn)?;
         Ok(())
     }

@@ -11,5 +11,6 @@ mod fuzz;
 mod hostile;
 mod import;
 mod report;
+mod safety_store;
 mod signin;
 mod store;

@@ -401,6 +401,8 @@ pub struct Importer<'a> {
     /// Rows that arrived out of key order and were written anyway.
     disordered: u64,
     replaced: Option<u64>,
+    /// The triggers dropped for a fresh import, to put back before commit.
+    suspended: Vec<String>,
     done: bool,
 }
 
@@ -438,6 +440,29 @@ impl Store {
                 rows_before = 0;
             }
             let fresh = rows_before == 0;
+            // The guards against REPLACE (a BEFORE INSERT trigger that looks
+            // up the row being inserted) cost a look-up per row, and a
+            // fresh import's plain INSERTs into an empty table can replace
+            // nothing: they are dropped for this transaction only and put
+            // back, in their checked text, before it commits. No other
+            // connection ever sees the store without them; a killed import
+            // rolls back with them in place.
+            let mut suspended = Vec::new();
+            if fresh {
+                for (_, trigger) in schema::SUSPENDED_IN_BULK.iter().filter(|(t, _)| *t == name) {
+                    let sql: Option<String> = conn
+                        .query_row(
+                            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+                            [trigger],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if let Some(sql) = sql {
+                        conn.execute_batch(&format!("DROP TRIGGER {trigger}"))?;
+                        suspended.push(sql);
+                    }
+                }
+            }
             if fresh {
                 for index in schema::INDEXES
                     .iter()
@@ -475,6 +500,7 @@ impl Store {
                 last: None,
                 disordered: 0,
                 replaced,
+                suspended,
                 done: false,
             })
         })();
@@ -862,6 +888,9 @@ impl Importer<'_> {
             // Anything that can change an audit result makes cached results stale.
             if counts.added + counts.updated > 0 || self.kind == FileKind::Directory {
                 super::bump_generation(self.conn)?;
+            }
+            for sql in &self.suspended {
+                self.conn.execute_batch(sql)?;
             }
             self.conn.execute_batch("COMMIT")?;
             self.done = true;

@@ -302,6 +302,13 @@ END;
 "#,
 ];
 
+/// The triggers (table, name) a fresh import drops for its transaction and
+/// puts back before it commits (src/store/import.rs says why).
+pub const SUSPENDED_IN_BULK: &[(&str, &str)] = &[
+    ("accounts", "accounts_email_never_replaced"),
+    ("activity", "activity_never_replaced"),
+];
+
 /// The migration after which the change log's existing entries are chained
 /// (its number, as in `user_version`).
 pub const CHAIN_MIGRATION: usize = 6;

@@ -219,6 +219,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Log(args) => {
             let entries = commands::log::run(&store, args)?;
             output::replacements::log(&entries, format)?;
+            // The log is read whole anyway: say if it cannot be trusted.
+            // (The triggers were checked, with a warning, on open.)
+            let broken: Vec<String> = store
+                .tampering()?
+                .into_iter()
+                .filter(|t| !t.is_trigger())
+                .map(|t| t.to_string())
+                .collect();
+            if !broken.is_empty() {
+                output::warning(&format!(
+                    "this change log was changed outside cqrs-admin ({}): run `cqrs-admin verify`",
+                    broken.join("; ")
+                ));
+            }
         }
         Command::Export(args) => {
             let exported = commands::export::run(&store, args)?;

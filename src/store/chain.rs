@@ -237,6 +237,16 @@ pub enum Tampering {
     HeadRemoved,
 }
 
+impl Tampering {
+    /// About a trigger, rather than the change log.
+    pub fn is_trigger(&self) -> bool {
+        matches!(
+            self,
+            Tampering::TriggerMissing(_) | Tampering::TriggerAltered(_) | Tampering::TriggerAdded(_)
+        )
+    }
+}
+
 impl std::fmt::Display for Tampering {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -394,4 +404,81 @@ pub fn check_chain(conn: &Connection) -> rusqlite::Result<Vec<Tampering>> {
 /// The newest entry's seq and hash, for `verify` to print.
 pub fn head(conn: &Connection) -> rusqlite::Result<Option<(i64, String)>> {
     Ok(last_entry(conn)?.map(|(s, h)| (s, h.unwrap_or_default())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migrated() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::address_key::register(&conn).unwrap();
+        for sql in schema::MIGRATIONS {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn the_expected_triggers_are_every_protective_trigger() {
+        let names: Vec<&str> = expected_triggers().iter().map(|(n, _)| n.as_str()).collect();
+        for name in [
+            "accounts_email_never_changes",
+            "accounts_never_deleted",
+            "accounts_email_never_replaced",
+            "accounts_never_renamed",
+            "account_emails_never_change",
+            "account_emails_never_deleted",
+            "activity_never_deleted",
+            "activity_never_replaced",
+            "activity_never_changed",
+            "change_log_no_update",
+            "change_log_no_delete",
+            "change_log_no_replace",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        for (_, trigger) in schema::SUSPENDED_IN_BULK {
+            assert!(names.contains(trigger), "{trigger}");
+        }
+        assert_eq!(check_triggers(&migrated()).unwrap(), []);
+    }
+
+    #[test]
+    fn appended_entries_chain_and_any_edit_is_found() {
+        let conn = migrated();
+        let entry = |action| NewEntry {
+            at: "2020-09-01T10:00:00Z",
+            actor: "alice",
+            action,
+            old_account_id: Some("U1"),
+            new_account_id: None,
+            email: None,
+            reason: Some("why"),
+        };
+        append(&conn, &[entry("replace"), entry("revert")]).unwrap();
+        append(&conn, &[entry("reinstate")]).unwrap();
+        assert_eq!(check_chain(&conn).unwrap(), []);
+        conn.execute_batch(
+            "DROP TRIGGER change_log_no_update;
+             UPDATE change_log SET reason = NULL WHERE seq = 2;",
+        )
+        .unwrap();
+        assert_eq!(check_chain(&conn).unwrap(), [Tampering::EntryEdited(2)]);
+    }
+
+    #[test]
+    fn a_null_differs_from_an_empty_text() {
+        let e = |reason| EntryContent {
+            seq: 1,
+            at: "a",
+            actor: "b",
+            action: "c",
+            old_account_id: None,
+            new_account_id: None,
+            email: None,
+            reason,
+        };
+        assert_ne!(entry_hash(GENESIS, &e(None)), entry_hash(GENESIS, &e(Some(""))));
+    }
 }

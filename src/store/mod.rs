@@ -316,13 +316,12 @@ impl Store {
     /// what every report says. Returns the date it replaced.
     pub fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate> {
         let path = self.path.clone();
-        let old = self.cutover()?;
         let tx = self.write_tx()?;
         refuse_if_tampered(&tx, &path)?;
+        // Read under the write lock: the date this change replaces.
         let old = setting(&tx, "cutover")
             .map_err(|e| store_error(&path, e))?
-            .and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
-            .unwrap_or(old);
+            .unwrap_or_else(|| DEFAULT_CUTOVER.to_string());
         let new_text = date.format("%Y-%m-%d").to_string();
         // A read-only store lets the transaction begin and refuses the write.
         tx.execute(
@@ -331,7 +330,7 @@ impl Store {
             [&new_text],
         )
         .map_err(|e| store_error(&path, e))?;
-        let reason = format!("cutover date changed from {} to {new_text}", old.format("%Y-%m-%d"));
+        let reason = format!("cutover date changed from {old} to {new_text}");
         chain::append(
             &tx,
             &[chain::NewEntry {
@@ -346,7 +345,8 @@ impl Store {
         )
         .map_err(|e| store_error(&path, e))?;
         tx.commit().map_err(|e| store_error(&path, e))?;
-        Ok(old)
+        NaiveDate::parse_from_str(&old, "%Y-%m-%d")
+            .with_context(|| format!("the stored cutover date `{old}` is not a date"))
     }
 
     /// The store's generation: increased by every write that can change an

@@ -302,7 +302,7 @@ END;
 "#,
 ];
 
-/// The triggers (table, name) a fresh import drops for its transaction and
+/// The triggers (table, name) an import drops for its transaction and
 /// puts back before it commits (src/store/import.rs says why).
 pub const SUSPENDED_IN_BULK: &[(&str, &str)] = &[
     ("accounts", "accounts_email_never_replaced"),

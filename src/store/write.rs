@@ -260,7 +260,7 @@ impl WriteTx<'_> {
             .execute(params![old_account_id, new_account_id, reenable_old])?;
         if disabled != 1 || restored != 1 {
             bail!(
-                "the store changed while reverting {new_account_id} (is it still the active \
+                "the store changed while reverting {new_account_id} (is it still the \
                  replacement of {old_account_id}?): nothing was changed"
             );
         }

@@ -153,6 +153,12 @@ fn re_imports_still_update_rows_by_key_but_never_an_email() {
     assert!(run.stderr.contains("line 2"), "{}", run.stderr);
     assert!(run.stderr.contains("activity is history"), "{}", run.stderr);
     assert_eq!(store.snapshot(), before);
+    // The guards an import drops for its own transaction are back.
+    let conn = open(&store);
+    for sql in FORGERIES.iter().filter(|sql| !sql.contains("change_log")) {
+        assert!(conn.execute(sql, []).is_err(), "accepted after imports: {sql}");
+    }
+    assert_eq!(store.snapshot(), before);
     store.run(&["verify"]).ok();
 }
 
@@ -256,6 +262,9 @@ fn an_edited_log_entry_is_named_by_its_seq() {
     behind_the_triggers(&store, "UPDATE change_log SET actor = 'someone-else' WHERE seq = 2");
     let run = store.run(&["verify"]).fails(1);
     assert!(!run.stderr.contains("trigger"), "{}", run.stderr);
+    // `log` reads the whole log, and warns.
+    let run = store.run(&["log"]).ok();
+    assert!(run.stderr.contains("entry 2 was edited"), "{}", run.stderr);
     refused_everywhere(&store, "change log entry 2 was edited");
 }
 

@@ -282,7 +282,10 @@ fn check_one(
         } else if matches!(refusal, Refusal::NamesDiffer { .. }) && r.line.is_some() {
             text = text.replace("give --reason", "fill in the plan's reason column");
         } else if let Refusal::AddressOnAccount { account_id, .. } = refusal
-            && account_id.strip_prefix('R').and_then(|t| t.split_once('-')).map(|(_, old)| old)
+            && account_id
+                .strip_prefix('R')
+                .and_then(|t| t.split_once('-'))
+                .map(|(_, old)| old)
                 == Some(r.account_id.as_str())
         {
             // Most likely this account's own replacement, reverted by

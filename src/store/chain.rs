@@ -171,50 +171,63 @@ fn set_head(conn: &Connection, seq: i64, hash: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// An entry as read from an older store, before it is chained.
+struct StoredEntry {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    old_account_id: Option<String>,
+    new_account_id: Option<String>,
+    email: Option<String>,
+    reason: Option<String>,
+}
+
+impl StoredEntry {
+    fn content(&self) -> EntryContent<'_> {
+        EntryContent {
+            seq: self.seq,
+            at: &self.at,
+            actor: &self.actor,
+            action: &self.action,
+            old_account_id: self.old_account_id.as_deref(),
+            new_account_id: self.new_account_id.as_deref(),
+            email: self.email.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+}
+
 /// Chains the entries an older store holds (migration 6), in seq order.
 pub fn chain_existing(conn: &Connection) -> rusqlite::Result<()> {
-    let rows: Vec<(i64, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>)> = conn
+    let rows: Vec<StoredEntry> = conn
         .prepare(
             "SELECT seq, at, actor, action, old_account_id, new_account_id, email, reason
              FROM change_log ORDER BY seq",
         )?
         .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
+            Ok(StoredEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                old_account_id: r.get(4)?,
+                new_account_id: r.get(5)?,
+                email: r.get(6)?,
+                reason: r.get(7)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut update =
         conn.prepare("UPDATE change_log SET prev_hash = ?2, hash = ?3 WHERE seq = ?1")?;
     let mut prev = GENESIS.to_string();
-    let mut last = None;
-    for (seq, at, actor, action, old, new, email, reason) in &rows {
-        let hash = entry_hash(
-            &prev,
-            &EntryContent {
-                seq: *seq,
-                at,
-                actor,
-                action,
-                old_account_id: old.as_deref(),
-                new_account_id: new.as_deref(),
-                email: email.as_deref(),
-                reason: reason.as_deref(),
-            },
-        );
-        update.execute(params![seq, prev, hash])?;
-        last = Some(*seq);
+    for entry in &rows {
+        let hash = entry_hash(&prev, &entry.content());
+        update.execute(params![entry.seq, prev, hash])?;
         prev = hash;
     }
-    if let Some(seq) = last {
-        set_head(conn, seq, &prev)?;
+    if let Some(last) = rows.last() {
+        set_head(conn, last.seq, &prev)?;
     }
     Ok(())
 }
@@ -232,7 +245,10 @@ pub enum Tampering {
     ChainBroken(i64),
     /// The newest entries were removed: the head recorded with the last
     /// write names an entry the log no longer ends with.
-    HeadMissing { head_seq: i64, last_seq: Option<i64> },
+    HeadMissing {
+        head_seq: i64,
+        last_seq: Option<i64>,
+    },
     /// The log has entries but the record of its newest one was removed.
     HeadRemoved,
 }
@@ -242,7 +258,9 @@ impl Tampering {
     pub fn is_trigger(&self) -> bool {
         matches!(
             self,
-            Tampering::TriggerMissing(_) | Tampering::TriggerAltered(_) | Tampering::TriggerAdded(_)
+            Tampering::TriggerMissing(_)
+                | Tampering::TriggerAltered(_)
+                | Tampering::TriggerAdded(_)
         )
     }
 }
@@ -250,7 +268,9 @@ impl Tampering {
 impl std::fmt::Display for Tampering {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Tampering::TriggerMissing(name) => write!(f, "the protective trigger {name} is missing"),
+            Tampering::TriggerMissing(name) => {
+                write!(f, "the protective trigger {name} is missing")
+            }
             Tampering::TriggerAltered(name) => {
                 write!(f, "the protective trigger {name} was altered")
             }
@@ -381,7 +401,10 @@ pub fn check_chain(conn: &Connection) -> rusqlite::Result<Vec<Tampering>> {
             // A later entry than the head: written past cqrs-admin (every
             // append moves the head). Reported as a break at that entry.
             Some((s, _)) if *s > head_seq => {
-                if !out.iter().any(|t| matches!(t, Tampering::ChainBroken(_) | Tampering::EntryEdited(_))) {
+                if !out
+                    .iter()
+                    .any(|t| matches!(t, Tampering::ChainBroken(_) | Tampering::EntryEdited(_)))
+                {
                     out.push(Tampering::ChainBroken(head_seq + 1));
                 }
             }
@@ -421,7 +444,10 @@ mod tests {
 
     #[test]
     fn the_expected_triggers_are_every_protective_trigger() {
-        let names: Vec<&str> = expected_triggers().iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = expected_triggers()
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
         for name in [
             "accounts_email_never_changes",
             "accounts_never_deleted",
@@ -479,6 +505,9 @@ mod tests {
             email: None,
             reason,
         };
-        assert_ne!(entry_hash(GENESIS, &e(None)), entry_hash(GENESIS, &e(Some(""))));
+        assert_ne!(
+            entry_hash(GENESIS, &e(None)),
+            entry_hash(GENESIS, &e(Some("")))
+        );
     }
 }

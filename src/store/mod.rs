@@ -27,7 +27,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use chain::{GENESIS, Tampering, entry_hash, EntryContent};
+pub use chain::{EntryContent, GENESIS, Tampering, entry_hash};
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
 pub use lookups::*;
 pub use read::*;

@@ -97,7 +97,9 @@ fn forging_sql_is_refused_through_rusqlite_and_the_sqlite3_shell() {
     }
     drop(conn);
     // The sqlite3 shell (recursive_triggers off, as by default), if installed.
-    if let Ok(out) = std::process::Command::new("sqlite3").arg("-version").output()
+    if let Ok(out) = std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
         && out.status.success()
     {
         for sql in FORGERIES {
@@ -156,7 +158,10 @@ fn re_imports_still_update_rows_by_key_but_never_an_email() {
     // The guards an import drops for its own transaction are back.
     let conn = open(&store);
     for sql in FORGERIES.iter().filter(|sql| !sql.contains("change_log")) {
-        assert!(conn.execute(sql, []).is_err(), "accepted after imports: {sql}");
+        assert!(
+            conn.execute(sql, []).is_err(),
+            "accepted after imports: {sql}"
+        );
     }
     assert_eq!(store.snapshot(), before);
     store.run(&["verify"]).ok();
@@ -168,7 +173,13 @@ fn writes() -> Vec<Vec<String>> {
     let accounts = accounts.to_str().unwrap();
     [
         vec!["import", "accounts", accounts],
-        vec!["replace", "U0000035", "--email", "aisha.begum@nhs.net", "--yes"],
+        vec![
+            "replace",
+            "U0000035",
+            "--email",
+            "aisha.begum@nhs.net",
+            "--yes",
+        ],
         vec!["revert", "R1-U0000011", "--yes"],
         vec!["reinstate", "R1-U0000034", "--yes"],
         vec!["cutover", "set", "2022-01-01"],
@@ -194,8 +205,7 @@ fn refused_everywhere(store: &Store, what: &str) {
             run.stderr
         );
         assert!(
-            run.stderr.contains("restore the store from a backup")
-                && run.stderr.contains("export"),
+            run.stderr.contains("restore the store from a backup") && run.stderr.contains("export"),
             "{args:?} says how to recover: {}",
             run.stderr
         );
@@ -215,7 +225,8 @@ fn a_dropped_trigger_is_named_by_verify_and_stops_every_write() {
     // Reading commands warn (the trigger check runs on every open).
     let run = store.run(&["log"]).ok();
     assert!(
-        run.stderr.contains("accounts_email_never_replaced is missing"),
+        run.stderr
+            .contains("accounts_email_never_replaced is missing"),
         "{}",
         run.stderr
     );
@@ -259,7 +270,10 @@ fn behind_the_triggers(store: &Store, sql: &str) {
 #[test]
 fn an_edited_log_entry_is_named_by_its_seq() {
     let store = store_with_history();
-    behind_the_triggers(&store, "UPDATE change_log SET actor = 'someone-else' WHERE seq = 2");
+    behind_the_triggers(
+        &store,
+        "UPDATE change_log SET actor = 'someone-else' WHERE seq = 2",
+    );
     let run = store.run(&["verify"]).fails(1);
     assert!(!run.stderr.contains("trigger"), "{}", run.stderr);
     // `log` reads the whole log, and warns.
@@ -281,7 +295,10 @@ fn the_newest_log_entry_removed_is_found() {
     let last: i64 = open(&store)
         .query_row("SELECT max(seq) FROM change_log", [], |r| r.get(0))
         .unwrap();
-    behind_the_triggers(&store, &format!("DELETE FROM change_log WHERE seq = {last}"));
+    behind_the_triggers(
+        &store,
+        &format!("DELETE FROM change_log WHERE seq = {last}"),
+    );
     refused_everywhere(&store, &format!("ended at entry {last}"));
 }
 
@@ -423,8 +440,15 @@ fn the_operator_is_the_real_login_when_user_and_logname_are_unset() {
         .args(["cutover", "set", "2021-03-31"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let login = std::process::Command::new("id").arg("-un").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let login = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
     let login = String::from_utf8(login.stdout).unwrap().trim().to_string();
     assert!(!login.is_empty());
     let entries = store.run(&["log", "--format", "csv"]).ok().csv();
@@ -471,14 +495,22 @@ fn a_mistaken_revert_is_undone_by_reinstate() {
             "--yes",
         ])
         .fails(1);
-    assert!(run.stderr.contains("cqrs-admin reinstate R1-U0000011"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cqrs-admin reinstate R1-U0000011"),
+        "{}",
+        run.stderr
+    );
     let before = store.snapshot();
-    store
-        .run(&["reinstate", "R1-U0000011", "--dry-run"])
-        .ok();
+    store.run(&["reinstate", "R1-U0000011", "--dry-run"]).ok();
     assert_eq!(store.snapshot(), before, "--dry-run changed nothing");
     store
-        .run(&["reinstate", "R1-U0000011", "--yes", "--reason", "reverted by mistake"])
+        .run(&[
+            "reinstate",
+            "R1-U0000011",
+            "--yes",
+            "--reason",
+            "reverted by mistake",
+        ])
         .ok();
     let conn = open(&store);
     let (status, replaced_by): (String, Option<String>) = conn
@@ -521,7 +553,11 @@ fn reinstate_refuses_when_the_roles_differ_or_the_account_was_replaced_again() {
     store.run(&["revert", "R1-U0000011", "--yes"]).ok();
     // The old account's roles changed in CQRS since.
     let path = store.dir.path().join("more-roles.csv");
-    std::fs::write(&path, "account_id,ods_code,role,payment_types\nU0000011,F82001,view,\n").unwrap();
+    std::fs::write(
+        &path,
+        "account_id,ods_code,role,payment_types\nU0000011,F82001,view,\n",
+    )
+    .unwrap();
     store
         .run(&["import", "permissions", path.to_str().unwrap()])
         .ok();
@@ -567,7 +603,13 @@ fn a_replacement_disabled_by_an_import_can_still_be_reverted() {
         .ok();
     // Replace is refused (still superseded); revert is what unsticks it.
     store
-        .run(&["replace", "U0000011", "--email", "claire.thompson@nhs.net", "--yes"])
+        .run(&[
+            "replace",
+            "U0000011",
+            "--email",
+            "claire.thompson@nhs.net",
+            "--yes",
+        ])
         .fails(1);
     let run = store.run(&["revert", "R1-U0000011", "--yes"]).ok();
     assert!(run.stderr.contains("reverted"), "{}", run.stderr);

@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Write a bulk replacement plan from the confident matches, for review')
             [CompletionResult]::new('replace', 'replace', [CompletionResultType]::ParameterValue, 'Create replacement accounts, one at a time or from a reviewed plan')
             [CompletionResult]::new('revert', 'revert', [CompletionResultType]::ParameterValue, 'Undo a replacement: disable the replacement account, restore the old one')
+            [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'Undo a revert: make a reverted replacement active again, replacing the old account again')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The activity an account can see')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove that every replacement has the old account''s roles and sees the same history')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'The change log: every replacement and revert, who did it and when')
@@ -225,6 +226,20 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'cqrs-admin;reinstate' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded in the change log)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
+            [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
+            [CompletionResult]::new('--cutover', '--cutover', [CompletionResultType]::ParameterName, 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to the confirmation (needed when not at a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to the confirmation (needed when not at a terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would happen and change nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'cqrs-admin;history' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
@@ -303,6 +318,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Write a bulk replacement plan from the confident matches, for review')
             [CompletionResult]::new('replace', 'replace', [CompletionResultType]::ParameterValue, 'Create replacement accounts, one at a time or from a reviewed plan')
             [CompletionResult]::new('revert', 'revert', [CompletionResultType]::ParameterValue, 'Undo a replacement: disable the replacement account, restore the old one')
+            [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'Undo a revert: make a reverted replacement active again, replacing the old account again')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The activity an account can see')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove that every replacement has the old account''s roles and sees the same history')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'The change log: every replacement and revert, who did it and when')
@@ -349,6 +365,9 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;help;revert' {
+            break
+        }
+        'cqrs-admin;help;reinstate' {
             break
         }
         'cqrs-admin;help;history' {

@@ -49,6 +49,9 @@ _cqrs__admin() {
             cqrs__admin,plan)
                 cmd="cqrs__admin__subcmd__plan"
                 ;;
+            cqrs__admin,reinstate)
+                cmd="cqrs__admin__subcmd__reinstate"
+                ;;
             cqrs__admin,replace)
                 cmd="cqrs__admin__subcmd__replace"
                 ;;
@@ -127,6 +130,9 @@ _cqrs__admin() {
             cqrs__admin__subcmd__help,plan)
                 cmd="cqrs__admin__subcmd__help__subcmd__plan"
                 ;;
+            cqrs__admin__subcmd__help,reinstate)
+                cmd="cqrs__admin__subcmd__help__subcmd__reinstate"
+                ;;
             cqrs__admin__subcmd__help,replace)
                 cmd="cqrs__admin__subcmd__help__subcmd__replace"
                 ;;
@@ -158,7 +164,7 @@ _cqrs__admin() {
 
     case "${cmd}" in
         cqrs__admin)
-            opts="-h -V --db --actor --format --today --cutover --help --version import audit report signin accounts cutover plan replace revert history verify log export completions man help"
+            opts="-h -V --db --actor --format --today --cutover --help --version import audit report signin accounts cutover plan replace revert reinstate history verify log export completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -586,7 +592,7 @@ _cqrs__admin() {
             return 0
             ;;
         cqrs__subcmd__admin__subcmd__help)
-            opts="import audit report signin accounts cutover plan replace revert history verify log export completions man help"
+            opts="import audit report signin accounts cutover plan replace revert reinstate history verify log export completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -782,6 +788,20 @@ _cqrs__admin() {
             return 0
             ;;
         cqrs__subcmd__admin__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cqrs__subcmd__admin__subcmd__help__subcmd__reinstate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1029,6 +1049,44 @@ _cqrs__admin() {
                     return 0
                     ;;
                 --contact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table csv json" -- "${cur}"))
+                    return 0
+                    ;;
+                --today)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cutover)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cqrs__subcmd__admin__subcmd__reinstate)
+            opts="-y -h --reason --yes --dry-run --db --actor --format --today --cutover --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand plan 'Write a bulk replacement plan from the confident matches, for review'
             cand replace 'Create replacement accounts, one at a time or from a reviewed plan'
             cand revert 'Undo a replacement: disable the replacement account, restore the old one'
+            cand reinstate 'Undo a revert: make a reverted replacement active again, replacing the old account again'
             cand history 'The activity an account can see'
             cand verify 'Prove that every replacement has the old account''s roles and sees the same history'
             cand log 'The change log: every replacement and revert, who did it and when'
@@ -202,6 +203,19 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'cqrs-admin;reinstate'= {
+            cand --reason 'Why (recorded in the change log)'
+            cand --db 'The store (an SQLite file, created on first use)'
+            cand --actor 'Who is running the command; recorded with every change [default: your login name]'
+            cand --format 'How to print records'
+            cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
+            cand --cutover 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one'
+            cand -y 'Answer yes to the confirmation (needed when not at a terminal)'
+            cand --yes 'Answer yes to the confirmation (needed when not at a terminal)'
+            cand --dry-run 'Show what would happen and change nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'cqrs-admin;history'= {
             cand --db 'The store (an SQLite file, created on first use)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
@@ -274,6 +288,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand plan 'Write a bulk replacement plan from the confident matches, for review'
             cand replace 'Create replacement accounts, one at a time or from a reviewed plan'
             cand revert 'Undo a replacement: disable the replacement account, restore the old one'
+            cand reinstate 'Undo a revert: make a reverted replacement active again, replacing the old account again'
             cand history 'The activity an account can see'
             cand verify 'Prove that every replacement has the old account''s roles and sees the same history'
             cand log 'The change log: every replacement and revert, who did it and when'
@@ -308,6 +323,8 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;help;replace'= {
         }
         &'cqrs-admin;help;revert'= {
+        }
+        &'cqrs-admin;help;reinstate'= {
         }
         &'cqrs-admin;help;history'= {
         }

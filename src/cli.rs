@@ -73,6 +73,8 @@ pub enum Command {
     Replace(ReplaceArgs),
     /// Undo a replacement: disable the replacement account, restore the old one.
     Revert(RevertArgs),
+    /// Undo a revert: make a reverted replacement active again, replacing the old account again.
+    Reinstate(ReinstateArgs),
     /// The activity an account can see.
     History(HistoryArgs),
     /// Prove that every replacement has the old account's roles and sees the same history.
@@ -235,6 +237,21 @@ pub struct ReplaceArgs {
 #[derive(Debug, Args)]
 pub struct RevertArgs {
     /// The replacement account to disable.
+    pub new_account_id: String,
+    /// Why (recorded in the change log).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Answer yes to the confirmation (needed when not at a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would happen and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReinstateArgs {
+    /// The reverted replacement account to make active again.
     pub new_account_id: String,
     /// Why (recorded in the change log).
     #[arg(long)]

@@ -54,14 +54,33 @@ pub fn trace(phase: &str) {
     }
 }
 
-/// Who is running the command, for the change log: `--actor`, else the login name.
+/// Who is running the command, for the change log: `--actor` (or
+/// `CQRS_ADMIN_ACTOR`, through clap), else `USER`, else `LOGNAME`, else the
+/// login name of the process's real user in the system's user database (cron
+/// and containers often set neither variable), else `uid N`.
 pub fn actor(cli: &Cli) -> String {
     cli.actor
         .clone()
         .filter(|a| !a.trim().is_empty())
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
         .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
+        .unwrap_or_else(login_name)
+}
+
+/// The real user's login name from the user database, else `uid N`.
+fn login_name() -> String {
+    #[cfg(unix)]
+    {
+        let uid = nix::unistd::getuid();
+        match nix::unistd::User::from_uid(uid) {
+            Ok(Some(user)) if !user.name.is_empty() => user.name,
+            _ => format!("uid {uid}"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        "unknown".to_string()
+    }
 }
 
 /// Today's date: pinned by `--today`, else the system's local date.
@@ -136,7 +155,7 @@ pub fn run(cli: Cli) -> Result<()> {
             views::cutover(&dates()?, format)?;
         }
         Command::Cutover(CutoverCommand::Set { date }) => {
-            commands::cutover::set(&mut store, *date)?;
+            commands::cutover::set(&mut store, *date, &operator(&cli))?;
             let dates = Dates::resolve(&store, None, today(&cli))?;
             views::cutover(&dates, format)?;
         }
@@ -155,6 +174,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Revert(args) => {
             commands::revert::run(&mut store, args, &operator(&cli), format)?;
         }
+        Command::Reinstate(args) => {
+            commands::reinstate::run(&mut store, args, &operator(&cli), format)?;
+        }
         Command::History(args) => {
             let list = commands::history::run(&store, &args.account_id)?;
             output::replacements::history(&list, format)?;
@@ -167,18 +189,55 @@ pub fn run(cli: Cli) -> Result<()> {
                 .filter(|v| !v.ok())
                 .map(|v| v.new_account_id.as_str())
                 .collect();
+            // The store itself: its protective triggers and the whole chain.
+            let tampering = store.tampering()?;
+            let mut problems = Vec::new();
             if !differ.is_empty() {
-                return Err(error::UserError::Refused(format!(
+                problems.push(format!(
                     "{} replacement(s) differ from the account they replaced: {}",
                     differ.len(),
                     differ.join(", ")
-                ))
-                .into());
+                ));
             }
+            if !tampering.is_empty() {
+                let list: Vec<String> = tampering.iter().map(|t| format!("  {t}")).collect();
+                problems.push(format!(
+                    "{} was changed outside cqrs-admin:\n{}\nTo recover, {}; until then every \
+                     command that writes refuses this store",
+                    store.path().display(),
+                    list.join("\n"),
+                    store::TAMPERED_RECOVERY
+                ));
+            }
+            if !problems.is_empty() {
+                return Err(error::UserError::Refused(problems.join("\n")).into());
+            }
+            output::message(&match store.change_log_head()? {
+                Some((seq, hash)) => format!(
+                    "the store's protective triggers are intact, and its change log is an \
+                     unbroken chain of {seq} entries (newest hash {hash})"
+                ),
+                None => "the store's protective triggers are intact; its change log is empty"
+                    .to_string(),
+            });
         }
         Command::Log(args) => {
             let entries = commands::log::run(&store, args)?;
             output::replacements::log(&entries, format)?;
+            // The log is read whole anyway: say if it cannot be trusted.
+            // (The triggers were checked, with a warning, on open.)
+            let broken: Vec<String> = store
+                .tampering()?
+                .into_iter()
+                .filter(|t| !t.is_trigger())
+                .map(|t| t.to_string())
+                .collect();
+            if !broken.is_empty() {
+                output::warning(&format!(
+                    "this change log was changed outside cqrs-admin ({}): run `cqrs-admin verify`",
+                    broken.join("; ")
+                ));
+            }
         }
         Command::Export(args) => {
             let exported = commands::export::run(&store, args, format)?;

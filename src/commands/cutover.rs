@@ -3,6 +3,7 @@
 use anyhow::Result;
 use chrono::NaiveDate;
 
+use super::confirm::Operator;
 use crate::store::Store;
 
 /// The dates a run works from: the cutover (stored, or overridden by
@@ -42,7 +43,9 @@ impl Dates {
     }
 }
 
-pub fn set(store: &mut Store, date: NaiveDate) -> Result<NaiveDate> {
-    store.set_cutover(date)?;
-    Ok(date)
+/// Sets the cutover date, logged (action `cutover`, reason "cutover date
+/// changed from OLD to NEW"): it changes what every report says. Returns the
+/// date it replaced.
+pub fn set(store: &mut Store, date: NaiveDate, op: &Operator) -> Result<NaiveDate> {
+    store.set_cutover(date, &Operator::now(), &op.actor)
 }

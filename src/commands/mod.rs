@@ -10,6 +10,7 @@ pub mod history;
 pub mod import;
 pub mod log;
 pub mod plan;
+pub mod reinstate;
 pub mod replace;
 pub mod report;
 pub mod revert;

@@ -280,6 +280,20 @@ fn check_one(
             );
         } else if matches!(refusal, Refusal::NamesDiffer { .. }) && r.line.is_some() {
             text = text.replace("give --reason", "fill in the plan's reason column");
+        } else if let Refusal::AddressOnAccount { account_id, .. } = refusal
+            && account_id
+                .strip_prefix('R')
+                .and_then(|t| t.split_once('-'))
+                .map(|(_, old)| old)
+                == Some(r.account_id.as_str())
+        {
+            // Most likely this account's own replacement, reverted by
+            // mistake: say how to undo the revert (it refuses otherwise).
+            text = format!(
+                "{text}; if {account_id} is a reverted replacement of {}, `cqrs-admin reinstate \
+                 {account_id}` makes it active again",
+                r.account_id
+            );
         } else if refusal_column(refusal) == "account_id" {
             text = format!("account {}: {text}", r.account_id);
         }

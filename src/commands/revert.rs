@@ -3,6 +3,10 @@
 //! account is no longer superseded, so it audits as it did before; the change
 //! log records `revert`.
 //!
+//! A replacement that was disabled some other way (a later `import accounts`
+//! from CQRS) can still be reverted while the old account is marked as
+//! replaced by it: the revert then only clears the old account's mark.
+//!
 //! If `--disable-old` disabled the old account along with the replacement
 //! (the change log says so), the revert makes it active again and records that
 //! as a separate `enable` step: undoing a replacement should give the user back
@@ -50,16 +54,21 @@ fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> 
              replacement can be reverted"
         )));
     };
-    if status != Status::Active {
-        return Err(refuse(format!(
-            "{new_id} is already disabled: the replacement was reverted or disabled already"
-        )));
-    }
     let old = store.account(&old_id)?.ok_or_else(|| {
         refuse(format!(
             "the account it replaced, {old_id}, is not in the store"
         ))
     })?;
+    // A replacement disabled some other way (a later import from CQRS) can
+    // still be reverted while the old account is marked as replaced by it:
+    // otherwise the old account could never be replaced again.
+    if status != Status::Active && old.replaced_by.as_deref() != Some(new_id) {
+        return Err(refuse(format!(
+            "{new_id} is already disabled and {old_id} is no longer marked as replaced by it: \
+             the replacement was reverted already (to make it active again, run \
+             `cqrs-admin reinstate {new_id}`)"
+        )));
+    }
     if old.replaced_by.as_deref() != Some(new_id) {
         return Err(refuse(format!(
             "{old_id} is not marked as replaced by {new_id} ({}): check `cqrs-admin log --account {old_id}`",

@@ -441,6 +441,50 @@ pub fn describe_revert(r: &crate::commands::revert::Revert, done: bool) -> Strin
     text
 }
 
+pub fn reinstated(r: &crate::commands::reinstate::Reinstate, format: Format) -> anyhow::Result<()> {
+    let values = [
+        r.old_account_id.clone(),
+        r.new_account_id.clone(),
+        r.email.clone(),
+        r.dry_run.to_string(),
+    ];
+    const COLUMNS: &[&str] = &["old_account_id", "new_account_id", "email", "dry_run"];
+    match format {
+        Format::Json => Ok(print_json(&json!({
+            "old_account_id": r.old_account_id,
+            "new_account_id": r.new_account_id,
+            "email": r.email,
+            "reason": r.reason,
+            "dry_run": r.dry_run,
+        }))?),
+        Format::Csv => {
+            let mut sink = Sink::stdout(format, COLUMNS)?;
+            sink.row(&values)?;
+            Ok(sink.finish()?)
+        }
+        Format::Table => Ok(print_text(&describe_reinstate(r, !r.dry_run))?),
+    }
+}
+
+/// What a reinstatement does, in words.
+pub fn describe_reinstate(r: &crate::commands::reinstate::Reinstate, done: bool) -> String {
+    let mut text = format!(
+        "{} {} ({}), which had been reverted\n  {} is active again.\n  \
+         {} is marked as replaced by it again.\n",
+        if done { "Reinstated" } else { "Reinstate" },
+        r.new_account_id,
+        r.email,
+        r.new_account_id,
+        r.old_account_id,
+    );
+    if let Some(reason) = &r.reason {
+        text.push_str(&format!(
+            "  Reason (recorded in the change log): {reason}\n"
+        ));
+    }
+    text
+}
+
 /// What the plan is called in messages about its file.
 pub const PLAN: &str = "the plan";
 

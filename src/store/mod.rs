@@ -11,6 +11,7 @@
 //! default 10000); the tests set it low to check the "locked" message quickly.
 
 pub mod address_key;
+mod chain;
 mod import;
 mod lookups;
 mod raw;
@@ -26,6 +27,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use chain::{EntryContent, GENESIS, Tampering, entry_hash};
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
 pub use lookups::*;
 pub use read::*;
@@ -80,6 +82,10 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
 }
+
+/// How to recover a store that was changed past cqrs-admin.
+pub const TAMPERED_RECOVERY: &str = "restore the store from a backup taken before the change, or \
+     `cqrs-admin export` its data and import it into a new store";
 
 impl Store {
     /// Opens the store at `path`, creating it owner-only if it does not exist.
@@ -139,6 +145,7 @@ impl Store {
         }
         store.configure().map_err(|e| store_error(path, e))?;
         store.migrate()?;
+        store.warn_if_tampered()?;
         Ok(store)
     }
 
@@ -254,6 +261,10 @@ impl Store {
         {
             tx.execute_batch(sql)
                 .with_context(|| format!("applying schema migration {}", i + 1))?;
+            if i + 1 == schema::CHAIN_MIGRATION {
+                chain::chain_existing(&tx)
+                    .with_context(|| format!("applying schema migration {}", i + 1))?;
+            }
         }
         for index in schema::INDEXES {
             tx.execute_batch(&index.create_sql())?;
@@ -263,6 +274,36 @@ impl Store {
         Ok(())
     }
 
+    /// On open: the protective triggers are checked (one read of the
+    /// schema, so every command can afford it). A store whose triggers were
+    /// changed is still readable, with a warning; writes refuse it
+    /// ([`Store::refuse_if_tampered`]).
+    fn warn_if_tampered(&self) -> Result<()> {
+        let found = chain::check_triggers(&self.conn).map_err(|e| store_error(&self.path, e))?;
+        if !found.is_empty() {
+            let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+            crate::output::warning(&format!(
+                "{} was changed outside cqrs-admin ({}): what it says may not be true; \
+                 run `cqrs-admin verify`, and {TAMPERED_RECOVERY}",
+                self.path.display(),
+                list.join("; ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Everything found changed past cqrs-admin: missing, altered or added
+    /// triggers, and every break in the change log's hash chain (the whole
+    /// log is read).
+    pub fn tampering(&self) -> Result<Vec<Tampering>> {
+        tampering(&self.conn, &self.path)
+    }
+
+    /// The change log's newest entry's seq and hash (what `verify` prints).
+    pub fn change_log_head(&self) -> Result<Option<(i64, String)>> {
+        Ok(chain::head(&self.conn)?)
+    }
+
     /// The cutover date kept in the store.
     pub fn cutover(&self) -> Result<NaiveDate> {
         let text = setting(&self.conn, "cutover")?.unwrap_or_else(|| DEFAULT_CUTOVER.to_string());
@@ -270,18 +311,42 @@ impl Store {
             .with_context(|| format!("the stored cutover date `{text}` is not a date"))
     }
 
-    pub fn set_cutover(&mut self, date: NaiveDate) -> Result<()> {
+    /// Sets the cutover date and records the change in the change log
+    /// (action `cutover`, the old and new dates in its reason): it changes
+    /// what every report says. Returns the date it replaced.
+    pub fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate> {
         let path = self.path.clone();
         let tx = self.write_tx()?;
+        refuse_if_tampered(&tx, &path)?;
+        // Read under the write lock: the date this change replaces.
+        let old = setting(&tx, "cutover")
+            .map_err(|e| store_error(&path, e))?
+            .unwrap_or_else(|| DEFAULT_CUTOVER.to_string());
+        let new_text = date.format("%Y-%m-%d").to_string();
         // A read-only store lets the transaction begin and refuses the write.
         tx.execute(
             "INSERT INTO settings (key, value) VALUES ('cutover', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [date.format("%Y-%m-%d").to_string()],
+            [&new_text],
+        )
+        .map_err(|e| store_error(&path, e))?;
+        let reason = format!("cutover date changed from {old} to {new_text}");
+        chain::append(
+            &tx,
+            &[chain::NewEntry {
+                at,
+                actor,
+                action: "cutover",
+                old_account_id: None,
+                new_account_id: None,
+                email: None,
+                reason: Some(&reason),
+            }],
         )
         .map_err(|e| store_error(&path, e))?;
         tx.commit().map_err(|e| store_error(&path, e))?;
-        Ok(())
+        NaiveDate::parse_from_str(&old, "%Y-%m-%d")
+            .with_context(|| format!("the stored cutover date `{old}` is not a date"))
     }
 
     /// The store's generation: increased by every write that can change an
@@ -304,6 +369,31 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| store_error(&path, e))
     }
+}
+
+/// See [`Store::tampering`].
+fn tampering(conn: &Connection, path: &Path) -> Result<Vec<Tampering>> {
+    let mut found = chain::check_triggers(conn).map_err(|e| store_error(path, e))?;
+    found.extend(chain::check_chain(conn).map_err(|e| store_error(path, e))?);
+    Ok(found)
+}
+
+/// Refuses to write to a store that was changed past cqrs-admin: called
+/// by every write once it holds the write lock.
+pub(crate) fn refuse_if_tampered(conn: &Connection, path: &Path) -> Result<()> {
+    let found = tampering(conn, path)?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = found.iter().map(|t| format!("  {t}")).collect();
+    Err(UserError::Store(format!(
+        "{} was changed outside cqrs-admin, so nothing will be written to it:\n{}\n\
+         To recover, {TAMPERED_RECOVERY}; `cqrs-admin verify` lists what was changed. \
+         Nothing was changed.",
+        path.display(),
+        list.join("\n")
+    ))
+    .into())
 }
 
 /// One value of the `settings` table, if it is set.

@@ -233,7 +233,85 @@ BEGIN
     SELECT RAISE(ABORT, 'accounts are never deleted: disable the account instead');
 END;
 "#,
+    // 6: the change log becomes a hash chain (src/store/chain.rs). The
+    // columns are added here; `Store::migrate` then chains the entries an
+    // older store already holds, in seq order, before migration 7 puts the
+    // append-only trigger back. NULL only between those two steps.
+    r#"
+DROP TRIGGER change_log_no_update;
+ALTER TABLE change_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE change_log ADD COLUMN hash TEXT;
+"#,
+    // 7: triggers that refuse what the first ones let through, whoever runs
+    // the SQL (the sqlite3 shell included, where recursive_triggers is off):
+    // SQLite's REPLACE deletes the row it replaces without firing DELETE
+    // triggers, so a REPLACE is caught by a BEFORE INSERT trigger that looks
+    // for the row it would replace; renaming an account, removing or
+    // rewriting activity, rewriting the log. The texts are also in
+    // `PROTECTIVE_TRIGGERS`, which the store checks on every open.
+    r#"
+CREATE TRIGGER change_log_no_update
+BEFORE UPDATE ON change_log
+BEGIN
+    SELECT RAISE(ABORT, 'the change log is append-only');
+END;
+
+CREATE TRIGGER change_log_no_replace
+BEFORE INSERT ON change_log
+WHEN EXISTS (SELECT 1 FROM change_log WHERE seq = NEW.seq)
+BEGIN
+    SELECT RAISE(ABORT, 'the change log is append-only');
+END;
+
+CREATE TRIGGER accounts_email_never_replaced
+BEFORE INSERT ON accounts
+WHEN EXISTS (SELECT 1 FROM accounts WHERE account_id = NEW.account_id AND email IS NOT NEW.email)
+BEGIN
+    SELECT RAISE(ABORT, 'an account''s email can never be edited: create a replacement account instead');
+END;
+
+CREATE TRIGGER accounts_never_renamed
+BEFORE UPDATE OF account_id ON accounts
+WHEN NEW.account_id IS NOT OLD.account_id
+BEGIN
+    SELECT RAISE(ABORT, 'an account''s id can never be changed');
+END;
+
+CREATE TRIGGER activity_never_deleted
+BEFORE DELETE ON activity
+BEGIN
+    SELECT RAISE(ABORT, 'activity is history: it is never moved, changed or deleted');
+END;
+
+CREATE TRIGGER activity_never_replaced
+BEFORE INSERT ON activity
+WHEN EXISTS (SELECT 1 FROM activity WHERE activity_id = NEW.activity_id
+             AND (ods_code, account_id, kind, occurred_at, detail)
+                 IS NOT (NEW.ods_code, NEW.account_id, NEW.kind, NEW.occurred_at, NEW.detail))
+BEGIN
+    SELECT RAISE(ABORT, 'activity is history: it is never moved, changed or deleted; this activity_id is already in the store with other details');
+END;
+
+CREATE TRIGGER activity_never_changed
+BEFORE UPDATE ON activity
+WHEN (NEW.activity_id, NEW.ods_code, NEW.account_id, NEW.kind, NEW.occurred_at, NEW.detail)
+     IS NOT (OLD.activity_id, OLD.ods_code, OLD.account_id, OLD.kind, OLD.occurred_at, OLD.detail)
+BEGIN
+    SELECT RAISE(ABORT, 'activity is history: it is never moved, changed or deleted; this activity_id is already in the store with other details');
+END;
+"#,
 ];
+
+/// The triggers (table, name) an import drops for its transaction and
+/// puts back before it commits (src/store/import.rs says why).
+pub const SUSPENDED_IN_BULK: &[(&str, &str)] = &[
+    ("accounts", "accounts_email_never_replaced"),
+    ("activity", "activity_never_replaced"),
+];
+
+/// The migration after which the change log's existing entries are chained
+/// (its number, as in `user_version`).
+pub const CHAIN_MIGRATION: usize = 6;
 
 /// A secondary index, kept apart from the tables so that a bulk import into an
 /// empty table can drop it, load, and build it once at the end (much faster

@@ -11,6 +11,7 @@ use std::ops::Deref;
 use anyhow::{Result, bail};
 use rusqlite::params;
 
+use super::chain::{NewEntry, append};
 use super::{Store, store_error};
 
 /// A write transaction on the store. Reads through it (it derefs to the
@@ -34,10 +35,13 @@ impl Store {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| store_error(&self.path, e))?;
-        Ok(WriteTx {
+        let tx = WriteTx {
             store: self,
             done: false,
-        })
+        };
+        // Dropping `tx` on a refusal rolls back.
+        super::refuse_if_tampered(&tx.store.conn, &tx.store.path)?;
+        Ok(tx)
     }
 
     /// Readies the connection for writing a long plan, for this process only
@@ -194,22 +198,32 @@ impl WriteTx<'_> {
             );
         }
 
-        conn.prepare_cached(
-            "INSERT OR ROLLBACK INTO change_log (at, actor, action, old_account_id, new_account_id, email, reason)
-             SELECT ?1, ?2, action, old_id, new_id, email, reason FROM (
-                SELECT seq, 0 AS step, 'replace' AS action, old_id, new_id, email, reason
-                FROM temp.new_replacements
-                UNION ALL
-                SELECT seq, 1, 'disable', old_id, new_id, NULL, ?3
-                FROM temp.new_replacements WHERE ?4
-             ) ORDER BY seq, step",
-        )?
-        .execute(params![
-            stamp.at,
-            stamp.actor,
-            DISABLE_OLD_REASON,
-            disable_old
-        ])?;
+        // The log entries, chained (src/store/chain.rs): each replacement,
+        // then its `disable` step with --disable-old.
+        let mut entries = Vec::with_capacity(batch.len() * if disable_old { 2 } else { 1 });
+        for n in batch {
+            entries.push(NewEntry {
+                at: stamp.at,
+                actor: stamp.actor,
+                action: "replace",
+                old_account_id: Some(n.old_account_id),
+                new_account_id: Some(n.new_account_id),
+                email: Some(n.email),
+                reason: n.reason,
+            });
+            if disable_old {
+                entries.push(NewEntry {
+                    at: stamp.at,
+                    actor: stamp.actor,
+                    action: "disable",
+                    old_account_id: Some(n.old_account_id),
+                    new_account_id: Some(n.new_account_id),
+                    email: None,
+                    reason: Some(DISABLE_OLD_REASON),
+                });
+            }
+        }
+        append(conn, &entries)?;
         conn.execute_batch("DELETE FROM temp.new_replacements")?;
         // Categories changed: the report's cache is stale.
         super::bump_generation(conn)?;
@@ -233,7 +247,7 @@ impl WriteTx<'_> {
         let disabled = conn
             .prepare_cached(
                 "UPDATE accounts SET status = 'disabled'
-                 WHERE account_id = ?1 AND replaces = ?2 AND status = 'active'",
+                 WHERE account_id = ?1 AND replaces = ?2",
             )?
             .execute([new_account_id, old_account_id])?;
         let restored = conn
@@ -246,35 +260,79 @@ impl WriteTx<'_> {
             .execute(params![old_account_id, new_account_id, reenable_old])?;
         if disabled != 1 || restored != 1 {
             bail!(
-                "the store changed while reverting {new_account_id} (is it still the active \
+                "the store changed while reverting {new_account_id} (is it still the \
                  replacement of {old_account_id}?): nothing was changed"
             );
         }
-        let mut log = conn.prepare_cached(
-            "INSERT INTO change_log (at, actor, action, old_account_id, new_account_id, email, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        log.execute(params![
-            stamp.at,
-            stamp.actor,
-            "revert",
-            old_account_id,
-            new_account_id,
-            email,
-            reason
-        ])?;
-        super::bump_generation(conn)?;
+        let mut entries = vec![NewEntry {
+            at: stamp.at,
+            actor: stamp.actor,
+            action: "revert",
+            old_account_id: Some(old_account_id),
+            new_account_id: Some(new_account_id),
+            email: Some(email),
+            reason,
+        }];
         if reenable_old {
-            log.execute(params![
-                stamp.at,
-                stamp.actor,
-                "enable",
-                old_account_id,
-                new_account_id,
-                Option::<&str>::None,
-                REENABLE_OLD_REASON
-            ])?;
+            entries.push(NewEntry {
+                at: stamp.at,
+                actor: stamp.actor,
+                action: "enable",
+                old_account_id: Some(old_account_id),
+                new_account_id: Some(new_account_id),
+                email: None,
+                reason: Some(REENABLE_OLD_REASON),
+            });
         }
+        append(conn, &entries)?;
+        super::bump_generation(conn)?;
+        Ok(())
+    }
+
+    /// Reinstates a reverted replacement: the replacement account is active
+    /// again and the old account is marked as replaced by it again; the
+    /// change log records `reinstate`. The caller has checked the rules
+    /// inside this transaction.
+    pub fn reinstate_replacement(
+        &self,
+        old_account_id: &str,
+        new_account_id: &str,
+        email: &str,
+        reason: Option<&str>,
+        stamp: Stamp<'_>,
+    ) -> Result<()> {
+        let conn = &self.store.conn;
+        let enabled = conn
+            .prepare_cached(
+                "UPDATE accounts SET status = 'active'
+                 WHERE account_id = ?1 AND replaces = ?2 AND status = 'disabled'",
+            )?
+            .execute([new_account_id, old_account_id])?;
+        let marked = conn
+            .prepare_cached(
+                "UPDATE accounts SET replaced_by = ?2
+                 WHERE account_id = ?1 AND replaced_by IS NULL AND status = 'active'",
+            )?
+            .execute([old_account_id, new_account_id])?;
+        if enabled != 1 || marked != 1 {
+            bail!(
+                "the store changed while reinstating {new_account_id} (is it still a reverted \
+                 replacement of {old_account_id}?): nothing was changed"
+            );
+        }
+        append(
+            conn,
+            &[NewEntry {
+                at: stamp.at,
+                actor: stamp.actor,
+                action: "reinstate",
+                old_account_id: Some(old_account_id),
+                new_account_id: Some(new_account_id),
+                email: Some(email),
+                reason,
+            }],
+        )?;
+        super::bump_generation(conn)?;
         Ok(())
     }
 

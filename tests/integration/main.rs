@@ -12,5 +12,6 @@ mod hostile;
 mod import;
 mod report;
 mod safety_files;
+mod safety_store;
 mod signin;
 mod store;

@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'cqrs-admin' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -49,7 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;import' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -64,7 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('--section', '--section', [CompletionResultType]::ParameterName, 'Only accounts in this section (repeatable)')
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Only accounts holding a role at this organisation (ODS code)')
             [CompletionResult]::new('--contact', '--contact', [CompletionResultType]::ParameterName, 'Only accounts whose contact is this organisation (ODS code, or cqrs-administrator)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -79,7 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         'cqrs-admin;report' {
             [CompletionResult]::new('--section', '--section', [CompletionResultType]::ParameterName, 'Only this section (repeatable)')
             [CompletionResult]::new('--contact', '--contact', [CompletionResultType]::ParameterName, 'Only this contact (ODS code, or cqrs-administrator)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -90,7 +90,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;signin' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -100,7 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;accounts' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -112,7 +112,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;accounts;show' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -133,7 +133,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;cutover' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -146,7 +146,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;cutover;show' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -156,7 +156,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;cutover;set' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -183,7 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         'cqrs-admin;plan' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the plan (CSV, owner-only); `-` for standard output')
             [CompletionResult]::new('--contact', '--contact', [CompletionResultType]::ParameterName, 'Only accounts whose contact is this organisation (ODS code)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -196,7 +196,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'The replacement''s NHSmail address')
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'A reviewed plan: CSV with account_id,new_email[,reason]')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded in the change log; required when the directory names differ)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -212,7 +212,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         }
         'cqrs-admin;revert' {
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded in the change log)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -225,7 +225,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;history' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -235,7 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;verify' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -249,7 +249,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only entries on or before this date (YYYY-MM-DD)')
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Only entries by this operator')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Only entries about this account (old or new)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -260,7 +260,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         }
         'cqrs-admin;export' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The folder to write into (created owner-only if missing)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -271,7 +271,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;completions' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -281,7 +281,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;man' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')

@@ -18,7 +18,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
     }
     var completions = [
         &'cqrs-admin'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -45,7 +45,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cqrs-admin;import'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -59,7 +59,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --section 'Only accounts in this section (repeatable)'
             cand --org 'Only accounts holding a role at this organisation (ODS code)'
             cand --contact 'Only accounts whose contact is this organisation (ODS code, or cqrs-administrator)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -73,7 +73,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;report'= {
             cand --section 'Only this section (repeatable)'
             cand --contact 'Only this contact (ODS code, or cqrs-administrator)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -83,7 +83,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;signin'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -92,7 +92,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;accounts'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -103,7 +103,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cqrs-admin;accounts;show'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -120,7 +120,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;accounts;help;help'= {
         }
         &'cqrs-admin;cutover'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -132,7 +132,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cqrs-admin;cutover;show'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -141,7 +141,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;cutover;set'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -163,7 +163,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;plan'= {
             cand --out 'Where to write the plan (CSV, owner-only); `-` for standard output'
             cand --contact 'Only accounts whose contact is this organisation (ODS code)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -175,7 +175,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --email 'The replacement''s NHSmail address'
             cand --plan 'A reviewed plan: CSV with account_id,new_email[,reason]'
             cand --reason 'Why (recorded in the change log; required when the directory names differ)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -190,7 +190,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         }
         &'cqrs-admin;revert'= {
             cand --reason 'Why (recorded in the change log)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -202,7 +202,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;history'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -211,7 +211,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;verify'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -224,7 +224,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --until 'Only entries on or before this date (YYYY-MM-DD)'
             cand --by 'Only entries by this operator'
             cand --account 'Only entries about this account (old or new)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -234,7 +234,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         }
         &'cqrs-admin;export'= {
             cand --out 'The folder to write into (created owner-only if missing)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -244,7 +244,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;completions'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -253,7 +253,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;man'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'

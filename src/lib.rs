@@ -94,7 +94,22 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let mut store = Store::open(&cli.db)?;
+    // Only the commands that write may create a store: a reading command
+    // given a mistyped --db would otherwise report an empty store's
+    // all-clear. A dry-run import of a store that does not exist yet is
+    // checked against a new, empty store in a private temporary folder, so
+    // that it creates nothing at --db.
+    let _scratch;
+    let mut store = match &cli.command {
+        Command::Import(args) if args.dry_run && !Store::exists(&cli.db) => {
+            let scratch = tempfile::tempdir()?;
+            let store = Store::open(&scratch.path().join("dry-run.db"))?;
+            _scratch = scratch;
+            store
+        }
+        Command::Import(_) | Command::Cutover(CutoverCommand::Set { .. }) => Store::open(&cli.db)?,
+        _ => Store::open_existing(&cli.db)?,
+    };
     let format = cli.format;
     let dates = || Dates::resolve(&store, cli.cutover, today(&cli));
     match &cli.command {

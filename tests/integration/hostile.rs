@@ -1759,7 +1759,7 @@ fn several_first_runs_at_once_create_one_store() {
             Command::new(bin())
                 .arg("--db")
                 .arg(&store.db)
-                .args(["cutover", "show"])
+                .args(["cutover", "set", "2030-01-01"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -1830,7 +1830,9 @@ fn stores_the_user_may_not_use_are_clear_errors() {
         db: store.dir.path().join("new.db"),
         dir: tempfile::tempdir().unwrap(),
     };
-    let run = new.run_unprivileged(&["audit"]).fails(1);
+    let run = new
+        .run_unprivileged(&["cutover", "set", "2020-10-01"])
+        .fails(1);
     assert!(
         run.stderr.contains("cannot create the store"),
         "{}",

@@ -13,3 +13,4 @@ mod import;
 mod report;
 mod signin;
 mod store;
+mod safety_checks;

@@ -118,6 +118,7 @@ pub fn run(cli: Cli) -> Result<()> {
             views::import(&outcome);
         }
         Command::Audit(args) => {
+            commands::audit::refuse_unanswerable(&store, args)?;
             let headers = if args.counts {
                 commands::audit::COUNT_COLUMNS
             } else {

@@ -50,6 +50,10 @@ pub fn import(outcome: &ImportOutcome) {
 
 /// Counts per category, on standard error after a table (data stays clean).
 pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool) {
+    // In every format: rows or counts of nothing must not pass for a check.
+    if let Some(why) = &summary.unchecked {
+        warning(&format!("the accounts were not checked: {why}"));
+    }
     if format != Format::Table || counts_shown {
         return;
     }
@@ -89,6 +93,9 @@ fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) 
 
 /// The report: grouped text at a terminal, flat rows for scripts.
 pub fn report(report: &Report, format: Format) -> io::Result<()> {
+    if let Some(why) = &report.unchecked {
+        warning(&format!("the accounts were not checked: {why}"));
+    }
     if format != Format::Table {
         let mut sink = Sink::stdout(format, report::COLUMNS)?;
         let cutover = report.dates.cutover.to_string();
@@ -105,7 +112,11 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
         report.dates.today
     ));
     if report.rows.is_empty() {
-        text.push_str("\nNo account needs action before cutover.\n");
+        text.push_str(if report.unchecked.is_some() {
+            "\nNothing was checked (see the warning above).\n"
+        } else {
+            "\nNo account needs action before cutover.\n"
+        });
         return print_text(&text);
     }
     text.push_str(&format!(

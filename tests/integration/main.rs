@@ -11,6 +11,6 @@ mod fuzz;
 mod hostile;
 mod import;
 mod report;
+mod safety_checks;
 mod signin;
 mod store;
-mod safety_checks;

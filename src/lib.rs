@@ -14,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod rules;
 pub mod store;
+pub mod text;
 pub mod unique_texts;
 
 use anyhow::Result;
@@ -94,6 +95,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
+    refuse_control_characters(&cli)?;
     // Only the commands that write may create a store: a reading command
     // given a mistyped --db would otherwise report an empty store's
     // all-clear. A dry-run import of a store that does not exist yet is
@@ -196,6 +198,25 @@ pub fn run(cli: Cli) -> Result<()> {
             output::replacements::exported(&exported, format)?;
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// Refuses `--actor` and `--reason` values holding a control character
+/// (exit 1, nothing changed): they are kept in the append-only change log
+/// and shown raw to the next operator by `log`. A plan's reason column is
+/// checked as the plan is read.
+fn refuse_control_characters(cli: &Cli) -> Result<()> {
+    if let Some(actor) = &cli.actor {
+        text::refuse_control_characters("--actor", actor)?;
+    }
+    let reason = match &cli.command {
+        Command::Replace(args) => args.reason.as_deref(),
+        Command::Revert(args) => args.reason.as_deref(),
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        text::refuse_control_characters("--reason", reason)?;
     }
     Ok(())
 }

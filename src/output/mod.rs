@@ -162,9 +162,18 @@ pub fn render_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String 
         }
     }));
     for row in rows {
-        table.add_row(row.iter().map(|v| v.as_ref()));
+        table.add_row(row.iter().map(|v| shown(v.as_ref())));
     }
     table.to_string()
+}
+
+/// Stored text as a person should see it at a terminal: any invisible or
+/// bidirectional-control character escaped (`\u{202e}`), never raw
+/// ([`crate::text::escape_invisible`]). Applied to every table cell and to
+/// every line of text for people that holds stored values; CSV and JSON
+/// carry values exactly.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::escape_invisible(text)
 }
 
 /// Prints a JSON value (pretty) to standard output.
@@ -188,7 +197,8 @@ pub fn print_text(text: &str) -> io::Result<()> {
 /// A message for the person at the terminal: standard error, never data.
 pub fn message(text: &str) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    // Messages name accounts, addresses and reasons from the store.
+    let _ = writeln!(err, "{}", shown(text));
 }
 
 /// A warning on standard error.

@@ -285,3 +285,276 @@ fn a_known_ods_code_with_nothing_to_report_is_still_fine() {
     store.run(&["audit", "--org", "F82001"]).ok();
     store.run(&["plan", "--out", "-", "--contact", "07L"]).ok();
 }
+
+// ---------------------------------------------------------------------------
+// A small store for replacements (as tests/replace.rs builds it).
+// ---------------------------------------------------------------------------
+
+const ORGANISATIONS: &str = "\
+ods_code,name,kind,parent_code,contact_email
+Y56,London,region,,london@nhs.net
+00K,NHS Test CCG,commissioner,Y56,ccg00k@nhs.net
+A81001,Practice One,practice,00K,
+";
+
+// U1: a confident match. U2: a name change (needs a reason). U3: disabled.
+const ACCOUNTS: &str = "\
+account_id,username,email,given_name,family_name,status,created_at,last_login_at
+U1,jbloggs,jo.bloggs@gp.nhs.uk,Jo,Bloggs,active,2015-01-01,2020-08-01
+U2,grename,gina.old@gp.nhs.uk,Gina,Old,active,,
+U3,dold,dave.old@gp.nhs.uk,Dave,Old,disabled,,
+";
+
+const PERMISSIONS: &str = "\
+account_id,ods_code,role,payment_types
+U1,A81001,view,
+U2,A81001,view,
+U3,A81001,view,
+";
+
+const DIRECTORY: &str = "\
+address,given_name,family_name,ods_code,status,mailbox_type
+jo.bloggs@nhs.net,Jo,Bloggs,A81001,active,personal
+gina.new@nhs.net,Gina,New,A81001,active,personal
+shared.box@nhs.net,Shared,Box,A81001,active,shared
+";
+
+fn write(store: &Store, name: &str, text: &str) -> String {
+    let path = store.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn replacement_store() -> Store {
+    let store = Store::new();
+    for (kind, text) in [
+        ("organisations", ORGANISATIONS),
+        ("accounts", ACCOUNTS),
+        ("permissions", PERMISSIONS),
+        ("directory", DIRECTORY),
+    ] {
+        let file = write(&store, &format!("{kind}.csv"), text);
+        store.run(&["import", kind, &file]).ok();
+    }
+    store
+}
+
+// ---------------------------------------------------------------------------
+// Item 8: control characters refused on the command line and in plans;
+// invisible characters escaped in tables.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn control_characters_in_actor_and_reason_are_refused() {
+    let store = replacement_store();
+    let before = store.snapshot();
+    let replace = ["replace", "U2", "--email", "gina.new@nhs.net", "--yes"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        replace
+            .iter()
+            .chain(extra.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for (args, expected) in [
+        (
+            [replace.as_slice(), &["--reason", "name\u{1b}[2J change"]].concat(),
+            "--reason contains a control character (U+001B ESCAPE) at character 5",
+        ),
+        (
+            [replace.as_slice(), &["--reason", "two\nlines"]].concat(),
+            "--reason contains a control character (U+000A LINE FEED) at character 4",
+        ),
+        (
+            [replace.as_slice(), &["--reason", "ok", "--dry-run"]]
+                .concat()
+                .into_iter()
+                .chain(["--actor", "ev\u{9b}il"])
+                .collect(),
+            "--actor contains a control character (U+009B CONTROL SEQUENCE INTRODUCER) at character 3",
+        ),
+        (
+            vec!["revert", "R1-U1", "--yes", "--reason", "oops\r"],
+            "--reason contains a control character (U+000D CARRIAGE RETURN) at character 5",
+        ),
+    ] {
+        let run = store.run(&args).fails(1);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    }
+    // From the environment, as --actor.
+    let out = store
+        .cmd()
+        .env("CQRS_ADMIN_ACTOR", "\u{7}bell")
+        .args(with(&["--reason", "name change"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--actor contains a control character (U+0007 BELL) at character 1"),
+        "{stderr}"
+    );
+    assert_eq!(store.snapshot(), before);
+    // Printable text, accents and all, is fine.
+    store
+        .run(&[replace.as_slice(), &["--reason", "Mariée: nom changé"]].concat())
+        .ok();
+}
+
+#[test]
+fn a_plan_reason_with_a_control_character_is_refused_with_its_line() {
+    let store = replacement_store();
+    let before = store.snapshot();
+    let plan = write(
+        &store,
+        "plan.csv",
+        "account_id,new_email,reason\n\
+         U1,jo.bloggs@nhs.net,fine\n\
+         U2,gina.new@nhs.net,\"married\u{1b}]0;owned\u{7}\"\n\
+         U2x,x@nhs.net,\"two\nlines\"\n",
+    );
+    let run = store.run(&["replace", "--plan", &plan, "--yes"]).fails(1);
+    assert!(
+        run.stderr.contains(
+            "line 3, column reason: the value contains a control character (U+001B ESCAPE) at character 8"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("line 4, column reason: the value contains a control character (U+000A LINE FEED) at character 4"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}'));
+    assert_eq!(store.snapshot(), before);
+}
+
+#[test]
+fn tables_show_invisible_characters_escaped_and_csv_keeps_them() {
+    let store = replacement_store();
+    // Imports allow format characters (they are not control characters),
+    // and line breaks and tabs in an activity's detail.
+    let activity = write(
+        &store,
+        "activity.csv",
+        "activity_id,ods_code,account_id,kind,occurred_at,detail\n\
+         ACT1,A81001,U1,offer-accepted,2019-04-10,\"QOF\u{202e}fdp.exe\r\tover\"\n",
+    );
+    store.run(&["import", "activity", &activity]).ok();
+    let accounts = write(
+        &store,
+        "accounts2.csv",
+        "account_id,username,email,given_name,family_name,status,created_at,last_login_at\n\
+         U9,zw,zero.width@gp.nhs.uk,Ze\u{200b}ro,Wi\u{2066}dth\u{feff},active,,\n",
+    );
+    store.run(&["import", "accounts", &accounts]).ok();
+
+    let history = store.run(&["history", "U1"]).ok();
+    assert!(
+        history
+            .stdout
+            .contains("QOF\\u{202e}fdp.exe\\u{d}\\u{9}over"),
+        "{}",
+        history.stdout
+    );
+    let csv = store.run(&["history", "U1", "--format", "csv"]).ok();
+    assert!(
+        csv.stdout.contains("QOF\u{202e}fdp.exe\r\tover"),
+        "{}",
+        csv.stdout
+    );
+
+    for args in [&["accounts", "show", "U9"][..], &["audit"], &["report"]] {
+        let table = store.run(args).ok();
+        assert!(
+            table.stdout.contains("Ze\\u{200b}ro")
+                && table.stdout.contains("Wi\\u{2066}dth\\u{feff}"),
+            "{args:?}: {}",
+            table.stdout
+        );
+        for raw in ['\u{200b}', '\u{2066}', '\u{feff}', '\u{202e}'] {
+            assert!(!table.stdout.contains(raw), "{args:?}: {raw:?}");
+        }
+    }
+    let json = store
+        .run(&["accounts", "show", "U9", "--format", "json"])
+        .ok();
+    assert!(json.stdout.contains("Ze\u{200b}ro"), "{}", json.stdout);
+}
+
+#[test]
+fn control_characters_already_in_a_store_are_shown_escaped() {
+    let store = replacement_store();
+    // A store written before control characters were refused.
+    let conn = rusqlite::Connection::open(&store.db).unwrap();
+    conn.execute(
+        "UPDATE accounts SET given_name = 'J\u{1b}[31mo' WHERE account_id = 'U1'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let run = store.run(&["accounts", "show", "U1"]).ok();
+    assert!(run.stdout.contains("J\\u{1b}[31mo"), "{}", run.stdout);
+    assert!(!run.stdout.contains('\u{1b}'));
+    let run = store.run(&["audit"]).ok();
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+}
+
+// ---------------------------------------------------------------------------
+// Item 16: a refused plan names every problem of every line.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_refused_plan_names_every_problem_of_every_line() {
+    let store = replacement_store();
+    let before = store.snapshot();
+    let plan = write(
+        &store,
+        "plan.csv",
+        "account_id,new_email,reason\n\
+         U1,jo.bloggs@nhs.net,\n\
+         NOPE,jo.bloggs@nhs.net,\n\
+         U1,shared.box@nhs.net,\n\
+         U3,not-an-address,\n\
+         ,gina.new@nhs.net,\n",
+    );
+    let run = store.run(&["replace", "--plan", &plan, "--yes"]).fails(1);
+    let problems: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("line "))
+        .collect();
+    let on = |line: u32, column: &str, words: &str| {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains(&format!("line {line}, column {column}:")) && p.contains(words)),
+            "line {line} {column} {words:?} not in:\n{}",
+            run.stderr
+        );
+    };
+    // Line 3: a repeated address and an unknown account.
+    on(3, "new_email", "is also on line 2");
+    on(3, "account_id", "there is no account NOPE");
+    // Line 4: a repeated account, and an address that is a shared mailbox.
+    on(4, "account_id", "is also on line 2");
+    on(4, "new_email", "shared mailbox");
+    // Line 5: a disabled account and an address that is not one.
+    on(5, "account_id", "disabled");
+    on(5, "new_email", "not a valid email address");
+    on(5, "new_email", "not an nhs.net address");
+    // Line 6: a blank account id, and the address is still checked: it is
+    // the right person's, so nothing more is said about it.
+    on(6, "account_id", "a value is required here");
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.contains("line 6, column account_id: there is no account")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(store.snapshot(), before);
+}

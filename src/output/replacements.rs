@@ -611,7 +611,9 @@ pub fn records<'a, const N: usize>(
     if rows.is_empty() {
         return Ok(());
     }
-    let plain = |c: &str| c.is_ascii() && !c.contains(['\n', '\r', '\t']);
+    // Printable ASCII only: anything else (a line break, a control character
+    // from an old store) goes through the renderer, which escapes it.
+    let plain = |c: &str| c.bytes().all(|b| (0x20..0x7F).contains(&b));
     if !rows.iter().all(|r| r.iter().all(|c| plain(c))) {
         let rows: Vec<Vec<&str>> = rows.iter().map(|r| r.to_vec()).collect();
         return print_text(&render_table(headers, &rows));

@@ -495,7 +495,21 @@ fn control_characters_already_in_a_store_are_shown_escaped() {
         [],
     )
     .unwrap();
+    conn.execute(
+        "INSERT INTO activity (activity_id, ods_code, account_id, kind, occurred_at, detail)
+         VALUES ('ACT9', 'A81001', 'U1', 'offer-made', '2019-04-01', 'ok\u{1b}]0;pwned\u{7}')",
+        [],
+    )
+    .unwrap();
     drop(conn);
+    // history's table (written directly when piped) escapes it too.
+    let run = store.run(&["history", "U1"]).ok();
+    assert!(
+        run.stdout.contains("ok\\u{1b}]0;pwned\\u{7}"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains('\u{1b}'));
     let run = store.run(&["accounts", "show", "U1"]).ok();
     assert!(run.stdout.contains("J\\u{1b}[31mo"), "{}", run.stdout);
     assert!(!run.stdout.contains('\u{1b}'));
@@ -557,4 +571,186 @@ fn a_refused_plan_names_every_problem_of_every_line() {
         run.stderr
     );
     assert_eq!(store.snapshot(), before);
+}
+
+// ---------------------------------------------------------------------------
+// Item 17: numbers are numbers and booleans booleans in JSON; a plain
+// negative number in CSV is written as it is.
+// ---------------------------------------------------------------------------
+
+const NUMBER_FIELDS: &[&str] = &[
+    "accounts",
+    "created",
+    "days_until_cutover",
+    "line",
+    "permissions",
+    "seq",
+];
+const BOOLEAN_FIELDS: &[&str] = &[
+    "all",
+    "disable_old",
+    "dry_run",
+    "history_equal",
+    "old_reenabled",
+    "roles_equal",
+];
+
+/// Checks every object in `value`: the number fields are numbers (a plan
+/// line may be null), the boolean fields booleans, and no text is a number
+/// or a boolean spelled as a string. Returns how many typed fields it saw.
+fn check_json_types(what: &str, value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut seen = 0;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                if NUMBER_FIELDS.contains(&key.as_str()) {
+                    assert!(
+                        v.is_i64() || v.is_u64() || (key == "line" && v.is_null()),
+                        "{what}: {key} is {v}"
+                    );
+                    seen += 1;
+                } else if BOOLEAN_FIELDS.contains(&key.as_str()) {
+                    assert!(v.is_boolean(), "{what}: {key} is {v}");
+                    seen += 1;
+                } else if let Value::String(s) = v {
+                    assert!(
+                        s != "true" && s != "false",
+                        "{what}: {key} is the string {s:?}"
+                    );
+                }
+                seen += check_json_types(what, v);
+            }
+        }
+        Value::Array(list) => {
+            for v in list {
+                seen += check_json_types(what, v);
+            }
+        }
+        _ => {}
+    }
+    seen
+}
+
+#[test]
+fn every_json_output_carries_numbers_and_booleans_typed() {
+    let store = replacement_store();
+    let activity = write(
+        &store,
+        "activity.csv",
+        "activity_id,ods_code,account_id,kind,occurred_at,detail\n\
+         ACT1,A81001,U1,offer-accepted,2019-04-10,QOF\n",
+    );
+    store.run(&["import", "activity", &activity]).ok();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let run = store.run(&[args, &["--format", "json"]].concat());
+        assert!(run.code == 0 || run.code == 3, "{args:?}: {}", run.stderr);
+        run.json()
+    };
+    let mut typed = 0;
+    // Before the replacements, while accounts still need action.
+    let report = json(&["report", "--today", "2026-12-01"]);
+    let replaced = json(&["replace", "U1", "--email", "jo.bloggs@nhs.net", "--yes"]);
+    assert_eq!(replaced["dry_run"], false);
+    assert_eq!(replaced["created"], 1);
+    assert!(replaced["replacements"][0]["line"].is_null());
+    let dry = json(&[
+        "replace",
+        "U2",
+        "--email",
+        "gina.new@nhs.net",
+        "--reason",
+        "married",
+        "--dry-run",
+    ]);
+    assert_eq!(dry["dry_run"], true);
+    let plan = write(
+        &store,
+        "plan.csv",
+        "account_id,new_email,reason\nU2,gina.new@nhs.net,married\n",
+    );
+    let from_plan = json(&["replace", "--plan", &plan, "--yes"]);
+    assert_eq!(from_plan["replacements"][0]["line"], 2);
+
+    let counts = json(&["audit", "--counts"]);
+    assert!(
+        counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["accounts"].is_u64())
+    );
+    let days = report[0]["days_until_cutover"].as_i64().unwrap();
+    assert!(days < 0, "{report}");
+    let cutover = json(&["cutover", "show", "--today", "2026-12-01"]);
+    assert_eq!(cutover["days_until_cutover"], days);
+    let log = json(&["log"]);
+    assert_eq!(log[0]["seq"], 1);
+    let verify = json(&["verify"]);
+    assert_eq!(verify[0]["roles_equal"], true);
+    assert_eq!(verify[0]["history_equal"], true);
+    let revert = json(&["revert", "R1-U1", "--reason", "mistake", "--dry-run"]);
+    assert_eq!(revert["dry_run"], true);
+    assert!(revert["old_reenabled"].is_boolean());
+    let export = json(&["export", "--out", "exported", "--all"]);
+    assert!(export["accounts"].is_u64() && export["all"] == true);
+
+    for (what, value) in [
+        ("replace", replaced),
+        ("replace --dry-run", dry),
+        ("replace --plan", from_plan),
+        ("audit --counts", counts),
+        ("report", report),
+        ("cutover show", cutover),
+        ("log", log),
+        ("verify", verify),
+        ("revert", revert),
+        ("export", export),
+    ] {
+        let n = check_json_types(what, &value);
+        assert!(n > 0, "{what}: no typed field in {value}");
+        typed += n;
+    }
+    // Outputs with no number or boolean still spell none as a string.
+    for args in [
+        &["audit"][..],
+        &["history", "U1"],
+        &["accounts", "show", "U1"],
+        &["signin", "jo.bloggs@nhs.net"],
+    ] {
+        check_json_types(&format!("{args:?}"), &json(args));
+    }
+    assert!(typed > 10);
+}
+
+#[test]
+fn a_negative_number_in_csv_is_written_as_it_is() {
+    let store = Store::with_fixtures();
+    let run = store
+        .run(&["report", "--format", "csv", "--today", "2026-12-01"])
+        .ok();
+    let rows = run.csv();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let days = &row["days_until_cutover"];
+        assert!(
+            days.starts_with('-') && days[1..].bytes().all(|b| b.is_ascii_digit()),
+            "{days}"
+        );
+    }
+    let days = &rows[0]["days_until_cutover"];
+    assert!(run.stdout.contains(&format!(",{days}\n")), "{}", run.stdout);
+    let cutover = store
+        .run(&[
+            "cutover",
+            "show",
+            "--format",
+            "csv",
+            "--today",
+            "2026-12-01",
+        ])
+        .ok();
+    assert_eq!(cutover.csv()[0]["days_until_cutover"], *days);
+    // A formula that starts like a number is still neutralised: see
+    // hostile::every_csv_the_tool_writes_neutralises_formulas.
 }

@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'cqrs-admin' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -50,7 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;import' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -65,7 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('--section', '--section', [CompletionResultType]::ParameterName, 'Only accounts in this section (repeatable)')
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Only accounts holding a role at this organisation (ODS code)')
             [CompletionResult]::new('--contact', '--contact', [CompletionResultType]::ParameterName, 'Only accounts whose contact is this organisation (ODS code, or cqrs-administrator)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -80,7 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         'cqrs-admin;report' {
             [CompletionResult]::new('--section', '--section', [CompletionResultType]::ParameterName, 'Only this section (repeatable)')
             [CompletionResult]::new('--contact', '--contact', [CompletionResultType]::ParameterName, 'Only this contact (ODS code, or cqrs-administrator)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -91,7 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;signin' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -101,7 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;accounts' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -113,7 +113,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;accounts;show' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -134,7 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;cutover' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -147,7 +147,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;cutover;show' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -157,7 +157,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;cutover;set' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -184,7 +184,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         'cqrs-admin;plan' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the plan (CSV, a new owner-only file); `-` for standard output')
             [CompletionResult]::new('--contact', '--contact', [CompletionResultType]::ParameterName, 'Only accounts whose contact is this organisation (ODS code)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -198,7 +198,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'The replacement''s NHSmail address')
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'A reviewed plan: CSV with account_id,new_email[,reason]')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded in the change log; required when the directory names differ)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -214,7 +214,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         }
         'cqrs-admin;revert' {
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded in the change log)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -228,7 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         }
         'cqrs-admin;reinstate' {
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded in the change log)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -241,7 +241,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;history' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -251,7 +251,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;verify' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -265,7 +265,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only entries on or before this date (YYYY-MM-DD)')
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Only entries by this operator')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Only entries about this account (old or new)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -277,7 +277,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
         'cqrs-admin;export' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The folder to write into (created owner-only if missing); `-` writes the file chosen by --only to standard output')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Write only this file (required with `--out -`)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -289,7 +289,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;completions' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')
@@ -299,7 +299,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqrs-admin' -ScriptBlock {
             break
         }
         'cqrs-admin;man' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created on first use)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (an SQLite file, created by the first import or `cutover set`)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'Who is running the command; recorded with every change [default: your login name]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print records')
             [CompletionResult]::new('--today', '--today', [CompletionResultType]::ParameterName, 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]')

@@ -18,7 +18,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
     }
     var completions = [
         &'cqrs-admin'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -46,7 +46,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cqrs-admin;import'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -60,7 +60,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --section 'Only accounts in this section (repeatable)'
             cand --org 'Only accounts holding a role at this organisation (ODS code)'
             cand --contact 'Only accounts whose contact is this organisation (ODS code, or cqrs-administrator)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -74,7 +74,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;report'= {
             cand --section 'Only this section (repeatable)'
             cand --contact 'Only this contact (ODS code, or cqrs-administrator)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -84,7 +84,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;signin'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -93,7 +93,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;accounts'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -104,7 +104,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cqrs-admin;accounts;show'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -121,7 +121,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;accounts;help;help'= {
         }
         &'cqrs-admin;cutover'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -133,7 +133,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cqrs-admin;cutover;show'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -142,7 +142,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;cutover;set'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -164,7 +164,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;plan'= {
             cand --out 'Where to write the plan (CSV, a new owner-only file); `-` for standard output'
             cand --contact 'Only accounts whose contact is this organisation (ODS code)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -177,7 +177,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --email 'The replacement''s NHSmail address'
             cand --plan 'A reviewed plan: CSV with account_id,new_email[,reason]'
             cand --reason 'Why (recorded in the change log; required when the directory names differ)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -192,7 +192,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         }
         &'cqrs-admin;revert'= {
             cand --reason 'Why (recorded in the change log)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -205,7 +205,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         }
         &'cqrs-admin;reinstate'= {
             cand --reason 'Why (recorded in the change log)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -217,7 +217,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;history'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -226,7 +226,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;verify'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -239,7 +239,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --until 'Only entries on or before this date (YYYY-MM-DD)'
             cand --by 'Only entries by this operator'
             cand --account 'Only entries about this account (old or new)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -250,7 +250,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
         &'cqrs-admin;export'= {
             cand --out 'The folder to write into (created owner-only if missing); `-` writes the file chosen by --only to standard output'
             cand --only 'Write only this file (required with `--out -`)'
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -261,7 +261,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'cqrs-admin;completions'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'
@@ -270,7 +270,7 @@ set edit:completion:arg-completer[cqrs-admin] = {|@words|
             cand --help 'Print help'
         }
         &'cqrs-admin;man'= {
-            cand --db 'The store (an SQLite file, created on first use)'
+            cand --db 'The store (an SQLite file, created by the first import or `cutover set`)'
             cand --actor 'Who is running the command; recorded with every change [default: your login name]'
             cand --format 'How to print records'
             cand --today 'Pin today''s date (YYYY-MM-DD), for reproducible reports [default: the system date]'

@@ -24,7 +24,7 @@ function __fish_cqrs_admin_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -50,7 +50,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -f -a "export" -d 'W
 complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -f -a "man" -d 'Print the manual page (roff)'
 complete -c cqrs-admin -n "__fish_cqrs_admin_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand import" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand import" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand import" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand import" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -63,7 +63,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l category
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l section -d 'Only accounts in this section (repeatable)' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l org -d 'Only accounts holding a role at this organisation (ODS code)' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l contact -d 'Only accounts whose contact is this organisation (ODS code, or cqrs-administrator)' -r
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -76,7 +76,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -l check -d
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l section -d 'Only this section (repeatable)' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l contact -d 'Only this contact (ODS code, or cqrs-administrator)' -r
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -85,7 +85,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l today -
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -l check -d 'Exit with status 3 when any account needs action before cutover'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand report" -s h -l help -d 'Print help'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand signin" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand signin" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand signin" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand signin" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -93,7 +93,7 @@ json\t''"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand signin" -l today -d 'Pin today\'s date (YYYY-MM-DD), for reproducible reports [default: the system date]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand signin" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand signin" -s h -l help -d 'Print help'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not __fish_seen_subcommand_from show help" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not __fish_seen_subcommand_from show help" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not __fish_seen_subcommand_from show help" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not __fish_seen_subcommand_from show help" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -103,7 +103,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not 
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'One account: its roles, category, NHSmail match and contacts'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fish_seen_subcommand_from show" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fish_seen_subcommand_from show" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fish_seen_subcommand_from show" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fish_seen_subcommand_from show" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -113,7 +113,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fi
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fish_seen_subcommand_from help" -f -a "show" -d 'One account: its roles, category, NHSmail match and contacts'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand accounts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not __fish_seen_subcommand_from show set help" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not __fish_seen_subcommand_from show set help" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not __fish_seen_subcommand_from show set help" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not __fish_seen_subcommand_from show set help" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -124,7 +124,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not _
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not __fish_seen_subcommand_from show set help" -f -a "show" -d 'Print the cutover date and the days left'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not __fish_seen_subcommand_from show set help" -f -a "set" -d 'Keep a new cutover date in the store'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and not __fish_seen_subcommand_from show set help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from show" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from show" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from show" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from show" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -132,7 +132,7 @@ json\t''"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from show" -l today -d 'Pin today\'s date (YYYY-MM-DD), for reproducible reports [default: the system date]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from show" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from set" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from set" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from set" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from set" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -145,7 +145,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fis
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand cutover; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l out -d 'Where to write the plan (CSV, a new owner-only file); `-` for standard output' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l contact -d 'Only accounts whose contact is this organisation (ODS code)' -r
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -157,7 +157,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand plan" -s h -l help
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l email -d 'The replacement\'s NHSmail address' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l plan -d 'A reviewed plan: CSV with account_id,new_email[,reason]' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l reason -d 'Why (recorded in the change log; required when the directory names differ)' -r
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -170,7 +170,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -s y -l y
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -l dry-run -d 'Show what would happen and change nothing'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand replace" -s h -l help -d 'Print help'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -l reason -d 'Why (recorded in the change log)' -r
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -181,7 +181,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -s y -l ye
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -l dry-run -d 'Show what would happen and change nothing'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand revert" -s h -l help -d 'Print help'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -l reason -d 'Why (recorded in the change log)' -r
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -191,7 +191,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -l cuto
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -s y -l yes -d 'Answer yes to the confirmation (needed when not at a terminal)'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -l dry-run -d 'Show what would happen and change nothing'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand reinstate" -s h -l help -d 'Print help'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand history" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand history" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand history" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand history" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -199,7 +199,7 @@ json\t''"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand history" -l today -d 'Pin today\'s date (YYYY-MM-DD), for reproducible reports [default: the system date]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand history" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand history" -s h -l help -d 'Print help'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand verify" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand verify" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand verify" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand verify" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -211,7 +211,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l since -d '
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l until -d 'Only entries on or before this date (YYYY-MM-DD)' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l by -d 'Only entries by this operator' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l account -d 'Only entries about this account (old or new)' -r
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -222,7 +222,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand log" -s h -l help 
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l out -d 'The folder to write into (created owner-only if missing); `-` writes the file chosen by --only to standard output' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l only -d 'Write only this file (required with `--out -`)' -r -f -a "accounts\t'accounts.csv'
 permissions\t'permissions.csv'"
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -232,7 +232,7 @@ complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l cutover
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l force -d 'Replace the files already in the folder (never the store, a link or a device)'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -l all -d 'Export every account and role, not only the replacement accounts'
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''
@@ -240,7 +240,7 @@ json\t''"
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l today -d 'Pin today\'s date (YYYY-MM-DD), for reproducible reports [default: the system date]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -l cutover -d 'Use this cutover date (YYYY-MM-DD) for this run instead of the stored one' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand man" -l db -d 'The store (an SQLite file, created on first use)' -r -F
+complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand man" -l db -d 'The store (an SQLite file, created by the first import or `cutover set`)' -r -F
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand man" -l actor -d 'Who is running the command; recorded with every change [default: your login name]' -r
 complete -c cqrs-admin -n "__fish_cqrs_admin_using_subcommand man" -l format -d 'How to print records' -r -f -a "table\t''
 csv\t''

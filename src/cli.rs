@@ -15,7 +15,7 @@ use crate::rules::{Category, Section};
 #[derive(Debug, Parser)]
 #[command(name = "cqrs-admin", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
-    /// The store (an SQLite file, created on first use).
+    /// The store (an SQLite file, created by the first import or `cutover set`).
     #[arg(
         long,
         global = true,

@@ -14,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod rules;
 pub mod store;
+pub mod text;
 pub mod unique_texts;
 
 use anyhow::Result;
@@ -113,7 +114,23 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let mut store = Store::open(&cli.db)?;
+    refuse_control_characters(&cli)?;
+    // Only the commands that write may create a store: a reading command
+    // given a mistyped --db would otherwise report an empty store's
+    // all-clear. A dry-run import of a store that does not exist yet is
+    // checked against a new, empty store in a private temporary folder, so
+    // that it creates nothing at --db.
+    let _scratch;
+    let mut store = match &cli.command {
+        Command::Import(args) if args.dry_run && !Store::exists(&cli.db) => {
+            let scratch = tempfile::tempdir()?;
+            let store = Store::open(&scratch.path().join("dry-run.db"))?;
+            _scratch = scratch;
+            store
+        }
+        Command::Import(_) | Command::Cutover(CutoverCommand::Set { .. }) => Store::open(&cli.db)?,
+        _ => Store::open_existing(&cli.db)?,
+    };
     let format = cli.format;
     let dates = || Dates::resolve(&store, cli.cutover, today(&cli));
     match &cli.command {
@@ -122,6 +139,7 @@ pub fn run(cli: Cli) -> Result<()> {
             views::import(&outcome);
         }
         Command::Audit(args) => {
+            commands::audit::refuse_unanswerable(&store, args)?;
             let headers = if args.counts {
                 commands::audit::COUNT_COLUMNS
             } else {
@@ -244,6 +262,25 @@ pub fn run(cli: Cli) -> Result<()> {
             output::replacements::exported(&exported, format)?;
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// Refuses `--actor` and `--reason` values holding a control character
+/// (exit 1, nothing changed): they are kept in the append-only change log
+/// and shown raw to the next operator by `log`. A plan's reason column is
+/// checked as the plan is read.
+fn refuse_control_characters(cli: &Cli) -> Result<()> {
+    if let Some(actor) = &cli.actor {
+        text::refuse_control_characters("--actor", actor)?;
+    }
+    let reason = match &cli.command {
+        Command::Replace(args) => args.reason.as_deref(),
+        Command::Revert(args) => args.reason.as_deref(),
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        text::refuse_control_characters("--reason", reason)?;
     }
     Ok(())
 }

@@ -24,7 +24,9 @@ fn main() -> ExitCode {
             if code == 3 {
                 eprintln!("{err}");
             } else {
-                eprintln!("error: {err:#}");
+                // Errors quote values from files and the store: never raw.
+                let text = format!("{err:#}");
+                eprintln!("error: {}", cqrs_admin::text::escape_invisible(&text));
                 if let Some(hint) = hint(&err) {
                     eprintln!("hint: {hint}");
                 }

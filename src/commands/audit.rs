@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::AuditArgs;
+use crate::commands::checks;
 use crate::output::Sink;
 use crate::rules::Category;
 use crate::store::Store;
@@ -31,6 +32,9 @@ pub struct AuditSummary {
     /// Accounts shown that need action before cutover (they have a section).
     pub needing_action: u64,
     pub shown: u64,
+    /// Why the audit could not check the accounts (nothing imported to check
+    /// them with), so that its counts must not read as an all-clear.
+    pub unchecked: Option<String>,
 }
 
 /// Whether a row passes the command's filters.
@@ -64,7 +68,7 @@ impl Filter<'_> {
             && !row
                 .roles
                 .iter()
-                .any(|r| r.ods_code.eq_ignore_ascii_case(org))
+                .any(|r| r.ods_code.eq_ignore_ascii_case(org.trim()))
         {
             return false;
         }
@@ -72,12 +76,28 @@ impl Filter<'_> {
             && !orgs
                 .contacts(row.roles)
                 .iter()
-                .any(|c| c.code().eq_ignore_ascii_case(contact))
+                .any(|c| c.code().eq_ignore_ascii_case(contact.trim()))
         {
             return false;
         }
         true
     }
+}
+
+/// Refuses an audit that cannot answer what was asked: `--check` of a store
+/// with nothing to check, or an ODS code the store does not have. Called
+/// before anything is written (even the CSV header).
+pub fn refuse_unanswerable(store: &Store, args: &AuditArgs) -> Result<()> {
+    if args.check {
+        checks::require_checkable(store, "audit")?;
+    }
+    if let Some(code) = &args.contact {
+        checks::require_known_code(store, "--contact", code, true)?;
+    }
+    if let Some(code) = &args.org {
+        checks::require_known_code(store, "--org", code, false)?;
+    }
+    Ok(())
 }
 
 /// Writes one row per audited account to `sink` (or, with `--counts`, one per
@@ -103,7 +123,10 @@ pub fn run<W: Write>(
     };
     let mut report_rows = crate::commands::report::KeptRows::default();
     let filter = Filter::new(store, args)?;
-    let mut summary = AuditSummary::default();
+    let mut summary = AuditSummary {
+        unchecked: checks::why_unchecked(store)?,
+        ..AuditSummary::default()
+    };
     let options = AuditOptions {
         include_disabled: args.include_disabled || args.category.contains(&Category::Disabled),
     };

@@ -376,7 +376,7 @@ impl<'r> Checked<'r, '_> {
         value: &str,
         free_text: bool,
     ) -> Option<()> {
-        let Some(c) = control_character(value, free_text) else {
+        let Some((_, c)) = crate::text::control_character(value, free_text) else {
             return Some(());
         };
         self.problem(
@@ -431,18 +431,6 @@ impl<'r> Checked<'r, '_> {
         }
         ok
     }
-}
-
-/// The first control character in `value`, if any; line breaks and tabs are
-/// allowed in free text. Values are almost always printable ASCII, which is
-/// checked a byte at a time before looking at characters.
-fn control_character(value: &str, free_text: bool) -> Option<char> {
-    if value.bytes().all(|b| (0x20..0x7F).contains(&b)) {
-        return None;
-    }
-    value
-        .chars()
-        .find(|c| c.is_control() && !(free_text && matches!(c, '\n' | '\r' | '\t')))
 }
 
 /// Lower-cases without allocating when there is nothing to change (most

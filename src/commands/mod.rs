@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod checks;
 pub mod confirm;
 pub mod cutover;
 pub mod export;

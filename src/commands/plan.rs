@@ -141,6 +141,9 @@ pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
         )
         .into());
     }
+    if let Some(code) = &args.contact {
+        crate::commands::checks::require_known_code(store, "--contact", code, true)?;
+    }
     // A national plan audits every account first (about a second for a
     // million): a spinner says so at a terminal.
     let bar = crate::output::progress::spinner(store.account_count_hint()? >= LONG_PLAN_ACCOUNTS);

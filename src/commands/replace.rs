@@ -139,17 +139,19 @@ fn refusal_column(refusal: &Refusal) -> &'static str {
 
 /// Applies every rule to every request, against `store` as it is now.
 pub fn evaluate(store: &Store, requests: &[Request], options: CheckOptions) -> Result<Evaluation> {
-    let (repeats, unique) = split_repeats(requests);
-    let mut eval = check_requests(store, &unique, options)?;
+    let (repeats, repeated) = find_repeats(requests);
+    let mut eval = check_requests(store, requests, &repeated, options)?;
     eval.problems.splice(0..0, repeats);
     Ok(eval)
 }
 
 /// Within a plan, an account or an address may appear only once: the rows
-/// that repeat an earlier one, as problems, and the rest, to be checked.
-fn split_repeats(requests: &[Request]) -> (Vec<Problem>, Vec<&Request>) {
+/// that repeat an earlier one, as problems, and whether each request is
+/// such a repeat. A repeat is still checked against the store (so that a
+/// refused plan names every problem of each line), but never replaced.
+fn find_repeats(requests: &[Request]) -> (Vec<Problem>, Vec<bool>) {
     let mut problems = Vec::new();
-    let mut unique = Vec::with_capacity(requests.len());
+    let mut repeats = Vec::with_capacity(requests.len());
     let mut account_lines: HashMap<&str, Option<u64>> = HashMap::with_capacity(requests.len());
     let mut address_lines: HashMap<&str, Option<u64>> = HashMap::with_capacity(requests.len());
     for r in requests {
@@ -182,17 +184,17 @@ fn split_repeats(requests: &[Request]) -> (Vec<Problem>, Vec<&Request>) {
             });
             repeated = true;
         }
-        if !repeated {
-            unique.push(r);
-        }
+        repeats.push(repeated);
     }
-    (problems, unique)
+    (problems, repeats)
 }
 
-/// Checks requests that name distinct accounts and addresses.
+/// Checks every request; `repeated[i]` says request `i` repeats an earlier
+/// account or address, so only its problems are kept.
 fn check_requests(
     store: &Store,
-    requests: &[&Request],
+    requests: &[Request],
+    repeated: &[bool],
     options: CheckOptions,
 ) -> Result<Evaluation> {
     let keys: Vec<(&str, &str)> = requests
@@ -201,24 +203,50 @@ fn check_requests(
         .collect();
     let mut lookup = store.replacement_lookup(&keys)?;
     drop(keys);
+    // How many more requests name each account: the last one may take the
+    // account out of the look-up, earlier ones copy it. Only a plan that
+    // repeats a row (and is refused) needs counting.
+    let mut remaining: HashMap<&str, usize> = HashMap::new();
+    if repeated.contains(&true) {
+        for r in requests {
+            *remaining.entry(r.account_id.as_str()).or_default() += 1;
+        }
+    }
     let mut eval = Evaluation::default();
-    for r in requests {
-        check_one(r, &mut lookup, options, &mut eval);
+    for (r, &repeat) in requests.iter().zip(repeated) {
+        let last = match remaining.get_mut(r.account_id.as_str()) {
+            Some(left) => {
+                *left -= 1;
+                *left == 0
+            }
+            None => true,
+        };
+        if repeat {
+            let mut scratch = Evaluation::default();
+            check_one(r, &mut lookup, last, options, &mut scratch);
+            eval.problems.append(&mut scratch.problems);
+        } else {
+            check_one(r, &mut lookup, last, options, &mut eval);
+        }
     }
     assign_new_ids(store, &lookup, &mut eval.ready)?;
     Ok(eval)
 }
 
-/// Checks one request. It takes the request's account and roles out of the
-/// look-up (each account is checked at most once: a repeated one is refused
-/// before it gets here).
+/// Checks one request. The last request naming an account takes its account
+/// and roles out of the look-up; an earlier one copies them.
 fn check_one(
     r: &Request,
     lookup: &mut ReplacementLookup,
+    last: bool,
     options: CheckOptions,
     eval: &mut Evaluation,
 ) {
-    let old = lookup.accounts.remove(&r.account_id);
+    let old = if last {
+        lookup.accounts.remove(&r.account_id)
+    } else {
+        lookup.accounts.get(&r.account_id).cloned()
+    };
     let old = old.as_ref();
     if options.done_is_done
         && let Some(old) = old
@@ -233,7 +261,12 @@ fn check_one(
         });
         return;
     }
-    let roles = lookup.roles.remove(&r.account_id).unwrap_or_default();
+    let roles = if last {
+        lookup.roles.remove(&r.account_id)
+    } else {
+        lookup.roles.get(&r.account_id).cloned()
+    }
+    .unwrap_or_default();
     let holds_admin = roles.iter().any(|g| g.role.is_administrator());
     let entry = lookup.directory.get(&r.email_key);
     let owners = lookup.email_owners.get(&r.email_key);
@@ -438,7 +471,6 @@ pub fn read_plan(path: &Path) -> Result<(String, Vec<Request>, Vec<FileProblem>)
         let id = unneutralise(row.get(0)).trim();
         let email = unneutralise(row.get(1)).trim();
         let reason = unneutralise(row.get(2));
-        let mut ok = true;
         for (column, value) in [("account_id", id), ("new_email", email)] {
             if value.is_empty() {
                 problems.push(FileProblem {
@@ -446,12 +478,24 @@ pub fn read_plan(path: &Path) -> Result<(String, Vec<Request>, Vec<FileProblem>)
                     column: Some(column.into()),
                     message: "a value is required here".into(),
                 });
-                ok = false;
             }
         }
-        if ok {
-            requests.push(Request::new(Some(line), id, email, Some(reason)));
+        for (column, value) in [("account_id", id), ("new_email", email), ("reason", reason)] {
+            if let Some((at, c)) = crate::text::control_character(value, false) {
+                problems.push(FileProblem {
+                    line,
+                    column: Some(column.into()),
+                    message: format!(
+                        "the value contains a control character ({}) at character {at}: remove it",
+                        crate::text::describe_control(c)
+                    ),
+                });
+            }
         }
+        // A row with a problem here is still checked against the store (the
+        // plan is refused anyway), so that every problem of the line is
+        // named at once; see `run`.
+        requests.push(Request::new(Some(line), id, email, Some(reason)));
     }
     problems.append(&mut file.problems);
     Ok((name, requests, problems))
@@ -525,10 +569,22 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
                     admin_acknowledged: args.allow_admin,
                     done_is_done: true,
                 };
+                // A column already found wrong as the plan was read (blank,
+                // or holding a control character) is not reported again.
+                let read_wrong: HashSet<(u64, String)> = problems
+                    .iter()
+                    .filter_map(|p| Some((p.line, p.column.clone()?)))
+                    .collect();
                 let mut all = problems;
-                all.extend(to_file_problems(
-                    evaluate(store, &requests, options)?.problems,
-                ));
+                all.extend(
+                    to_file_problems(evaluate(store, &requests, options)?.problems)
+                        .into_iter()
+                        .filter(|p| {
+                            p.column
+                                .as_ref()
+                                .is_none_or(|c| !read_wrong.contains(&(p.line, c.clone())))
+                        }),
+                );
                 return Err(bad_plan(&name, all));
             }
             (requests, Some(name))
@@ -683,7 +739,8 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
 /// connection's sight. Those
 /// writes cannot change another row's verdict anyway: each row touches only
 /// its own old account and its own new id and address, and a plan that names
-/// an account or address twice is refused before anything is checked. Once a
+/// an account or address twice is refused (nothing is written), though every
+/// row of it is still checked. Once a
 /// problem turns up nothing more is written (the transaction will be rolled
 /// back), but every batch is still checked so that every problem is reported.
 fn check_and_write_pipelined(
@@ -693,7 +750,7 @@ fn check_and_write_pipelined(
     bar: &ProgressBar,
     mut write: impl FnMut(&[Replacement]) -> Result<()>,
 ) -> Result<Evaluation> {
-    let (repeats, unique) = split_repeats(requests);
+    let (repeats, repeated) = find_repeats(requests);
     let reader = tx.lookup_reader()?;
     let mut total = Evaluation {
         problems: repeats,
@@ -701,11 +758,16 @@ fn check_and_write_pipelined(
     };
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = mpsc::sync_channel::<Result<Evaluation>>(2);
-        let unique = &unique;
+        let repeated = &repeated;
         let checker = scope.spawn(move || {
-            let (first, rest) = unique.split_at(unique.len().min(FIRST_BATCH));
-            for batch in std::iter::once(first).chain(rest.chunks(BATCH)) {
-                let checked = check_requests(&reader, batch, options);
+            let first = requests.len().min(FIRST_BATCH);
+            let (first, rest) = (
+                (&requests[..first], &repeated[..first]),
+                (&requests[first..], &repeated[first..]),
+            );
+            let batches = rest.0.chunks(BATCH).zip(rest.1.chunks(BATCH));
+            for (batch, repeats) in std::iter::once(first).chain(batches) {
+                let checked = check_requests(&reader, batch, repeats, options);
                 let failed = checked.is_err();
                 if send.send(checked).is_err() || failed {
                     break;

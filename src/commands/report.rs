@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::ReportArgs;
+use crate::commands::checks;
 use crate::commands::cutover::Dates;
 use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::rules::{Category, Contact, Section};
@@ -80,12 +81,22 @@ pub struct Report {
     pub rows: Vec<ReportRow>,
     /// Distinct accounts that need action.
     pub accounts: u64,
+    /// Why the report could not check the accounts (nothing imported to check
+    /// them with), so that it must not read as an all-clear.
+    pub unchecked: Option<String>,
 }
 
 /// Builds the report. Its rows for the whole store are kept in the store
 /// (`report_cache`) until the next write, so a report on an unchanged store,
 /// or for one commissioner after another, needs no new audit.
 pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report> {
+    if args.check {
+        checks::require_checkable(store, "report")?;
+    }
+    if let Some(code) = &args.contact {
+        checks::require_known_code(store, "--contact", code, true)?;
+    }
+    let unchecked = checks::why_unchecked(store)?;
     let organisations = Organisations::load(store)?;
     let generation = store.generation()?;
     let mut rows = Vec::new();
@@ -94,7 +105,7 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
             && args
                 .contact
                 .as_ref()
-                .is_none_or(|wanted| code.eq_ignore_ascii_case(wanted))
+                .is_none_or(|wanted| code.eq_ignore_ascii_case(wanted.trim()))
     };
     let mut contacts = Contacts::default();
     let cached = store.for_each_cached_report_row(generation, |row| {
@@ -131,6 +142,7 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
         dates,
         rows,
         accounts,
+        unchecked,
     })
 }
 

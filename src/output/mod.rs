@@ -17,9 +17,79 @@ use crate::cli::Format;
 const FORMULA_TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
 
 /// Whether a spreadsheet would run `cell`, or would once a `'` is taken off
-/// it: it starts with a trigger after any number of `'`.
+/// it: it starts with a trigger after any number of `'`. A plain negative
+/// number (`-2260`, `-3.5`: days since cutover) is a value, not a formula,
+/// and is left as it is; `-2+3`, `=1` and `+1` are formulas.
 fn looks_like_formula(cell: &str) -> bool {
-    cell.trim_start_matches('\'').starts_with(FORMULA_TRIGGERS)
+    let rest = cell.trim_start_matches('\'');
+    rest.starts_with(FORMULA_TRIGGERS) && !(rest.len() == cell.len() && is_plain_number(cell))
+}
+
+/// A negative decimal number and nothing else: `-`, digits, and at most one
+/// decimal point with digits after it (`-2260`, `-3.5`). Nothing a
+/// spreadsheet could evaluate as an expression or a reference.
+fn is_plain_number(cell: &str) -> bool {
+    let Some(digits) = cell.strip_prefix('-') else {
+        return false;
+    };
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (digits, None),
+    };
+    !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What a column holds, for JSON: numbers and yes/no values are written as
+/// JSON numbers and booleans, everything else as text. CSV and tables show
+/// every value as text either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Integer,
+    Boolean,
+}
+
+/// The columns that hold numbers or yes/no values, wherever they appear
+/// (cli.md's column names mean the same in every command).
+const TYPED_COLUMNS: &[(&str, Kind)] = &[
+    ("accounts", Kind::Integer),
+    ("days_until_cutover", Kind::Integer),
+    ("line", Kind::Integer),
+    ("permissions", Kind::Integer),
+    ("seq", Kind::Integer),
+    ("all", Kind::Boolean),
+    ("disable_old", Kind::Boolean),
+    ("dry_run", Kind::Boolean),
+    ("history_equal", Kind::Boolean),
+    ("old_reenabled", Kind::Boolean),
+    ("roles_equal", Kind::Boolean),
+];
+
+fn column_kind(header: &str) -> Kind {
+    TYPED_COLUMNS
+        .iter()
+        .find(|(name, _)| *name == header)
+        .map_or(Kind::Text, |(_, kind)| *kind)
+}
+
+/// A cell as a JSON value of its column's kind. A blank number or yes/no
+/// (a single replacement has no plan line) is `null`; a value that is not
+/// of the column's kind stays text rather than being lost.
+fn json_value(kind: Kind, cell: &str) -> Value {
+    match kind {
+        Kind::Text => Value::String(cell.to_string()),
+        _ if cell.is_empty() => Value::Null,
+        Kind::Integer => cell
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(cell.to_string()), Value::from),
+        Kind::Boolean => match cell {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(cell.to_string()),
+        },
+    }
 }
 
 /// Neutralises a cell a spreadsheet would run: prefixes it with `'` so Excel
@@ -48,6 +118,8 @@ pub fn unneutralise(cell: &str) -> &str {
 /// Where records go.
 pub struct Sink<W: Write> {
     headers: Vec<&'static str>,
+    /// Each column's kind, for JSON.
+    kinds: Vec<Kind>,
     csv: Option<csv::Writer<W>>,
     json: Option<W>,
     rows: usize,
@@ -70,6 +142,7 @@ impl<W: Write> Sink<W> {
     pub fn new(out: W, format: Format, headers: &[&'static str]) -> io::Result<Self> {
         let mut sink = Sink {
             headers: headers.to_vec(),
+            kinds: headers.iter().map(|h| column_kind(h)).collect(),
             csv: None,
             json: None,
             rows: 0,
@@ -101,8 +174,8 @@ impl<W: Write> Sink<W> {
             w.write_record(std::iter::empty::<&[u8]>())?;
         } else if let Some(w) = &mut self.json {
             let mut object = Map::with_capacity(values.len());
-            for (h, v) in self.headers.iter().zip(values) {
-                object.insert((*h).to_string(), Value::String(v.as_ref().to_string()));
+            for ((h, kind), v) in self.headers.iter().zip(&self.kinds).zip(values) {
+                object.insert((*h).to_string(), json_value(*kind, v.as_ref()));
             }
             w.write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
             serde_json::to_writer(&mut *w, &object)?;
@@ -172,9 +245,18 @@ pub fn render_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String 
         }
     }));
     for row in rows {
-        table.add_row(row.iter().map(|v| v.as_ref()));
+        table.add_row(row.iter().map(|v| shown(v.as_ref())));
     }
     table.to_string()
+}
+
+/// Stored text as a person should see it at a terminal: any invisible or
+/// bidirectional-control character escaped (`\u{202e}`), never raw
+/// ([`crate::text::escape_invisible`]). Applied to every table cell and to
+/// every line of text for people that holds stored values; CSV and JSON
+/// carry values exactly.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::escape_invisible(text)
 }
 
 /// Prints a JSON value (pretty) to standard output.
@@ -198,7 +280,8 @@ pub fn print_text(text: &str) -> io::Result<()> {
 /// A message for the person at the terminal: standard error, never data.
 pub fn message(text: &str) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    // Messages name accounts, addresses and reasons from the store.
+    let _ = writeln!(err, "{}", shown(text));
 }
 
 /// A warning on standard error.
@@ -220,7 +303,7 @@ mod tests {
         for cell in [
             "=1+1",
             "+1",
-            "-1",
+            "-1+1",
             "@SUM(A1)",
             "\tx",
             "\rx",
@@ -239,6 +322,39 @@ mod tests {
         ] {
             assert_eq!(neutralise(cell), cell);
         }
+    }
+
+    #[test]
+    fn a_plain_number_is_not_a_formula() {
+        for cell in ["-2260", "-3.5", "-1", "0", "12", "-0.25"] {
+            assert_eq!(neutralise(cell), cell);
+            assert_eq!(unneutralise(cell), cell);
+        }
+        for cell in [
+            "-2+3", "=1", "+1", "+12", "-1e5", "-3.", "-.5", "-", "+", "-1,2", "-A1", "-1 ", "--1",
+            "-3.5.1",
+        ] {
+            assert_eq!(neutralise(cell), format!("'{cell}"), "{cell}");
+            assert_eq!(unneutralise(&neutralise(cell)), cell);
+        }
+        // A quote before a number is the user's own, kept as written.
+        assert_eq!(neutralise("'-5"), "''-5");
+        assert_eq!(unneutralise("''-5"), "'-5");
+    }
+
+    #[test]
+    fn json_values_take_their_column_kind() {
+        assert_eq!(json_value(column_kind("seq"), "12"), Value::from(12));
+        assert_eq!(
+            json_value(column_kind("days_until_cutover"), "-2260"),
+            Value::from(-2260)
+        );
+        assert_eq!(
+            json_value(column_kind("roles_equal"), "true"),
+            Value::Bool(true)
+        );
+        assert_eq!(json_value(column_kind("line"), ""), Value::Null);
+        assert_eq!(json_value(column_kind("email"), "12"), Value::from("12"));
     }
 
     #[test]
@@ -264,7 +380,12 @@ mod tests {
 
         #[test]
         fn a_neutralised_cell_never_starts_with_a_trigger(x in cell()) {
-            prop_assert!(!neutralise(&x).starts_with(FORMULA_TRIGGERS), "{:?}", x);
+            let written = neutralise(&x);
+            prop_assert!(
+                !written.starts_with(FORMULA_TRIGGERS) || is_plain_number(&written),
+                "{:?}",
+                x
+            );
         }
 
         #[test]

@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Write};
 
 use serde_json::json;
 
-use super::{Sink, message, print_json, print_text, render_table};
+use super::{Sink, message, print_json, print_text, render_table, shown};
 use crate::cli::Format;
 use crate::commands::replace::{ReplaceOutcome, Replacement};
 use crate::model::RoleGrant;
@@ -64,7 +64,7 @@ fn roles_table(roles: &[RoleGrant]) -> String {
 
 /// What one replacement does, in words, for the confirmation and `--dry-run`.
 fn describe_one(r: &Replacement, disable_old: bool, created_at: &str, done: bool) -> String {
-    let mut text = format!(
+    let mut text = shown(&format!(
         "{} account {} ({} {}, {})\n  by the new account {}\n    email and username: {}\n    \
          names: {} {}\n    status: active\n    created: {created_at}\n",
         if done { "Replaced" } else { "Replace" },
@@ -76,35 +76,36 @@ fn describe_one(r: &Replacement, disable_old: bool, created_at: &str, done: bool
         r.email,
         r.given_name,
         r.family_name,
-    );
+    ))
+    .into_owned();
     if r.roles.is_empty() {
         text.push_str("  roles copied: none (the old account holds no roles)\n");
     } else {
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "  roles copied, exactly as the old account holds them ({}):\n",
             r.roles.len()
-        ));
+        )));
         text.push_str(&roles_table(&r.roles));
         text.push('\n');
     }
-    text.push_str(&format!(
+    text.push_str(&shown(&format!(
         "  The old account keeps its email and history, and is marked as replaced by {}.\n",
         r.new_account_id
-    ));
+    )));
     if disable_old {
         text.push_str("  The old account is also disabled (--disable-old).\n");
     } else {
         text.push_str("  The old account stays active (--disable-old would disable it).\n");
     }
     if let Some((given, family)) = &r.directory_names {
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "  Note: the NHSmail directory names this mailbox {given} {family} (a name change).\n"
-        ));
+        )));
     }
     if let Some(reason) = &r.reason {
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "  Reason (recorded in the change log): {reason}\n"
-        ));
+        )));
     }
     if r.holds_admin {
         let held: Vec<String> = r
@@ -113,11 +114,11 @@ fn describe_one(r: &Replacement, disable_old: bool, created_at: &str, done: bool
             .filter(|g| g.role.is_administrator())
             .map(role_phrase)
             .collect();
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "  WARNING: the account holds an administrator role ({}): the new account will be \
              able to grant access to others.\n",
             held.join(", ")
-        ));
+        )));
     }
     text
 }
@@ -160,7 +161,7 @@ fn bulk_rows<'a>(list: impl Iterator<Item = &'a Replacement>) -> Vec<Vec<String>
 /// `limit`) rows.
 fn describe_plan(outcome: &ReplaceOutcome, limit: Option<usize>, done: bool) -> String {
     let n = outcome.replacements.len();
-    let mut text = format!(
+    let mut text = shown(&format!(
         "Plan {}: {} {}{}\n",
         outcome.plan.as_deref().unwrap_or(""),
         plural(n, "replacement account", "replacement accounts"),
@@ -173,41 +174,42 @@ fn describe_plan(outcome: &ReplaceOutcome, limit: Option<usize>, done: bool) -> 
                 plural(outcome.already_done.len(), "row", "rows")
             )
         }
-    );
+    ))
+    .into_owned();
     let admins = outcome
         .replacements
         .iter()
         .filter(|r| r.holds_admin)
         .count();
     if admins > 0 {
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "WARNING: {} an administrator role (acknowledged with --allow-admin).\n",
             plural(admins, "account holds", "accounts hold")
-        ));
+        )));
     }
     text.push_str(if outcome.disable_old {
         "Each old account keeps its email and history, is marked as replaced, and is disabled (--disable-old).\n"
     } else {
         "Each old account keeps its email and history and is marked as replaced; it stays active.\n"
     });
-    let shown = limit.unwrap_or(n).min(n);
-    if shown > 0 {
+    let listed = limit.unwrap_or(n).min(n);
+    if listed > 0 {
         text.push_str(&render_table(
             BULK_COLUMNS,
-            &bulk_rows(outcome.replacements.iter().take(shown)),
+            &bulk_rows(outcome.replacements.iter().take(listed)),
         ));
         text.push('\n');
     }
-    if shown < n {
-        text.push_str(&format!(
+    if listed < n {
+        text.push_str(&shown(&format!(
             "... and {} more: list them all with {}\n",
-            n - shown,
+            n - listed,
             if done {
                 "`cqrs-admin log` or --format csv"
             } else {
                 "--dry-run --format csv"
             }
-        ));
+        )));
     }
     text
 }
@@ -418,7 +420,7 @@ pub fn reverted(r: &crate::commands::revert::Revert, format: Format) -> anyhow::
 
 /// What a revert does, in words.
 pub fn describe_revert(r: &crate::commands::revert::Revert, done: bool) -> String {
-    let mut text = format!(
+    let mut text = shown(&format!(
         "{} the replacement of {} by {} ({})\n  {} is disabled (it is kept, never deleted).\n  \
          {} is no longer marked as replaced{}.\n",
         if done { "Reverted" } else { "Revert" },
@@ -432,11 +434,12 @@ pub fn describe_revert(r: &crate::commands::revert::Revert, done: bool) -> Strin
         } else {
             ""
         }
-    );
+    ))
+    .into_owned();
     if let Some(reason) = &r.reason {
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "  Reason (recorded in the change log): {reason}\n"
-        ));
+        )));
     }
     text
 }
@@ -600,10 +603,10 @@ pub fn plan(
     ));
     text.push('\n');
     if plan.left_out.len() > SHOWN {
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "... and {} more: list them all with --format json\n",
             plan.left_out.len() - SHOWN
-        ));
+        )));
     }
     print_text(&text)?;
     Ok(())
@@ -650,7 +653,9 @@ pub fn records<'a, const N: usize>(
     if rows.is_empty() {
         return Ok(());
     }
-    let plain = |c: &str| c.is_ascii() && !c.contains(['\n', '\r', '\t']);
+    // Printable ASCII only: anything else (a line break, a control character
+    // from an old store) goes through the renderer, which escapes it.
+    let plain = |c: &str| c.bytes().all(|b| (0x20..0x7F).contains(&b));
     if !rows.iter().all(|r| r.iter().all(|c| plain(c))) {
         let rows: Vec<Vec<&str>> = rows.iter().map(|r| r.to_vec()).collect();
         return print_text(&render_table(headers, &rows));

@@ -5,7 +5,7 @@ use std::io;
 use serde_json::json;
 
 use super::replacements::roles_json;
-use super::{Sink, message, print_json, print_text, render_table, warning};
+use super::{Sink, message, print_json, print_text, render_table, shown, warning};
 use crate::cli::Format;
 use crate::commands::accounts::AccountDetails;
 use crate::commands::audit::AuditSummary;
@@ -50,6 +50,10 @@ pub fn import(outcome: &ImportOutcome) {
 
 /// Counts per category, on standard error after a table (data stays clean).
 pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool) {
+    // In every format: rows or counts of nothing must not pass for a check.
+    if let Some(why) = &summary.unchecked {
+        warning(&format!("the accounts were not checked: {why}"));
+    }
     if format != Format::Table || counts_shown {
         return;
     }
@@ -89,6 +93,9 @@ fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) 
 
 /// The report: grouped text at a terminal, flat rows for scripts.
 pub fn report(report: &Report, format: Format) -> io::Result<()> {
+    if let Some(why) = &report.unchecked {
+        warning(&format!("the accounts were not checked: {why}"));
+    }
     if format != Format::Table {
         let mut sink = Sink::stdout(format, report::COLUMNS)?;
         let cutover = report.dates.cutover.to_string();
@@ -99,28 +106,32 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
         return sink.finish();
     }
     let mut text = String::new();
-    text.push_str(&format!(
+    text.push_str(&shown(&format!(
         "{} (today is {})\n",
         report.dates.describe(),
         report.dates.today
-    ));
+    )));
     if report.rows.is_empty() {
-        text.push_str("\nNo account needs action before cutover.\n");
+        text.push_str(if report.unchecked.is_some() {
+            "\nNothing was checked (see the warning above).\n"
+        } else {
+            "\nNo account needs action before cutover.\n"
+        });
         return print_text(&text);
     }
-    text.push_str(&format!(
+    text.push_str(&shown(&format!(
         "{} account{} need action before cutover.\n",
         report.accounts,
         if report.accounts == 1 { "" } else { "s" }
-    ));
+    )));
     let mut i = 0;
     while i < report.rows.len() {
         let section = report.rows[i].section;
-        text.push_str(&format!(
+        text.push_str(&shown(&format!(
             "\n== {} ==\n{}\n",
             section_title(section),
             section.advice()
-        ));
+        )));
         while i < report.rows.len() && report.rows[i].section == section {
             let first = &report.rows[i];
             let contact = first.contact.clone();
@@ -144,14 +155,14 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
             } else {
                 format!(" <{}>", first.contact_email)
             };
-            text.push_str(&format!(
+            text.push_str(&shown(&format!(
                 "\nContact: {} ({}){} - {} account{}\n",
                 first.contact_name,
                 contact.code(),
                 email,
                 rows.len(),
                 if rows.len() == 1 { "" } else { "s" }
-            ));
+            )));
             text.push_str(&render_table(
                 &["account_id", "name", "email", "category", "match"],
                 &rows,
@@ -221,25 +232,25 @@ pub fn signin(s: &Signin, format: Format) -> io::Result<()> {
             sink.finish()
         }
         Format::Table => {
-            let mut text = format!(
+            let mut text = shown(&format!(
                 "Signing in with {} on cutover day\n  NHSmail directory: {}\n  Outcome: {}\n\n  What they see: {}\n  What to do: {}\n",
                 s.address,
                 s.directory,
                 s.outcome.as_str(),
                 s.outcome.screen(),
                 s.outcome.next_step()
-            );
+            )).into_owned();
             if let SigninOutcome::Ambiguous(ids) = &s.outcome {
-                text.push_str(&format!(
+                text.push_str(&shown(&format!(
                     "  Accounts with this address: {}\n",
                     ids.join(", ")
-                ));
+                )));
             }
             if let Some((account, roles)) = &s.account {
-                text.push_str(&format!(
+                text.push_str(&shown(&format!(
                     "\n  Account {}: {} {} ({})\n",
                     account.account_id, account.given_name, account.family_name, account.email
-                ));
+                )));
                 if roles.is_empty() {
                     text.push_str("  No roles: the message centre will show nothing to act on.\n");
                 } else {
@@ -255,10 +266,10 @@ pub fn signin(s: &Signin, format: Format) -> io::Result<()> {
                     Some(new) => format!("superseded by {new}"),
                     None => "disabled".to_string(),
                 };
-                text.push_str(&format!(
+                text.push_str(&shown(&format!(
                     "  (account {} also has this address but is {why}: it cannot be used to sign in)\n",
                     a.account_id
-                ));
+                )));
             }
             print_text(&text)
         }
@@ -313,28 +324,33 @@ pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
             let mut text = String::new();
             for d in list {
                 let a = &d.account;
-                text.push_str(&format!(
+                text.push_str(&shown(&format!(
                     "Account {}\n  name: {} {}\n  username: {}\n  email: {}\n  status: {}\n",
                     a.account_id, a.given_name, a.family_name, a.username, a.email, a.status
-                ));
+                )));
                 if let Some(new) = &a.replaced_by {
-                    text.push_str(&format!("  replaced by: {new}\n"));
+                    text.push_str(&shown(&format!("  replaced by: {new}\n")));
                 }
                 if let Some(old) = &d.replaces {
-                    text.push_str(&format!("  replaces: {old}\n"));
+                    text.push_str(&shown(&format!("  replaces: {old}\n")));
                 }
-                text.push_str(&format!("  category: {}\n", d.category));
+                text.push_str(&shown(&format!("  category: {}\n", d.category)));
                 if let Some(m) = &d.nhsmail_match {
-                    text.push_str(&format!("  NHSmail match: {}\n", m.as_column()));
+                    text.push_str(&shown(&format!("  NHSmail match: {}\n", m.as_column())));
                 }
                 if let Some(s) = d.section {
-                    text.push_str(&format!("  section: {s}\n  what to do: {}\n", s.advice()));
+                    text.push_str(&shown(&format!(
+                        "  section: {s}\n  what to do: {}\n",
+                        s.advice()
+                    )));
                 }
                 for s in &d.suggestions {
-                    text.push_str(&format!("  suggestion (confirm with the user): {s}\n"));
+                    text.push_str(&shown(&format!(
+                        "  suggestion (confirm with the user): {s}\n"
+                    )));
                 }
                 for (code, name, email) in &d.contacts {
-                    text.push_str(&format!("  contact: {name} ({code}) {email}\n"));
+                    text.push_str(&shown(&format!("  contact: {name} ({code}) {email}\n")));
                 }
                 if d.roles.is_empty() {
                     text.push_str("  roles: none\n");

@@ -55,6 +55,27 @@ pub fn contacts_for<'a>(
     contacts
 }
 
+/// How many near codes an "unknown ODS code" error names.
+pub const NEAREST_SHOWN: usize = 3;
+
+/// The codes among `known` nearest to `wanted` (edit distance, case ignored),
+/// nearest first and then in code order, at most [`NEAREST_SHOWN`]: what
+/// the person probably meant when `wanted` is not a known code.
+pub fn nearest_codes<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let wanted = wanted.to_uppercase();
+    let mut scored: Vec<(usize, &str)> = known
+        .into_iter()
+        .map(|code| (strsim::levenshtein(&wanted, &code.to_uppercase()), code))
+        .collect();
+    scored.sort_unstable();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored
+        .into_iter()
+        .take(NEAREST_SHOWN)
+        .map(|(_, code)| code)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +146,15 @@ mod tests {
         let mut expected = orgs(&["00K", "12A", "Y56"]);
         expected.push(Contact::CqrsAdministrator);
         assert_eq!(contacts, expected);
+    }
+
+    #[test]
+    fn nearest_codes_come_nearest_first() {
+        let known = ["00K", "12A", "Y56", "Y58", "A81001"];
+        assert_eq!(nearest_codes("Y57", known), ["Y56", "Y58", "00K"]);
+        assert_eq!(nearest_codes("a81002", known), ["A81001", "00K", "12A"]);
+        assert_eq!(nearest_codes("X", ["B"]), ["B"]);
+        assert!(nearest_codes("X", []).is_empty());
     }
 
     #[test]

@@ -94,15 +94,15 @@ fn superseded_message(replaced_by: Option<&str>) -> String {
 }
 
 /// Every rule the replacement breaks, in rules.md's order; empty means allowed.
-/// A missing account is the only refusal given for it, since nothing else about
-/// it can be judged.
+/// For a missing account the rules about the account (its status, names and
+/// roles) cannot be judged and are left out, but the new address is still
+/// checked, so that a refused plan names every problem of a line at once.
 pub fn check_replacement(f: &ReplacementFacts) -> Vec<Refusal> {
-    if !f.old_exists {
-        return vec![Refusal::OldAccountMissing];
-    }
     let mut refusals = Vec::new();
 
-    if f.old_status != Some(Status::Active) {
+    if !f.old_exists {
+        refusals.push(Refusal::OldAccountMissing);
+    } else if f.old_status != Some(Status::Active) {
         refusals.push(Refusal::OldAccountNotActive);
     }
     if f.old_superseded || f.old_replaced_by.is_some() {
@@ -138,7 +138,7 @@ pub fn check_replacement(f: &ReplacementFacts) -> Vec<Refusal> {
         });
     }
 
-    if let Some((_, given, family)) = f.directory {
+    if let Some((_, given, family)) = f.directory.filter(|_| f.old_exists) {
         let names_equal =
             same_name(given, f.old_given_name) && same_name(family, f.old_family_name);
         let has_reason = f.reason.is_some_and(|r| !r.trim().is_empty());
@@ -152,7 +152,7 @@ pub fn check_replacement(f: &ReplacementFacts) -> Vec<Refusal> {
         }
     }
 
-    if f.holds_admin_role && !f.admin_acknowledged {
+    if f.old_exists && f.holds_admin_role && !f.admin_acknowledged {
         refusals.push(Refusal::AdministratorNotAcknowledged);
     }
     refusals
@@ -190,12 +190,33 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_account_is_the_only_refusal() {
+    fn a_missing_account_still_has_its_address_checked() {
         let f = ReplacementFacts {
             old_exists: false,
             old_status: None,
             new_email: "bad",
             directory: None,
+            holds_admin_role: true,
+            ..allowed()
+        };
+        let address = || "bad".to_string();
+        assert_eq!(
+            check_replacement(&f),
+            [
+                Refusal::OldAccountMissing,
+                Refusal::NewAddressInvalid { address: address() },
+                Refusal::NewAddressNotNhsNet { address: address() },
+                Refusal::NotActivePersonalMailbox {
+                    address: address(),
+                    found: "it is not in the directory"
+                },
+            ]
+        );
+        // Nothing about the account itself (names, roles) is judged.
+        let f = ReplacementFacts {
+            old_exists: false,
+            old_status: None,
+            directory: Some((ACTIVE_PERSONAL, "Someone", "Else")),
             holds_admin_role: true,
             ..allowed()
         };

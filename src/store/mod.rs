@@ -88,10 +88,40 @@ pub const TAMPERED_RECOVERY: &str = "restore the store from a backup taken befor
      `cqrs-admin export` its data and import it into a new store";
 
 impl Store {
-    /// Opens the store at `path`, creating it owner-only if it does not exist.
+    /// Opens the store at `path`, creating it owner-only if it does not exist:
+    /// for the commands that write (import, cutover set).
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_as(path, true)
+    }
+
+    /// Opens the store at `path`, which must exist: for the commands that
+    /// read, so that a mistyped `--db` is an error rather than an empty
+    /// store that reports nothing to do.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        Store::open_as(path, false)
+    }
+
+    /// Whether there is a store (or anything) at `path`, following symlinks.
+    pub fn exists(path: &Path) -> bool {
+        real_path(path).is_ok_and(|real| std::fs::metadata(real).is_ok())
+    }
+
+    fn open_as(given: &Path, may_create: bool) -> Result<Store> {
         let busy = busy_timeout_ms()?;
+        // The file itself, not a symlink to it: the owner-only rule below is
+        // for the file that holds the data, and SQLite's journal is kept
+        // next to it.
+        let path = &real_path(given)?;
         let created = match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_create => {
+                return Err(UserError::Store(format!(
+                    "there is no store at {}: import the CQRS exports first \
+                     (`cqrs-admin import organisations FILE`, then accounts, permissions, directory, activity), \
+                     or check --db and CQRS_ADMIN_DB",
+                    given.display()
+                ))
+                .into());
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 create_owner_only(path)?;
                 true
@@ -413,6 +443,53 @@ pub(crate) fn bump_generation(conn: &Connection) -> rusqlite::Result<()> {
         [],
     )?;
     Ok(())
+}
+
+/// The most symlinks followed to find a store, as the kernel allows (ELOOP).
+const MAX_SYMLINKS: usize = 40;
+
+/// The real path of the store named `path`: every symlink followed, including
+/// a dangling one (whose target is where a new store is created), and the
+/// folder made absolute, so that the file made owner-only is the one that
+/// holds the data.
+fn real_path(path: &Path) -> Result<PathBuf> {
+    let cannot = |e: std::io::Error| -> anyhow::Error {
+        UserError::Store(format!(
+            "cannot use the store {}: {e}; check the path and its permissions",
+            path.display()
+        ))
+        .into()
+    };
+    let mut current = path.to_path_buf();
+    let mut followed = 0;
+    loop {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                followed += 1;
+                if followed > MAX_SYMLINKS {
+                    return Err(cannot(std::io::Error::other(format!(
+                        "more than {MAX_SYMLINKS} symlinks in a row"
+                    ))));
+                }
+                let target = std::fs::read_link(&current).map_err(cannot)?;
+                current = match current.parent() {
+                    Some(folder) if target.is_relative() => folder.join(target),
+                    _ => target,
+                };
+            }
+            _ => break,
+        }
+    }
+    // An existing folder is made absolute, without symlinks; a missing one
+    // is left for `create_owner_only` to name.
+    let folder = current
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (std::fs::canonicalize(folder), current.file_name()) {
+        (Ok(folder), Some(name)) => Ok(folder.join(name)),
+        _ => Ok(current),
+    }
 }
 
 /// The store and the side files SQLite keeps next to it.

@@ -567,3 +567,49 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         replaced_by: r.get(8)?,
     })
 }
+
+/// What the store holds that a check of the accounts needs (`audit --check`,
+/// `report --check`): a check without them would find nothing to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    pub accounts: bool,
+    pub directory: bool,
+}
+
+impl Store {
+    /// Whether any account and any NHSmail directory entry has been imported.
+    pub fn holdings(&self) -> Result<Holdings> {
+        let any = |table: &str| -> Result<bool> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+                    r.get(0)
+                })?)
+        };
+        Ok(Holdings {
+            accounts: any("accounts")?,
+            directory: any("directory")?,
+        })
+    }
+
+    /// Whether `code` is an organisation's ODS code, or one that a role is
+    /// held at (a role at an organisation missing from the organisations
+    /// file), ignoring case as the filters do.
+    pub fn knows_ods_code(&self, code: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM organisations WHERE ods_code = ?1 COLLATE NOCASE)
+                 OR EXISTS (SELECT 1 FROM permissions WHERE ods_code = ?1 COLLATE NOCASE)",
+            [code],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every organisation's ODS code, for suggesting the one meant.
+    pub fn ods_codes(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ods_code FROM organisations ORDER BY ods_code")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -333,13 +333,14 @@ fn a_dry_run_writes_nothing() {
         ])
         .ok();
     assert!(run.stderr.contains("40 added"), "{}", run.stderr);
-    let orgs = store
+    // The organisations were not imported by the dry run: 15N is unknown.
+    let run = store
         .run(&["audit", "--format", "csv", "--contact", "15N"])
-        .ok()
-        .csv();
+        .fails(1);
     assert!(
-        orgs.is_empty(),
-        "organisations were not imported by the dry run"
+        run.stderr.contains("not an ODS code in the store"),
+        "organisations were imported by the dry run: {}",
+        run.stderr
     );
 }
 

@@ -11,6 +11,7 @@ mod fuzz;
 mod hostile;
 mod import;
 mod report;
+mod safety_checks;
 mod safety_files;
 mod safety_store;
 mod signin;

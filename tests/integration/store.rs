@@ -123,7 +123,7 @@ fn a_store_in_a_missing_folder_is_a_clear_error() {
     let db = store.dir.path().join("no/such/folder/x.db");
     let run = assert_cmd::Command::cargo_bin("cqrs-admin")
         .unwrap()
-        .args(["--db", db.to_str().unwrap(), "audit"])
+        .args(["--db", db.to_str().unwrap(), "cutover", "set", "2030-01-01"])
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
@@ -165,7 +165,7 @@ fn the_db_flag_and_environment_variable_choose_the_store() {
     let run = store
         .cmd()
         .env("CQRS_ADMIN_DB", &other)
-        .args(["cutover", "show"])
+        .args(["cutover", "set", "2030-01-01"])
         .output()
         .unwrap();
     // --db (set by the builder) wins over the environment.

@@ -342,3 +342,16 @@ fn parse_section(text: &str) -> Result<Section, String> {
         format!("`{text}` is not a section: use one of {}", all.join(", "))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (conflicting ids, groups naming unknown
+    /// arguments, short flags used twice), which otherwise fire only when the
+    /// faulty command is run.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -12,6 +12,29 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_cqrs-admin")
+}
+
+/// A file's permission bits.
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Writes `content` into the store's folder and gives its path as text.
+pub fn write(store: &Store, name: &str, content: impl AsRef<[u8]>) -> String {
+    let path = store.dir.path().join(name);
+    std::fs::write(&path, content).expect("write file");
+    path.to_str().expect("path").to_string()
+}
+
 /// The import order the files depend on.
 pub const FIXTURE_FILES: &[&str] = &[
     "organisations",
@@ -231,7 +254,7 @@ impl Store {
     /// as the current user.
     pub fn run_unprivileged(&self, args: &[&str]) -> Run {
         use std::os::unix::process::CommandExt;
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cqrs-admin"));
+        let mut cmd = std::process::Command::new(binary());
         cmd.arg("--db")
             .arg(&self.db)
             .args(args)

@@ -18,22 +18,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Run, Store, fixture};
+use crate::common::{Run, Store, binary, fixture, mode, write};
 
 const ACCOUNTS_HEADER: &str = "account_id,username,email,given_name,family_name,status";
 
 /// The characters OWASP names as starting a formula in a spreadsheet.
 const FORMULA_TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_cqrs-admin")
-}
-
-fn write(store: &Store, name: &str, content: &[u8]) -> String {
-    let path = store.dir.path().join(name);
-    fs::write(&path, content).unwrap();
-    path.to_str().unwrap().to_string()
-}
 
 /// A store holding only the fixture organisations (accounts need nothing else).
 fn store_with_organisations() -> Store {
@@ -85,12 +75,6 @@ impl Bytes {
     fn take(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next()).collect()
     }
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 fn side_file(db: &Path, suffix: &str) -> PathBuf {
@@ -618,7 +602,7 @@ fn header_problems_are_reported_briefly_and_printably() {
         "{} bytes on stderr",
         run.stderr.len()
     );
-    let file = write(&store, "nul.csv", &[0; 4096]);
+    let file = write(&store, "nul.csv", [0; 4096]);
     let run = refused(&store, &["import", "accounts", &file]);
     assert!(
         !run.stderr.contains('\0'),
@@ -1114,7 +1098,7 @@ fn look_alike_store() -> Store {
             .unwrap();
         permissions.push_str(&format!("{id},{ods},view\n"));
     }
-    let file = write(&store, "look-alikes.csv", &accounts.into_inner().unwrap());
+    let file = write(&store, "look-alikes.csv", accounts.into_inner().unwrap());
     store.run(&["import", "accounts", &file]).ok();
     let file = write(&store, "look-alike-roles.csv", permissions.as_bytes());
     store.run(&["import", "permissions", &file]).ok();
@@ -1301,7 +1285,7 @@ fn spawn_with_open_umask(store: &Store, args: &[&str], stdin: Stdio) -> Child {
     Command::new("sh")
         .arg("-c")
         .arg("umask 000; exec \"$0\" \"$@\"")
-        .arg(bin())
+        .arg(binary())
         .arg("--db")
         .arg(&store.db)
         .args(args)
@@ -1680,7 +1664,7 @@ fn files_that_are_not_a_store_are_refused_and_left_alone() {
             vec!["audit"],
             vec!["import", "organisations", organisations],
         ] {
-            let out = Command::new(bin())
+            let out = Command::new(binary())
                 .arg("--db")
                 .arg(&db)
                 .args(&args)
@@ -1739,7 +1723,7 @@ fn a_write_to_a_store_in_a_missing_folder_creates_nothing() {
     // store.rs checks `audit`; an import must not create the folder either.
     let store = Store::new();
     let db = store.dir.path().join("missing/folder/cqrs-admin.db");
-    let out = Command::new(bin())
+    let out = Command::new(binary())
         .arg("--db")
         .arg(&db)
         .args([
@@ -1763,7 +1747,7 @@ fn several_first_runs_at_once_create_one_store() {
     let store = Store::new();
     let children: Vec<Child> = (0..4)
         .map(|_| {
-            Command::new(bin())
+            Command::new(binary())
                 .arg("--db")
                 .arg(&store.db)
                 .args(["cutover", "set", "2030-01-01"])

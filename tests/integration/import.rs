@@ -2,13 +2,7 @@
 
 use std::fs;
 
-use crate::common::{FIXTURE_FILES, Store, fixture};
-
-fn write(store: &Store, name: &str, content: &[u8]) -> String {
-    let path = store.dir.path().join(name);
-    fs::write(&path, content).unwrap();
-    path.to_str().unwrap().to_string()
-}
+use crate::common::{FIXTURE_FILES, Store, fixture, write};
 
 #[test]
 fn every_broken_fixture_file_is_refused_whole_with_its_line_and_changes_nothing() {

@@ -10,6 +10,7 @@ mod completions;
 mod fuzz;
 mod hostile;
 mod import;
+mod replace;
 mod report;
 mod safety_checks;
 mod safety_files;

@@ -1,7 +1,7 @@
 //! Issue 10, items 5, 8, 10, 11, 12, 16 and 17: no false all-clear, no raw
 //! control characters, values that are what they say.
 
-use crate::common::{Store, fixture};
+use crate::common::{Store, fixture, mode, write};
 
 /// Every command that only reads the store, with the arguments it needs.
 const READING_COMMANDS: &[&[&str]] = &[
@@ -66,12 +66,6 @@ fn the_commands_that_write_create_the_store() {
     store.run(&["cutover", "set", "2030-01-01"]).ok();
     assert!(store.db.exists());
     store.run(&["cutover", "show"]).ok();
-}
-
-#[cfg(unix)]
-fn mode(path: &std::path::Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[cfg(unix)]
@@ -318,12 +312,6 @@ jo.bloggs@nhs.net,Jo,Bloggs,A81001,active,personal
 gina.new@nhs.net,Gina,New,A81001,active,personal
 shared.box@nhs.net,Shared,Box,A81001,active,shared
 ";
-
-fn write(store: &Store, name: &str, text: &str) -> String {
-    let path = store.dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
 
 fn replacement_store() -> Store {
     let store = Store::new();

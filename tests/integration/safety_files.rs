@@ -335,7 +335,7 @@ fn run_piped(
     args: &[&str],
     input: impl FnOnce(&mut dyn Write) + Send + 'static,
 ) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cqrs-admin"))
+    let mut child = Command::new(crate::common::binary())
         .arg("--db")
         .arg(&store.db)
         .args(args)

@@ -2,13 +2,7 @@
 
 use std::fs;
 
-use crate::common::{Store, fixture};
-
-#[cfg(unix)]
-fn mode(path: &std::path::Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
+use crate::common::{Store, fixture, mode};
 
 #[cfg(unix)]
 #[test]

@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 use tempfile::TempDir;
 
+use crate::common::{Run, binary, mode};
+
 const ORGANISATIONS: &str = "\
 ods_code,name,kind,parent_code,contact_email
 Y56,London,region,,london@nhs.net
@@ -86,61 +88,9 @@ const FILES: &[(&str, &str)] = &[
     ("activity", ACTIVITY),
 ];
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "expected success\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn fails(self) -> Run {
-        assert_eq!(
-            self.code, 1,
-            "expected exit 1\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    fn csv(&self) -> Vec<BTreeMap<String, String>> {
-        let mut reader = csv::Reader::from_reader(self.stdout.as_bytes());
-        let headers = reader.headers().expect("csv headers").clone();
-        reader
-            .records()
-            .map(|r| {
-                let r = r.expect("csv record");
-                headers
-                    .iter()
-                    .zip(r.iter())
-                    .map(|(h, v)| (h.to_string(), v.to_string()))
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).expect("json output")
-    }
-}
-
 struct Env {
     dir: TempDir,
     db: PathBuf,
-}
-
-fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_cqrs-admin")
 }
 
 impl Env {
@@ -302,15 +252,6 @@ fn redact_times(text: &str) -> String {
     out
 }
 
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .expect("metadata")
-        .permissions()
-        .mode()
-        & 0o777
-}
-
 // ---------------------------------------------------------------- refusals
 
 #[test]
@@ -383,7 +324,7 @@ fn every_refusal_exits_1_names_the_reason_and_changes_nothing() {
     for (args, expected) in cases {
         let mut args = args.to_vec();
         args.push("--yes");
-        let run = env.run(&args).fails();
+        let run = env.run(&args).fails(1);
         assert!(
             run.stderr.contains(expected),
             "{args:?}: expected {expected:?} in\n{}",
@@ -402,7 +343,7 @@ fn an_account_already_replaced_cannot_be_replaced_again() {
     let before = env.snapshot();
     let run = env
         .run(&["replace", "U1", "--email", "jo.bloggs@nhs.net", "--yes"])
-        .fails();
+        .fails(1);
     assert!(
         run.stderr.contains("already superseded by account R1-U1"),
         "{}",
@@ -417,7 +358,7 @@ fn without_a_terminal_and_without_yes_nothing_changes_and_yes_is_named() {
     let before = env.snapshot();
     let run = env
         .run(&["replace", "U1", "--email", "jo.bloggs@nhs.net"])
-        .fails();
+        .fails(1);
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
     assert_eq!(env.snapshot(), before);
@@ -425,15 +366,15 @@ fn without_a_terminal_and_without_yes_nothing_changes_and_yes_is_named() {
     let plan = env.write("plan.csv", "account_id,new_email\nU1,jo.bloggs@nhs.net\n");
     let run = env
         .run(&["replace", "--plan", plan.to_str().expect("path")])
-        .fails();
+        .fails(1);
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     assert_eq!(env.snapshot(), before);
 
-    env.run(&["revert", "R1-U1"]).fails();
+    env.run(&["revert", "R1-U1"]).fails(1);
     env.run(&["replace", "U1", "--email", "jo.bloggs@nhs.net", "--yes"])
         .ok();
     let before = env.snapshot();
-    let run = env.run(&["revert", "R1-U1"]).fails();
+    let run = env.run(&["revert", "R1-U1"]).fails(1);
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     assert_eq!(env.snapshot(), before);
 }
@@ -593,7 +534,7 @@ fn a_name_change_needs_a_reason_which_is_logged() {
 fn an_administrator_needs_allow_admin() {
     let env = Env::new();
     env.run(&["replace", "U3", "--email", "bob.admin@nhs.net", "--yes"])
-        .fails();
+        .fails(1);
     env.run(&[
         "replace",
         "U3",
@@ -718,7 +659,8 @@ fn plan_filters_by_contact_and_writes_to_standard_output() {
     let run = env.run(&["plan", "--out", "-", "--contact", "Y56"]).ok();
     let ids: Vec<String> = run.csv().iter().map(|r| r["account_id"].clone()).collect();
     assert_eq!(ids, ["U1"], "U1 holds a role at 00K, whose contact is Y56");
-    env.run(&["plan", "--out", "-", "--format", "json"]).fails();
+    env.run(&["plan", "--out", "-", "--format", "json"])
+        .fails(1);
 }
 
 #[test]
@@ -785,7 +727,7 @@ fn a_plan_with_any_bad_row_creates_nothing_and_names_every_line() {
     );
     let run = env
         .run(&["replace", "--plan", plan.to_str().expect("path"), "--yes"])
-        .fails();
+        .fails(1);
     assert_eq!(env.snapshot(), before);
     let e = &run.stderr;
     assert!(e.contains("no replacement account was created"), "{e}");
@@ -811,7 +753,7 @@ fn a_plan_may_give_reasons_and_needs_allow_admin_for_administrators() {
         "account_id,new_email,reason\nU10,gina.new@nhs.net,married\nU3,bob.admin@nhs.net,\n",
     );
     let plan = plan.to_str().expect("path");
-    let run = env.run(&["replace", "--plan", plan, "--yes"]).fails();
+    let run = env.run(&["replace", "--plan", plan, "--yes"]).fails(1);
     assert!(run.stderr.contains("--allow-admin"), "{}", run.stderr);
     env.run(&["replace", "--plan", plan, "--yes", "--allow-admin"])
         .ok();
@@ -950,22 +892,22 @@ fn revert_disables_the_replacement_and_restores_the_old_category() {
 
     // Not again, and not for an account that is no replacement.
     let snapshot = env.snapshot();
-    let run = env.run(&["revert", "R1-U1", "--yes"]).fails();
+    let run = env.run(&["revert", "R1-U1", "--yes"]).fails(1);
     assert!(run.stderr.contains("already disabled"), "{}", run.stderr);
-    let run = env.run(&["revert", "U7", "--yes"]).fails();
+    let run = env.run(&["revert", "U7", "--yes"]).fails(1);
     assert!(
         run.stderr.contains("not a replacement account"),
         "{}",
         run.stderr
     );
-    env.run(&["revert", "NOPE", "--yes"]).fails();
+    env.run(&["revert", "NOPE", "--yes"]).fails(1);
     assert_eq!(env.snapshot(), snapshot);
 
     // The old account can be replaced again; the reverted one keeps its id.
     let old_roles = env.roles("U1");
     let log_rows = env.count("SELECT count(*) FROM change_log");
     env.run(&["replace", "U1", "--email", "jo.bloggs@nhs.net", "--yes"])
-        .fails(); // the disabled replacement still holds the address
+        .fails(1); // the disabled replacement still holds the address
     assert_eq!(env.count("SELECT count(*) FROM change_log"), log_rows);
     assert_eq!(env.roles("U1"), old_roles);
 }
@@ -1026,7 +968,7 @@ fn history_shows_what_the_account_can_see() {
         run.stdout
             .starts_with("activity_id,ods_code,account_id,kind,occurred_at,detail\n")
     );
-    let run = env.run(&["history", "NOPE"]).fails();
+    let run = env.run(&["history", "NOPE"]).fails(1);
     assert!(
         run.stderr.contains("there is no account NOPE"),
         "{}",
@@ -1074,7 +1016,7 @@ fn verify_proves_history_parity_and_fails_when_roles_drift() {
     );
     env.run(&["import", "permissions", extra.to_str().expect("path")])
         .ok();
-    let run = env.run(&["verify", "--format", "csv"]).fails();
+    let run = env.run(&["verify", "--format", "csv"]).fails(1);
     assert!(
         run.stderr.contains("1 replacement(s) differ"),
         "{}",
@@ -1354,7 +1296,7 @@ fn a_long_plan_is_all_or_nothing_across_batches() {
             bad_path.to_str().expect("path"),
             "--yes",
         ])
-        .fails();
+        .fails(1);
     assert!(
         run.stderr
             .contains(&format!("line {last}, column new_email: the address")),

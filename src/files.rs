@@ -238,7 +238,7 @@ impl FileTarget {
                     .unwrap_or_default();
                 format!(
                     "{to}; the tool never writes through a link: give the path of the file itself, \
-                     or remove the link"
+                     or remove the link (`-` writes to standard output)"
                 )
             } else if meta.file_type().is_dir() {
                 format!(": give the path of a file to write {what} to")

@@ -14,13 +14,13 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 
-use crate::fxhash::FxHashMap;
 use crate::model::{MailboxType, OrgKind, Organisation, Role, Status};
 use crate::rules::{
     Candidate, Category, Contact, DirectoryFacts, NhsmailMatch, Section, categorise, contacts_for,
     find_match, normal_form, section_for,
 };
 use crate::store::{AccountBytes, AccountView, RoleView, Store};
+use rustc_hash::FxHashMap;
 
 /// One audited account, borrowed from the stream.
 #[derive(Debug)]

@@ -77,7 +77,7 @@ impl UniqueTexts {
     /// Remembers `text` as seen on `line`. Lines are expected in increasing
     /// order (the order of a file).
     pub fn push(&mut self, text: &str, line: u64) {
-        let mut hasher = FxBuildHasher::default().build_hasher();
+        let mut hasher = FxBuildHasher.build_hasher();
         hasher.write((self.fold)(text).as_bytes());
         let start = self.text.len();
         self.text.push_str(text);

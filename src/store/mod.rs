@@ -11,6 +11,7 @@
 //! default 10000); the tests set it low to check the "locked" message quickly.
 
 pub mod address_key;
+mod audit_inputs;
 mod import;
 mod lookups;
 mod raw;
@@ -26,6 +27,9 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use audit_inputs::{
+    AccountBytes, AccountScan, AuditInputs, DirectoryBytes, DirectoryScan, RoleScan,
+};
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
 pub use lookups::*;
 pub use read::*;

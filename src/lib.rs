@@ -8,7 +8,6 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod files;
-pub mod fxhash;
 pub mod input;
 pub mod model;
 pub mod output;

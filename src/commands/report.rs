@@ -9,9 +9,9 @@ use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::ReportArgs;
 use crate::commands::checks;
 use crate::commands::cutover::Dates;
-use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::rules::{Category, Contact, Section};
 use crate::store::{KeptReport, Store, encode_row};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// The columns cli.md fixes for `report`, then the dates.
 pub const COLUMNS: &[&str] = &[

@@ -11,6 +11,7 @@
 //! default 10000); the tests set it low to check the "locked" message quickly.
 
 pub mod address_key;
+mod audit_inputs;
 mod chain;
 mod import;
 mod lookups;
@@ -27,6 +28,9 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use audit_inputs::{
+    AccountBytes, AccountScan, AuditInputs, DirectoryBytes, DirectoryScan, RoleScan,
+};
 pub use chain::{EntryContent, GENESIS, Tampering, entry_hash};
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
 pub use lookups::*;

@@ -7,7 +7,6 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::address_key::address_key as key_of;
-use super::raw::Scan;
 use super::{Store, store_error};
 use crate::model::{
     Account, Activity, ActivityKind, DirectoryEntry, MailboxType, OrgKind, Organisation, Role,
@@ -32,29 +31,6 @@ pub struct RoleView<'a> {
     pub role: Role,
 }
 
-/// An account as stored, for bulk loads: its text as bytes, unchecked (the
-/// caller checks that what it keeps is UTF-8, in bulk rather than per field).
-#[derive(Debug, Clone, Copy)]
-pub struct AccountBytes<'a> {
-    pub account_id: &'a [u8],
-    pub email: &'a [u8],
-    pub given_name: &'a [u8],
-    pub family_name: &'a [u8],
-    pub status: Status,
-    pub superseded: bool,
-}
-
-/// A directory entry as stored, for bulk loads: its text as bytes, unchecked.
-#[derive(Debug, Clone, Copy)]
-pub struct DirectoryBytes<'a> {
-    pub address: &'a [u8],
-    pub given_name: &'a [u8],
-    pub family_name: &'a [u8],
-    pub ods_code: &'a [u8],
-    pub status: Status,
-    pub mailbox_type: MailboxType,
-}
-
 fn status(text: &str) -> Status {
     // The schema's CHECK constraint admits only these two spellings.
     if text == "disabled" {
@@ -72,7 +48,7 @@ fn mailbox(text: &str) -> MailboxType {
     }
 }
 
-fn role(text: &str) -> Role {
+pub(super) fn role(text: &str) -> Role {
     // Only valid roles are ever written; View is a harmless fallback for a
     // store edited by hand.
     Role::parse(text).unwrap_or(Role::View)
@@ -80,12 +56,6 @@ fn role(text: &str) -> Role {
 
 fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     row.get_ref(i)?.as_str().map_err(Into::into)
-}
-
-fn role_bytes(bytes: &[u8]) -> rusqlite::Result<Role> {
-    std::str::from_utf8(bytes)
-        .map(role)
-        .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)).into())
 }
 
 fn opt_text(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
@@ -172,13 +142,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// How many directory entries the last import wrote (0 if unknown).
-    pub fn directory_size_hint(&self) -> Result<usize> {
-        Ok(super::setting(&self.conn, "directory.entries")?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
-    }
-
     /// Streams every account in account_id order with its roles. The roles come
     /// from a second cursor walking `permissions` in the same key order (a merge
     /// join), which reads each table once, front to back.
@@ -259,82 +222,6 @@ impl Store {
         Ok(())
     }
 
-    /// A second connection for one long front-to-back scan (the audit's bulk
-    /// loads). A scan reads each page once, so a small page cache serves it
-    /// as well as the default one and keeps the audit's memory down.
-    pub fn bulk_reader(&self) -> Result<Store> {
-        let store = Store::open(&self.path)?;
-        store
-            .conn
-            .execute_batch("PRAGMA cache_size = -1024")
-            .map_err(|e| store_error(&self.path, e))?;
-        Ok(store)
-    }
-
-    /// Starts a read transaction on each of these connections, all seeing
-    /// the same state of the store, for the audit's three loads.
-    ///
-    /// With a rollback journal, no write can be committed while any
-    /// connection holds a read lock, so once the first has one the others
-    /// see what it sees. The others ask without waiting: if a writer is
-    /// about to commit, it is waiting for the first connection's lock, and
-    /// waiting for it would deadlock both until the busy timeout. Then every
-    /// lock is let go, and the whole start is tried again shortly after (the
-    /// writer commits in between).
-    pub fn read_together(connections: &[&Store]) -> Result<()> {
-        let mut attempt = 0u32;
-        loop {
-            let mut held = 0;
-            let mut busy = false;
-            for (i, store) in connections.iter().enumerate() {
-                if i > 0 {
-                    store.conn.busy_timeout(std::time::Duration::ZERO)?;
-                }
-                let started = store.conn.execute_batch("BEGIN").and_then(|()| {
-                    store
-                        .conn
-                        .query_row("SELECT count(*) FROM settings", [], |_| Ok(()))
-                });
-                if i > 0 {
-                    store.conn.busy_timeout(std::time::Duration::from_millis(
-                        super::busy_timeout_ms()?,
-                    ))?;
-                }
-                match started {
-                    Ok(()) => held += 1,
-                    Err(e)
-                        if i > 0
-                            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
-                    {
-                        let _ = store.conn.execute_batch("ROLLBACK");
-                        busy = true;
-                        break;
-                    }
-                    Err(e) => {
-                        for store in &connections[..held] {
-                            let _ = store.conn.execute_batch("ROLLBACK");
-                        }
-                        let _ = store.conn.execute_batch("ROLLBACK");
-                        return Err(store_error(&store.path, e));
-                    }
-                }
-            }
-            if !busy {
-                return Ok(());
-            }
-            for store in &connections[..held] {
-                let _ = store.conn.execute_batch("ROLLBACK");
-            }
-            attempt += 1;
-            if attempt > 200 {
-                anyhow::bail!(
-                    "the store stayed busy with another operator's changes: run the command again when they are done"
-                );
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-    }
-
     /// How many accounts the store holds (a count of `account_emails`, one row
     /// per account, which is far smaller to walk than `accounts`).
     pub fn account_count_hint(&self) -> Result<usize> {
@@ -342,81 +229,6 @@ impl Store {
             .conn
             .query_row("SELECT count(*) FROM account_emails", [], |r| r.get(0))?;
         Ok(usize::try_from(n).unwrap_or(0))
-    }
-
-    /// Streams every directory entry as bytes (see [`DirectoryBytes`]), the
-    /// status and mailbox type as one small number rather than two texts.
-    pub fn scan_directory(&self, mut visit: impl FnMut(DirectoryBytes<'_>)) -> Result<()> {
-        let mut scan = Scan::prepare(
-            &self.conn,
-            "SELECT address, given_name, family_name, ods_code,
-                    (status = 'disabled') | ((mailbox_type = 'shared') << 1)
-             FROM directory",
-        )?;
-        scan.for_each(|r| -> Result<()> {
-            let flags = r.int(4);
-            visit(DirectoryBytes {
-                address: r.bytes(0),
-                given_name: r.bytes(1),
-                family_name: r.bytes(2),
-                ods_code: r.bytes(3),
-                status: if flags & 1 != 0 {
-                    Status::Disabled
-                } else {
-                    Status::Active
-                },
-                mailbox_type: if flags & 2 != 0 {
-                    MailboxType::Shared
-                } else {
-                    MailboxType::Personal
-                },
-            });
-            Ok(())
-        })
-    }
-
-    /// Streams every account in account_id order as bytes (see
-    /// [`AccountBytes`]).
-    pub fn scan_accounts(
-        &self,
-        mut visit: impl FnMut(AccountBytes<'_>) -> Result<()>,
-    ) -> Result<()> {
-        let mut scan = Scan::prepare(
-            &self.conn,
-            "SELECT account_id, email, given_name, family_name,
-                    (status = 'disabled') | ((replaced_by IS NOT NULL) << 1)
-             FROM accounts ORDER BY account_id",
-        )?;
-        scan.for_each(|a| {
-            let flags = a.int(4);
-            visit(AccountBytes {
-                account_id: a.bytes(0),
-                email: a.bytes(1),
-                given_name: a.bytes(2),
-                family_name: a.bytes(3),
-                status: if flags & 1 != 0 {
-                    Status::Disabled
-                } else {
-                    Status::Active
-                },
-                superseded: flags & 2 != 0,
-            })
-        })
-    }
-
-    /// Streams every role as (account_id, ods_code) bytes and the role, in
-    /// account_id order (the order of [`Store::scan_accounts`], so the two
-    /// streams can be merged) and, within an account, in the table's key
-    /// order, as [`Store::for_each_account_with_roles`] reads them.
-    pub fn scan_roles(
-        &self,
-        mut visit: impl FnMut(&[u8], &[u8], Role) -> Result<()>,
-    ) -> Result<()> {
-        let mut scan = Scan::prepare(
-            &self.conn,
-            "SELECT account_id, ods_code, role FROM permissions ORDER BY account_id",
-        )?;
-        scan.for_each(|p| visit(p.bytes(0), p.bytes(1), role_bytes(p.bytes(2))?))
     }
 
     /// One account by id.

@@ -3,6 +3,7 @@
 //! `run` is the whole program: the binary only parses arguments and maps the
 //! result to an exit status.
 
+pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod commands;
@@ -12,7 +13,9 @@ pub mod fxhash;
 pub mod input;
 pub mod model;
 pub mod output;
+pub mod reporting;
 pub mod rules;
+pub mod spreadsheet;
 pub mod store;
 pub mod text;
 pub mod unique_texts;
@@ -24,7 +27,7 @@ use clap::CommandFactory;
 use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand};
 use crate::commands::cutover::Dates;
 use crate::error::ActionNeeded;
-use crate::output::{Sink, views};
+use crate::output::{Shell, Sink, views};
 use crate::store::Store;
 
 /// With `CQRS_ADMIN_TRACE` set, prints how long each phase of a long command
@@ -100,6 +103,7 @@ fn operator(cli: &Cli) -> commands::confirm::Operator {
 
 pub fn run(cli: Cli) -> Result<()> {
     trace("start");
+    let shell = Shell::new();
     // Commands that need no store.
     match &cli.command {
         Command::Completions { shell } => {
@@ -131,11 +135,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(_) | Command::Cutover(CutoverCommand::Set { .. }) => Store::open(&cli.db)?,
         _ => Store::open_existing(&cli.db)?,
     };
+    for warning in store.take_warnings() {
+        shell.warn(&warning);
+    }
     let format = cli.format;
     let dates = || Dates::resolve(&store, cli.cutover, today(&cli));
     match &cli.command {
         Command::Import(args) => {
-            let outcome = commands::import::run(&mut store, args)?;
+            let outcome = commands::import::run(&mut store, args, &shell)?;
             views::import(&outcome);
         }
         Command::Audit(args) => {
@@ -183,17 +190,17 @@ pub fn run(cli: Cli) -> Result<()> {
             let guarded = files::Guarded::store(store.path());
             let target =
                 files::Target::check(&args.out, args.force, &guarded, output::replacements::PLAN)?;
-            let plan = commands::plan::run(&store, args, format)?;
+            let plan = commands::plan::run(&store, args, format, &shell)?;
             output::replacements::plan(&plan, &target, &guarded, format)?;
         }
         Command::Replace(args) => {
-            commands::replace::run(&mut store, args, &operator(&cli), format)?;
+            app::replace(&mut store, args, &operator(&cli), format, &shell)?;
         }
         Command::Revert(args) => {
-            commands::revert::run(&mut store, args, &operator(&cli), format)?;
+            app::revert(&mut store, args, &operator(&cli), format, &shell)?;
         }
         Command::Reinstate(args) => {
-            commands::reinstate::run(&mut store, args, &operator(&cli), format)?;
+            app::reinstate(&mut store, args, &operator(&cli), format, &shell)?;
         }
         Command::History(args) => {
             let list = commands::history::run(&store, &args.account_id)?;
@@ -230,7 +237,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if !problems.is_empty() {
                 return Err(error::UserError::Refused(problems.join("\n")).into());
             }
-            output::message(&match store.change_log_head()? {
+            shell.message(&match store.change_log_head()? {
                 Some((seq, hash)) => format!(
                     "the store's protective triggers are intact, and its change log is an \
                      unbroken chain of {seq} entries (newest hash {hash})"
@@ -251,7 +258,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|t| t.to_string())
                 .collect();
             if !broken.is_empty() {
-                output::warning(&format!(
+                shell.warn(&format!(
                     "this change log was changed outside cqrs-admin ({}): run `cqrs-admin verify`",
                     broken.join("; ")
                 ));

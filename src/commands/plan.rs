@@ -23,6 +23,7 @@ use anyhow::Result;
 use crate::audit::{AuditOptions, Organisations, audit};
 use crate::cli::{Format, PlanArgs};
 use crate::error::UserError;
+use crate::reporting::{Reporter, Work};
 use crate::rules::{NhsmailMatch, Section, normal_form};
 use crate::store::Store;
 
@@ -132,7 +133,12 @@ impl Plan {
 /// Stores with at least this many accounts take more than a moment to plan.
 const LONG_PLAN_ACCOUNTS: usize = 100_000;
 
-pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
+pub fn run(
+    store: &Store,
+    args: &PlanArgs,
+    format: Format,
+    reporter: &dyn Reporter,
+) -> Result<Plan> {
     if args.out.as_os_str() == "-" && format == Format::Json {
         return Err(UserError::Refused(
             "--out - writes the plan (CSV) to standard output, where --format json would write \
@@ -146,7 +152,9 @@ pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
     }
     // A national plan audits every account first (about a second for a
     // million): a spinner says so at a terminal.
-    let bar = crate::output::progress::spinner(store.account_count_hint()? >= LONG_PLAN_ACCOUNTS);
+    let bar = reporter.progress(Work::Spinner {
+        long: store.account_count_hint()? >= LONG_PLAN_ACCOUNTS,
+    });
     bar.set_message("auditing every account for the plan");
     bar.tick();
     let organisations = Organisations::load(store)?;

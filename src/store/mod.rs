@@ -81,6 +81,9 @@ fn describe_wait(ms: u64) -> String {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// What opening the store found that the person should be told (the
+    /// store never prints: the caller takes these, [`Store::take_warnings`]).
+    warnings: Vec<String>,
 }
 
 /// How to recover a store that was changed past cqrs-admin.
@@ -161,6 +164,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            warnings: Vec::new(),
         };
         store
             .conn
@@ -171,7 +175,7 @@ impl Store {
         // known to be a store of ours, or new.
         store.check_identity()?;
         if !created {
-            narrow_to_owner_only(path);
+            store.warnings = narrow_to_owner_only(path);
         }
         store.configure().map_err(|e| store_error(path, e))?;
         store.migrate()?;
@@ -308,11 +312,11 @@ impl Store {
     /// schema, so every command can afford it). A store whose triggers were
     /// changed is still readable, with a warning; writes refuse it
     /// ([`Store::refuse_if_tampered`]).
-    fn warn_if_tampered(&self) -> Result<()> {
+    fn warn_if_tampered(&mut self) -> Result<()> {
         let found = chain::check_triggers(&self.conn).map_err(|e| store_error(&self.path, e))?;
         if !found.is_empty() {
             let list: Vec<String> = found.iter().map(ToString::to_string).collect();
-            crate::output::warning(&format!(
+            self.warnings.push(format!(
                 "{} was changed outside cqrs-admin ({}): what it says may not be true; \
                  run `cqrs-admin verify`, and {TAMPERED_RECOVERY}",
                 self.path.display(),
@@ -320,6 +324,13 @@ impl Store {
             ));
         }
         Ok(())
+    }
+
+    /// The warnings found on opening the store (a store narrowed to
+    /// owner-only, triggers changed past cqrs-admin), for the caller to show:
+    /// each is given once.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// Everything found changed past cqrs-admin: missing, altered or added
@@ -506,8 +517,10 @@ fn store_files(path: &Path) -> Vec<PathBuf> {
 /// An existing store that others can read (made by hand, say with `touch`, or
 /// copied with a loose umask) is narrowed to owner-only before it is used, so
 /// the personal data written into it, and the side files SQLite creates with
-/// the store's permissions, are never readable by others.
-fn narrow_to_owner_only(path: &Path) {
+/// the store's permissions, are never readable by others. Gives back what
+/// the person should be told.
+fn narrow_to_owner_only(path: &Path) -> Vec<String> {
+    let mut warnings = Vec::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -521,11 +534,11 @@ fn narrow_to_owner_only(path: &Path) {
             }
             let narrowed = mode & 0o700;
             match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(narrowed)) {
-                Ok(()) => crate::output::warning(&format!(
+                Ok(()) => warnings.push(format!(
                     "{} was readable by other users ({mode:03o}); it holds personal data, so it is now owner-only ({narrowed:03o})",
                     file.display()
                 )),
-                Err(e) => crate::output::warning(&format!(
+                Err(e) => warnings.push(format!(
                     "{} is readable by other users ({mode:03o}) and holds personal data; \
                      it could not be made owner-only ({e}): ask its owner to run `chmod go= {}`",
                     file.display(),
@@ -536,6 +549,7 @@ fn narrow_to_owner_only(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+    warnings
 }
 
 /// Creates an empty file readable and writable by its owner only, so the store

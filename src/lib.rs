@@ -265,7 +265,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Export(args) => {
-            let exported = commands::export::run(&store, args, format)?;
+            let exported = commands::export::run(&store, args, format, &shell)?;
             output::replacements::exported(&exported, format)?;
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),

@@ -15,6 +15,16 @@ pub trait Reporter {
     /// A progress indicator for `work`; it draws nothing unless the work is
     /// long enough to wait for and standard error is a terminal.
     fn progress(&self, work: Work) -> Progress;
+    /// Writes a CSV file (the import formats, a plan): `headers`, then the
+    /// rows `rows` streams into the sink it is given, to `out` (standard
+    /// output when `None`). Cells a spreadsheet would run are neutralised as
+    /// in every CSV the tool writes. Gives back how many rows were written.
+    fn write_csv(
+        &self,
+        out: Option<&mut dyn io::Write>,
+        headers: &[&'static str],
+        rows: &mut dyn FnMut(&mut dyn RowSink) -> anyhow::Result<()>,
+    ) -> anyhow::Result<usize>;
 }
 
 /// What a progress indicator shows.

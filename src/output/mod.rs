@@ -168,6 +168,12 @@ impl<W: Write> Sink<W> {
     }
 }
 
+impl<W: Write> crate::reporting::RowSink for Sink<W> {
+    fn row(&mut self, values: &[&str]) -> io::Result<()> {
+        Sink::row(self, values)
+    }
+}
+
 /// Whether to style output: a terminal, and no `NO_COLOR` (comfy-table does not
 /// look at `NO_COLOR` by itself).
 pub fn styled() -> bool {

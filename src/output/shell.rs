@@ -6,8 +6,10 @@ use std::io::IsTerminal;
 
 use anyhow::Result;
 
+use super::Sink;
+use crate::cli::Format;
 use crate::error::UserError;
-use crate::reporting::{Progress, Reporter, Work};
+use crate::reporting::{Progress, Reporter, RowSink, Work};
 
 /// The person at the terminal, as far as the tool talks to them.
 #[derive(Debug, Default)]
@@ -90,5 +92,29 @@ impl Reporter for Shell {
 
     fn progress(&self, work: Work) -> Progress {
         super::progress::start(work)
+    }
+
+    fn write_csv(
+        &self,
+        out: Option<&mut dyn std::io::Write>,
+        headers: &[&'static str],
+        rows: &mut dyn FnMut(&mut dyn RowSink) -> Result<()>,
+    ) -> Result<usize> {
+        match out {
+            None => {
+                let mut sink = Sink::stdout(Format::Csv, headers)?;
+                rows(&mut sink)?;
+                let written = sink.rows();
+                sink.finish()?;
+                Ok(written)
+            }
+            Some(out) => {
+                let mut sink = Sink::new(out, Format::Csv, headers)?;
+                rows(&mut sink)?;
+                let written = sink.rows();
+                sink.finish()?;
+                Ok(written)
+            }
+        }
     }
 }

@@ -286,7 +286,8 @@ pub struct ExportArgs {
 }
 
 /// The files `export` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ExportFile {
     /// accounts.csv
     Accounts,

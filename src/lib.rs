@@ -30,8 +30,10 @@ use crate::error::ActionNeeded;
 use crate::output::{Shell, Sink, views};
 use crate::store::Store;
 
-/// With `CQRS_ADMIN_TRACE` set, prints how long each phase of a long command
-/// took (to standard error), for the benchmark and for finding slow steps.
+/// With `CQRS_ADMIN_TRACE` set, says how long each phase of a long command
+/// took, and the memory held then, for the benchmark and for finding slow
+/// steps. The line is a `tracing` event: the output layer's subscriber
+/// (`output::trace`) writes it to standard error, so no layer prints.
 pub fn trace(phase: &str) {
     use std::sync::OnceLock;
     static START: OnceLock<Option<std::time::Instant>> = OnceLock::new();
@@ -51,7 +53,8 @@ pub fn trace(phase: &str) {
             (Some(now), Some(peak)) => format!(" {:>4} MB (peak {:>4})", now >> 10, peak >> 10),
             _ => String::new(),
         };
-        eprintln!(
+        tracing::info!(
+            target: output::trace::TARGET,
             "trace: {:>8.3}s{rss_mb} {phase}",
             start.elapsed().as_secs_f64()
         );
@@ -102,6 +105,7 @@ fn operator(cli: &Cli) -> commands::confirm::Operator {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    output::trace::install();
     trace("start");
     let shell = Shell::new();
     // Commands that need no store.

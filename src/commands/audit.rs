@@ -25,7 +25,7 @@ pub const COLUMNS: &[&str] = &[
 pub const COUNT_COLUMNS: &[&str] = &["category", "accounts"];
 
 /// What the audit found, beyond the rows it wrote.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct AuditSummary {
     pub counts: BTreeMap<Category, u64>,
     /// Accounts shown that need action before cutover (they have a section).

@@ -28,14 +28,14 @@ use crate::reporting::{Reporter, RowSink};
 use crate::store::{Store, columns};
 
 /// One file written: where (a path, or "standard output") and how many rows.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct ExportedFile {
     pub file: ExportFile,
     pub written_to: String,
     pub rows: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Exported {
     pub files: Vec<ExportedFile>,
     pub all: bool,

@@ -42,7 +42,7 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// One proposed replacement, or one left out.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PlanRow {
     pub account_id: String,
     pub new_email: String,
@@ -74,7 +74,7 @@ impl PlanRow {
 }
 
 /// Why an account with a confident match is not in the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum LeftOutReason {
     Administrator,
     SharedAddress,
@@ -110,7 +110,7 @@ impl LeftOutReason {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LeftOut {
     pub row: PlanRow,
     pub why: LeftOutReason,
@@ -118,7 +118,7 @@ pub struct LeftOut {
     pub accounts_matched: Vec<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Plan {
     pub rows: Vec<PlanRow>,
     pub left_out: Vec<LeftOut>,

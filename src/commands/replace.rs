@@ -55,7 +55,7 @@ impl Request {
 }
 
 /// A replacement that passed every check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Replacement {
     pub line: Option<u64>,
     pub old_account_id: String,
@@ -77,7 +77,7 @@ pub struct Replacement {
 
 /// A plan row whose account was already replaced by an account with that
 /// same address: nothing to do, so a plan can be run again safely.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AlreadyDone {
     pub line: Option<u64>,
     pub old_account_id: String,
@@ -102,7 +102,7 @@ pub struct Evaluation {
 }
 
 /// What `replace` did (or, with `--dry-run`, would do).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct ReplaceOutcome {
     pub replacements: Vec<Replacement>,
     pub already_done: Vec<AlreadyDone>,
@@ -575,10 +575,11 @@ pub enum Asked {
 /// done, for the caller to show and ask about. [`Proposal::into_requested`]
 /// gives back what to [`commit`], dropping the checked rows (a long plan's
 /// rows are checked again under the write lock, so they are not held twice).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Proposal {
     /// With `dry_run` set: nothing has been changed.
     pub outcome: ReplaceOutcome,
+    #[serde(skip)]
     requested: Requested,
 }
 

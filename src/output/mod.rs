@@ -248,6 +248,7 @@ pub mod progress;
 pub use shell::{Go, Shell};
 pub mod replacements;
 pub mod shell;
+pub mod trace;
 pub mod views;
 
 #[cfg(test)]

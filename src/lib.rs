@@ -132,16 +132,15 @@ pub fn run(cli: Cli) -> Result<()> {
     let mut store = match &cli.command {
         Command::Import(args) if args.dry_run && !Store::exists(&cli.db) => {
             let scratch = tempfile::tempdir()?;
-            let store = Store::open(&scratch.path().join("dry-run.db"))?;
+            let store = Store::open_reporting(&scratch.path().join("dry-run.db"), true, &shell)?;
             _scratch = scratch;
             store
         }
-        Command::Import(_) | Command::Cutover(CutoverCommand::Set { .. }) => Store::open(&cli.db)?,
-        _ => Store::open_existing(&cli.db)?,
+        Command::Import(_) | Command::Cutover(CutoverCommand::Set { .. }) => {
+            Store::open_reporting(&cli.db, true, &shell)?
+        }
+        _ => Store::open_reporting(&cli.db, false, &shell)?,
     };
-    for warning in store.take_warnings() {
-        shell.warn(&warning);
-    }
     let format = cli.format;
     let dates = || Dates::resolve(&store, cli.cutover, today(&cli));
     match &cli.command {

@@ -3,7 +3,8 @@
 //! through which a command streams its records: both defined here, outside
 //! `output`, so that `commands` and `store` never depend on the output layer.
 //! `output::Shell` implements [`Reporter`] and `output::Sink` implements
-//! [`RowSink`]; `lib.rs` passes them down.
+//! [`RowSink`]; `lib.rs` passes them down (to the commands, and to
+//! `Store::open_reporting` for what opening the store finds).
 
 use std::io;
 use std::sync::Arc;

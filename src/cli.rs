@@ -93,27 +93,9 @@ pub enum Command {
     Man,
 }
 
-/// Which input file is being imported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FileKind {
-    Organisations,
-    Accounts,
-    Permissions,
-    Directory,
-    Activity,
-}
-
-impl FileKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileKind::Organisations => "organisations",
-            FileKind::Accounts => "accounts",
-            FileKind::Permissions => "permissions",
-            FileKind::Directory => "directory",
-            FileKind::Activity => "activity",
-        }
-    }
-}
+/// Which input file is being imported: a domain term, kept in the model so
+/// that the store does not depend on the command line.
+pub use crate::model::FileKind;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -304,7 +286,8 @@ pub struct ExportArgs {
 }
 
 /// The files `export` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ExportFile {
     /// accounts.csv
     Accounts,

@@ -3,6 +3,7 @@
 //! `run` is the whole program: the binary only parses arguments and maps the
 //! result to an exit status.
 
+pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod commands;
@@ -11,7 +12,9 @@ pub mod files;
 pub mod input;
 pub mod model;
 pub mod output;
+pub mod reporting;
 pub mod rules;
+pub mod spreadsheet;
 pub mod store;
 pub mod text;
 pub mod unique_texts;
@@ -23,11 +26,13 @@ use clap::CommandFactory;
 use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand};
 use crate::commands::cutover::Dates;
 use crate::error::ActionNeeded;
-use crate::output::{Sink, views};
+use crate::output::{Shell, Sink, views};
 use crate::store::Store;
 
-/// With `CQRS_ADMIN_TRACE` set, prints how long each phase of a long command
-/// took (to standard error), for the benchmark and for finding slow steps.
+/// With `CQRS_ADMIN_TRACE` set, says how long each phase of a long command
+/// took, and the memory held then, for the benchmark and for finding slow
+/// steps. The line is a `tracing` event: the output layer's subscriber
+/// (`output::trace`) writes it to standard error, so no layer prints.
 pub fn trace(phase: &str) {
     use std::sync::OnceLock;
     static START: OnceLock<Option<std::time::Instant>> = OnceLock::new();
@@ -47,7 +52,8 @@ pub fn trace(phase: &str) {
             (Some(now), Some(peak)) => format!(" {:>4} MB (peak {:>4})", now >> 10, peak >> 10),
             _ => String::new(),
         };
-        eprintln!(
+        tracing::info!(
+            target: output::trace::TARGET,
             "trace: {:>8.3}s{rss_mb} {phase}",
             start.elapsed().as_secs_f64()
         );
@@ -98,7 +104,9 @@ fn operator(cli: &Cli) -> commands::confirm::Operator {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    output::trace::install();
     trace("start");
+    let shell = Shell::new();
     // Commands that need no store.
     match &cli.command {
         Command::Completions { shell } => {
@@ -123,18 +131,20 @@ pub fn run(cli: Cli) -> Result<()> {
     let mut store = match &cli.command {
         Command::Import(args) if args.dry_run && !Store::exists(&cli.db) => {
             let scratch = tempfile::tempdir()?;
-            let store = Store::open(&scratch.path().join("dry-run.db"))?;
+            let store = Store::open_reporting(&scratch.path().join("dry-run.db"), true, &shell)?;
             _scratch = scratch;
             store
         }
-        Command::Import(_) | Command::Cutover(CutoverCommand::Set { .. }) => Store::open(&cli.db)?,
-        _ => Store::open_existing(&cli.db)?,
+        Command::Import(_) | Command::Cutover(CutoverCommand::Set { .. }) => {
+            Store::open_reporting(&cli.db, true, &shell)?
+        }
+        _ => Store::open_reporting(&cli.db, false, &shell)?,
     };
     let format = cli.format;
     let dates = || Dates::resolve(&store, cli.cutover, today(&cli));
     match &cli.command {
         Command::Import(args) => {
-            let outcome = commands::import::run(&mut store, args)?;
+            let outcome = commands::import::run(&mut store, args, &shell)?;
             views::import(&outcome);
         }
         Command::Audit(args) => {
@@ -182,17 +192,17 @@ pub fn run(cli: Cli) -> Result<()> {
             let guarded = files::Guarded::store(store.path());
             let target =
                 files::Target::check(&args.out, args.force, &guarded, output::replacements::PLAN)?;
-            let plan = commands::plan::run(&store, args, format)?;
+            let plan = commands::plan::run(&store, args, format, &shell)?;
             output::replacements::plan(&plan, &target, &guarded, format)?;
         }
         Command::Replace(args) => {
-            commands::replace::run(&mut store, args, &operator(&cli), format)?;
+            app::replace(&mut store, args, &operator(&cli), format, &shell)?;
         }
         Command::Revert(args) => {
-            commands::revert::run(&mut store, args, &operator(&cli), format)?;
+            app::revert(&mut store, args, &operator(&cli), format, &shell)?;
         }
         Command::Reinstate(args) => {
-            commands::reinstate::run(&mut store, args, &operator(&cli), format)?;
+            app::reinstate(&mut store, args, &operator(&cli), format, &shell)?;
         }
         Command::History(args) => {
             let list = commands::history::run(&store, &args.account_id)?;
@@ -229,7 +239,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if !problems.is_empty() {
                 return Err(error::UserError::Refused(problems.join("\n")).into());
             }
-            output::message(&match store.change_log_head()? {
+            shell.message(&match store.change_log_head()? {
                 Some((seq, hash)) => format!(
                     "the store's protective triggers are intact, and its change log is an \
                      unbroken chain of {seq} entries (newest hash {hash})"
@@ -250,14 +260,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|t| t.to_string())
                 .collect();
             if !broken.is_empty() {
-                output::warning(&format!(
+                shell.warn(&format!(
                     "this change log was changed outside cqrs-admin ({}): run `cqrs-admin verify`",
                     broken.join("; ")
                 ));
             }
         }
         Command::Export(args) => {
-            let exported = commands::export::run(&store, args, format)?;
+            let exported = commands::export::run(&store, args, format, &shell)?;
             output::replacements::exported(&exported, format)?;
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),

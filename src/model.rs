@@ -196,3 +196,25 @@ pub struct Activity {
     pub occurred_at: String,
     pub detail: Option<String>,
 }
+
+/// Which input file is being imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileKind {
+    Organisations,
+    Accounts,
+    Permissions,
+    Directory,
+    Activity,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Organisations => "organisations",
+            FileKind::Accounts => "accounts",
+            FileKind::Permissions => "permissions",
+            FileKind::Directory => "directory",
+            FileKind::Activity => "activity",
+        }
+    }
+}

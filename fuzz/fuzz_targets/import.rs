@@ -37,7 +37,7 @@ fn import(db: &Path, kind: FileKind, file: &Path) -> anyhow::Result<()> {
         file: file.to_path_buf(),
         dry_run: false,
     };
-    cqrs_admin::commands::import::run(&mut store, &args)?;
+    cqrs_admin::commands::import::run(&mut store, &args, &cqrs_admin::output::Shell::new())?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use crate::model::{Account, RoleGrant, Status};
 use crate::rules::{Category, Contact, NhsmailMatch, Section, normal_form, suggestions};
 use crate::store::{AccountView, RoleView, Store};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct AccountDetails {
     pub account: Account,
     pub roles: Vec<RoleGrant>,

@@ -1,14 +1,13 @@
 //! `audit`: every account's category, NHSmail match and section (rules.md).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use anyhow::Result;
 
 use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::AuditArgs;
 use crate::commands::checks;
-use crate::output::Sink;
+use crate::reporting::RowSink;
 use crate::rules::Category;
 use crate::store::Store;
 
@@ -26,7 +25,7 @@ pub const COLUMNS: &[&str] = &[
 pub const COUNT_COLUMNS: &[&str] = &["category", "accounts"];
 
 /// What the audit found, beyond the rows it wrote.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct AuditSummary {
     pub counts: BTreeMap<Category, u64>,
     /// Accounts shown that need action before cutover (they have a section).
@@ -105,11 +104,7 @@ pub fn refuse_unanswerable(store: &Store, args: &AuditArgs) -> Result<()> {
 ///
 /// An audit of the whole store (no filters) also keeps the report's rows, so
 /// the `report` that usually follows it needs no second audit.
-pub fn run<W: Write>(
-    store: &mut Store,
-    args: &AuditArgs,
-    sink: &mut Sink<W>,
-) -> Result<AuditSummary> {
+pub fn run(store: &mut Store, args: &AuditArgs, sink: &mut dyn RowSink) -> Result<AuditSummary> {
     let generation = store.generation()?;
     let whole = args.category.is_empty()
         && args.section.is_empty()
@@ -164,7 +159,7 @@ pub fn run<W: Write>(
     if args.counts {
         for category in Category::ALL {
             let n = summary.counts.get(category).copied().unwrap_or(0);
-            sink.row(&[category.as_str().to_string(), n.to_string()])?;
+            sink.row(&[category.as_str(), &n.to_string()])?;
         }
     }
     Ok(summary)

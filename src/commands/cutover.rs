@@ -8,7 +8,7 @@ use crate::store::Store;
 
 /// The dates a run works from: the cutover (stored, or overridden by
 /// `--cutover`) and today (the system date, or pinned by `--today`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Dates {
     pub cutover: NaiveDate,
     pub today: NaiveDate,

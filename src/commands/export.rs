@@ -19,23 +19,23 @@
 //! the email. That trade is deliberate: the files are meant to be opened in
 //! spreadsheets.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cli::{ExportArgs, ExportFile, FileKind, Format};
 use crate::error::UserError;
 use crate::files::{Guarded, PendingFile, Target, check_folder, create_owner_only_dir};
-use crate::output::Sink;
+use crate::reporting::{Reporter, RowSink};
 use crate::store::{Store, columns};
 
 /// One file written: where (a path, or "standard output") and how many rows.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct ExportedFile {
     pub file: ExportFile,
     pub written_to: String,
     pub rows: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Exported {
     pub files: Vec<ExportedFile>,
     pub all: bool,
@@ -43,7 +43,12 @@ pub struct Exported {
 
 const WHAT: &str = "the export";
 
-pub fn run(store: &Store, args: &ExportArgs, format: Format) -> Result<Exported> {
+pub fn run(
+    store: &Store,
+    args: &ExportArgs,
+    format: Format,
+    reporter: &dyn Reporter,
+) -> Result<Exported> {
     let guarded = Guarded::store(store.path());
     let files: Vec<ExportFile> = match args.only {
         Some(file) => vec![file],
@@ -90,21 +95,28 @@ pub fn run(store: &Store, args: &ExportArgs, format: Format) -> Result<Exported>
     let mut pending: Vec<PendingFile> = Vec::new();
     for (file, target) in &targets {
         let rows = match target {
-            Target::Stdout => {
-                let mut sink = Sink::stdout(Format::Csv, columns(file_kind(*file)))?;
-                write(store, args.all, *file, &mut sink)?;
-                let rows = sink.rows();
-                sink.finish()?;
-                rows
-            }
+            Target::Stdout => reporter.write_csv(None, columns(file_kind(*file)), &mut |sink| {
+                write(store, args.all, *file, sink)
+            })?,
             Target::File(f) => {
-                let mut sink = Sink::new(f.create(WHAT)?, Format::Csv, columns(file_kind(*file)))?;
-                write(store, args.all, *file, &mut sink)?;
-                let rows = sink.rows();
-                pending.push(
-                    sink.into_inner()
-                        .with_context(|| format!("writing {}", f.path().display()))?,
-                );
+                let mut out = f.create(WHAT)?;
+                // Only a failure to finish the file is put down to writing
+                // it; a failure reading the store says what it is.
+                let mut reading_failed = false;
+                let rows = reporter
+                    .write_csv(Some(&mut out), columns(file_kind(*file)), &mut |sink| {
+                        let written = write(store, args.all, *file, sink);
+                        reading_failed = written.is_err();
+                        written
+                    })
+                    .map_err(|e| {
+                        if reading_failed {
+                            e
+                        } else {
+                            e.context(format!("writing {}", f.path().display()))
+                        }
+                    })?;
+                pending.push(out);
                 rows
             }
         };
@@ -130,12 +142,7 @@ fn file_kind(file: ExportFile) -> FileKind {
     }
 }
 
-fn write<W: std::io::Write>(
-    store: &Store,
-    all: bool,
-    file: ExportFile,
-    sink: &mut Sink<W>,
-) -> Result<()> {
+fn write(store: &Store, all: bool, file: ExportFile, sink: &mut dyn RowSink) -> Result<()> {
     match file {
         ExportFile::Accounts => store.export_accounts(all, |a| {
             sink.row(&[

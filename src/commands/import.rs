@@ -13,6 +13,7 @@ use crate::cli::{FileKind, ImportArgs};
 use crate::error::{FileProblem, UserError};
 use crate::input::{Column, CsvFile, Row};
 use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
+use crate::reporting::{Reporter, Work};
 use crate::rules::is_valid;
 use crate::store::address_key::address_key;
 use crate::store::{Chunk, EmailKeys, ImportCounts, Store, written_in_key_order};
@@ -83,7 +84,7 @@ struct Parsed {
     warnings: Vec<String>,
 }
 
-pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
+pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Result<ImportOutcome> {
     let kind = args.kind;
     let stdin = args.file.as_os_str() == "-";
     let name = if stdin {
@@ -122,7 +123,10 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<ImportOutcome> {
     let refers_to_accounts = matches!(kind, FileKind::Permissions | FileKind::Activity);
     let mut lookup_failed = None;
     let mut problems: Vec<FileProblem> = Vec::new();
-    let bar = crate::output::progress::bytes(input_bytes, input_bytes >= LARGE_FILE_BYTES);
+    let bar = reporter.progress(Work::Bytes {
+        total: input_bytes,
+        long: input_bytes >= LARGE_FILE_BYTES,
+    });
     bar.set_message(format!("importing {}", kind.as_str()));
     bar.tick();
     let outcome = std::thread::scope(|scope| -> Result<(ImportCounts, Parsed)> {

@@ -1,5 +1,8 @@
 //! One module per command. Each takes its parsed arguments and the store and
-//! returns records; only `output` prints them.
+//! returns a record (serde `Serialize`); only `output` prints it. None
+//! prints, prompts or draws: progress goes through the handle it is given
+//! (`reporting::Reporter`), and a change that needs confirming is two steps,
+//! a proposal the caller (`app`) shows and asks about, then the commit.
 
 pub mod accounts;
 pub mod audit;

@@ -23,6 +23,7 @@ use anyhow::Result;
 use crate::audit::{AuditOptions, Organisations, audit};
 use crate::cli::{Format, PlanArgs};
 use crate::error::UserError;
+use crate::reporting::{Reporter, Work};
 use crate::rules::{NhsmailMatch, Section, normal_form};
 use crate::store::Store;
 
@@ -41,7 +42,7 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// One proposed replacement, or one left out.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PlanRow {
     pub account_id: String,
     pub new_email: String,
@@ -73,7 +74,7 @@ impl PlanRow {
 }
 
 /// Why an account with a confident match is not in the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum LeftOutReason {
     Administrator,
     SharedAddress,
@@ -109,7 +110,7 @@ impl LeftOutReason {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LeftOut {
     pub row: PlanRow,
     pub why: LeftOutReason,
@@ -117,7 +118,7 @@ pub struct LeftOut {
     pub accounts_matched: Vec<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Plan {
     pub rows: Vec<PlanRow>,
     pub left_out: Vec<LeftOut>,
@@ -132,7 +133,12 @@ impl Plan {
 /// Stores with at least this many accounts take more than a moment to plan.
 const LONG_PLAN_ACCOUNTS: usize = 100_000;
 
-pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
+pub fn run(
+    store: &Store,
+    args: &PlanArgs,
+    format: Format,
+    reporter: &dyn Reporter,
+) -> Result<Plan> {
     if args.out.as_os_str() == "-" && format == Format::Json {
         return Err(UserError::Refused(
             "--out - writes the plan (CSV) to standard output, where --format json would write \
@@ -146,7 +152,9 @@ pub fn run(store: &Store, args: &PlanArgs, format: Format) -> Result<Plan> {
     }
     // A national plan audits every account first (about a second for a
     // million): a spinner says so at a terminal.
-    let bar = crate::output::progress::spinner(store.account_count_hint()? >= LONG_PLAN_ACCOUNTS);
+    let bar = reporter.progress(Work::Spinner {
+        long: store.account_count_hint()? >= LONG_PLAN_ACCOUNTS,
+    });
     bar.set_message("auditing every account for the plan");
     bar.tick();
     let organisations = Organisations::load(store)?;

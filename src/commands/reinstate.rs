@@ -14,15 +14,14 @@
 
 use anyhow::Result;
 
-use super::confirm::{Go, Operator, confirm};
-use crate::cli::{Format, ReinstateArgs};
+use super::confirm::Operator;
+use crate::cli::ReinstateArgs;
 use crate::error::UserError;
 use crate::model::{MailboxType, Status};
-use crate::output::{message, replacements as views};
 use crate::rules::normal_form;
 use crate::store::{Stamp, Store};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Reinstate {
     pub old_account_id: String,
     pub new_account_id: String,
@@ -123,32 +122,41 @@ fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> 
     })
 }
 
-pub fn run(store: &mut Store, args: &ReinstateArgs, op: &Operator, format: Format) -> Result<()> {
-    let new_id = args.new_account_id.trim();
-    let reason = args
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_string);
-    if args.dry_run || !args.yes {
-        let r = check(store, new_id, reason.clone(), true)?;
-        let question = format!(
-            "Make {} active again, replacing {}?",
-            r.new_account_id, r.old_account_id
-        );
-        let go = confirm(args.yes, args.dry_run, &question, || {
-            message(views::describe_reinstate(&r, false).trim_end());
-            Ok(())
-        })?;
-        if go == Go::Preview {
-            views::reinstated(&r, format)?;
-            message("nothing was changed (--dry-run)");
-            return Ok(());
-        }
+/// What `reinstate` was asked to do: the replacement and the reason given.
+#[derive(Debug, Clone)]
+pub struct Requested {
+    new_account_id: String,
+    reason: Option<String>,
+}
+
+pub fn request(args: &ReinstateArgs) -> Requested {
+    Requested {
+        new_account_id: args.new_account_id.trim().to_string(),
+        reason: args
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string),
     }
+}
+
+/// The first look, to show and ask: what would be done (`dry_run` set),
+/// checked against the store as it is now; changes nothing.
+pub fn propose(store: &Store, requested: &Requested) -> Result<Reinstate> {
+    check(
+        store,
+        &requested.new_account_id,
+        requested.reason.clone(),
+        true,
+    )
+}
+
+/// Takes the write lock, checks again against the store as it is now, and
+/// makes the change.
+pub fn commit(store: &mut Store, requested: Requested, op: &Operator) -> Result<Reinstate> {
     let tx = store.begin_write()?;
-    let r = check(&tx, new_id, reason, false)?;
+    let r = check(&tx, &requested.new_account_id, requested.reason, false)?;
     let now = Operator::now();
     let created_at = op.created_at();
     tx.reinstate_replacement(
@@ -163,10 +171,5 @@ pub fn run(store: &mut Store, args: &ReinstateArgs, op: &Operator, format: Forma
         },
     )?;
     tx.commit()?;
-    views::reinstated(&r, format)?;
-    message(&format!(
-        "reinstated: {} active again, {} replaced by it again",
-        r.new_account_id, r.old_account_id
-    ));
-    Ok(())
+    Ok(r)
 }

@@ -3,7 +3,8 @@
 //!
 //! Both forms go the same way: load what the checks need with a few
 //! set-based queries, apply the pure rules (`rules::check_replacement`) to
-//! every row, show what will happen and ask, then take the write lock
+//! every row ([`propose`]); the caller shows what will happen and asks;
+//! then [`commit`] takes the write lock
 //! (`BEGIN IMMEDIATE`), check everything again against the store as it is
 //! now, and create all the accounts in that one transaction. A second
 //! operator running the same plan at the same time waits for the lock and
@@ -14,15 +15,15 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use super::confirm::{Go, Operator, at_terminal, confirm};
-use crate::cli::{Format, ReplaceArgs};
+use super::confirm::Operator;
+use crate::cli::ReplaceArgs;
 use crate::error::{FileProblem, UserError};
 use crate::input::{Column, CsvFile};
 use crate::model::RoleGrant;
-use crate::output::{message, replacements as views, unneutralise};
+use crate::reporting::{Progress, Reporter, Work};
 use crate::rules::{DirectoryFacts, Refusal, ReplacementFacts, check_replacement, normal_form};
+use crate::spreadsheet::unneutralise;
 use crate::store::{NewAccount, ReplacementLookup, Stamp, Store, WriteTx};
 
 /// One replacement asked for: a plan row or the command line.
@@ -54,7 +55,7 @@ impl Request {
 }
 
 /// A replacement that passed every check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Replacement {
     pub line: Option<u64>,
     pub old_account_id: String,
@@ -76,7 +77,7 @@ pub struct Replacement {
 
 /// A plan row whose account was already replaced by an account with that
 /// same address: nothing to do, so a plan can be run again safely.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AlreadyDone {
     pub line: Option<u64>,
     pub old_account_id: String,
@@ -101,7 +102,7 @@ pub struct Evaluation {
 }
 
 /// What `replace` did (or, with `--dry-run`, would do).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct ReplaceOutcome {
     pub replacements: Vec<Replacement>,
     pub already_done: Vec<AlreadyDone>,
@@ -535,10 +536,11 @@ fn refused_single(request: &Request, problems: &[Problem]) -> anyhow::Error {
     .into()
 }
 
-/// A progress bar for a plan long enough to wait for (see
-/// [`crate::output::progress`]).
-fn progress(rows: usize) -> ProgressBar {
-    crate::output::progress::spinner(rows >= 1_000)
+/// Whether a plan is long enough to show progress for.
+fn progress(reporter: &dyn Reporter, rows: usize) -> Progress {
+    reporter.progress(Work::Spinner {
+        long: rows >= 1_000,
+    })
 }
 
 /// How many replacements are written per statement batch (and per step of
@@ -549,8 +551,55 @@ const BATCH: usize = 10_000;
 /// waits for it) starts sooner.
 const FIRST_BATCH: usize = 1_000;
 
-/// Runs `replace`.
-pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format) -> Result<()> {
+/// The replacements asked for, read and not yet checked: what
+/// [`propose`] checks and [`commit`] makes.
+#[derive(Debug)]
+pub struct Requested {
+    requests: Vec<Request>,
+    /// The plan's name, for a plan.
+    plan: Option<String>,
+    options: CheckOptions,
+    disable_old: bool,
+    created_at: String,
+}
+
+/// What `replace` was asked to do.
+#[derive(Debug)]
+pub enum Asked {
+    /// A plan with no rows: nothing to do (`ReplaceOutcome` lists nothing).
+    Nothing(ReplaceOutcome),
+    Replacements(Requested),
+}
+
+/// What [`propose`] found: the rows that would be replaced and those already
+/// done, for the caller to show and ask about. [`Proposal::into_requested`]
+/// gives back what to [`commit`], dropping the checked rows (a long plan's
+/// rows are checked again under the write lock, so they are not held twice).
+#[derive(Debug, serde::Serialize)]
+pub struct Proposal {
+    /// With `dry_run` set: nothing has been changed.
+    pub outcome: ReplaceOutcome,
+    #[serde(skip)]
+    requested: Requested,
+}
+
+impl Proposal {
+    pub fn into_requested(self) -> Requested {
+        self.requested
+    }
+}
+
+/// Reads what `replace` was asked to do: a plan (refused, with every
+/// problem named, if any row cannot be read or fails a check) or a single
+/// replacement. `admin_at_terminal`: a person will be asked at a terminal,
+/// where a single administrator account may be acknowledged in the
+/// confirmation itself (a plan needs `--allow-admin`).
+pub fn request(
+    store: &mut Store,
+    args: &ReplaceArgs,
+    op: &Operator,
+    admin_at_terminal: bool,
+) -> Result<Asked> {
     let (requests, plan) = match (&args.plan, &args.account_id, &args.email) {
         (Some(path), _, _) => {
             if args.reason.is_some() {
@@ -601,83 +650,83 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
         }
     };
     if requests.is_empty() {
-        message(&format!(
-            "the plan {} has no rows: nothing to do",
-            plan.as_deref().unwrap_or("")
-        ));
-        return views::replaced(
-            &ReplaceOutcome {
-                replacements: Vec::new(),
-                already_done: Vec::new(),
-                dry_run: args.dry_run,
-                disable_old: args.disable_old,
-                plan,
-                created_at: op.created_at(),
-            },
-            format,
-        );
+        return Ok(Asked::Nothing(ReplaceOutcome {
+            replacements: Vec::new(),
+            already_done: Vec::new(),
+            dry_run: args.dry_run,
+            disable_old: args.disable_old,
+            plan,
+            created_at: op.created_at(),
+        }));
     }
-
     if requests.len() >= BATCH {
         store.prepare_for_bulk()?;
     }
     let single = plan.is_none();
-    let interactive = !args.yes && !args.dry_run && at_terminal();
     let options = CheckOptions {
-        // A single administrator account may be acknowledged at the terminal,
-        // in the confirmation itself; a plan needs the flag.
-        admin_acknowledged: args.allow_admin || (single && interactive),
+        admin_acknowledged: args.allow_admin || (single && admin_at_terminal),
         done_is_done: !single,
     };
-    let bar = progress(requests.len());
+    Ok(Asked::Replacements(Requested {
+        requests,
+        plan,
+        options,
+        disable_old: args.disable_old,
+        created_at: op.created_at(),
+    }))
+}
 
-    // The first look, to show and ask. With --yes nobody is shown anything
-    // before the change, so the check under the write lock is the only one.
-    if args.dry_run || !args.yes {
-        bar.set_message(format!("checking {} rows", requests.len()));
-        let eval = evaluate(store, &requests, options)?;
-        bar.finish_and_clear();
-        fail_on_problems(&requests, &plan, eval.problems)?;
-        let outcome = ReplaceOutcome {
+/// The first look, to show and ask: checks every row against the store as
+/// it is now and changes nothing. Refused (naming every problem) if any row
+/// fails a check.
+pub fn propose(store: &Store, requested: Requested, reporter: &dyn Reporter) -> Result<Proposal> {
+    let Requested { requests, plan, .. } = &requested;
+    let bar = progress(reporter, requests.len());
+    bar.set_message(format!("checking {} rows", requests.len()));
+    let eval = evaluate(store, requests, requested.options)?;
+    bar.finish_and_clear();
+    fail_on_problems(requests, plan, eval.problems)?;
+    Ok(Proposal {
+        outcome: ReplaceOutcome {
             replacements: eval.ready,
             already_done: eval.done,
             dry_run: true,
-            disable_old: args.disable_old,
+            disable_old: requested.disable_old,
             plan: plan.clone(),
-            created_at: op.created_at(),
-        };
-        if outcome.replacements.is_empty() {
-            views::nothing_to_do(&outcome);
-            return views::replaced(&outcome, format);
-        }
-        let question = views::question(&outcome);
-        let go = confirm(args.yes, args.dry_run, &question, || {
-            views::preview_on_stderr(&outcome)
-        })?;
-        if go == Go::Preview {
-            views::replaced(&outcome, format)?;
-            message("nothing was changed (--dry-run)");
-            return Ok(());
-        }
-    }
+            created_at: requested.created_at.clone(),
+        },
+        requested,
+    })
+}
 
-    let bar = progress(requests.len());
+/// Makes the replacements: takes the write lock, checks every row again
+/// against the store as it is now, and creates all the accounts in that one
+/// transaction (none, if any row fails a check).
+pub fn commit(
+    store: &mut Store,
+    requested: Requested,
+    op: &Operator,
+    reporter: &dyn Reporter,
+) -> Result<ReplaceOutcome> {
+    let Requested {
+        requests,
+        plan,
+        options,
+        disable_old,
+        created_at,
+    } = requested;
+    let bar = progress(reporter, requests.len());
     bar.set_message("waiting for the store's write lock");
     crate::trace("plan read");
     let tx = store.begin_write()?;
     let now = Operator::now();
-    let created_at = op.created_at();
     let stamp = Stamp {
         at: &now,
         actor: &op.actor,
         created_at: &created_at,
     };
     if requests.len() > BATCH {
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {pos}/{len}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_length(requests.len() as u64);
+        bar.count(requests.len() as u64);
     }
     bar.set_message("checking and creating replacement accounts");
     let write = |ready: &[Replacement]| -> Result<()> {
@@ -694,7 +743,7 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
                     reason: r.reason.as_deref(),
                 })
                 .collect();
-            tx.create_replacements(&batch, args.disable_old, stamp)?;
+            tx.create_replacements(&batch, disable_old, stamp)?;
             crate::trace("batch written");
         }
         Ok(())
@@ -715,17 +764,14 @@ pub fn run(store: &mut Store, args: &ReplaceArgs, op: &Operator, format: Format)
     tx.commit()?;
     crate::trace("committed");
     bar.finish_and_clear();
-    let outcome = ReplaceOutcome {
+    Ok(ReplaceOutcome {
         replacements: eval.ready,
         already_done: eval.done,
         dry_run: false,
-        disable_old: args.disable_old,
+        disable_old,
         plan,
-        created_at,
-    };
-    views::replaced(&outcome, format)?;
-    views::replace_summary(&outcome);
-    Ok(())
+        created_at: created_at.clone(),
+    })
 }
 
 /// Checks a long plan and creates its accounts at once, inside the write
@@ -747,7 +793,7 @@ fn check_and_write_pipelined(
     tx: &WriteTx<'_>,
     requests: &[Request],
     options: CheckOptions,
-    bar: &ProgressBar,
+    bar: &Progress,
     mut write: impl FnMut(&[Replacement]) -> Result<()>,
 ) -> Result<Evaluation> {
     let (repeats, repeated) = find_repeats(requests);

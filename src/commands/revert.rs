@@ -15,14 +15,13 @@
 
 use anyhow::Result;
 
-use super::confirm::{Go, Operator, confirm};
-use crate::cli::{Format, RevertArgs};
+use super::confirm::Operator;
+use crate::cli::RevertArgs;
 use crate::error::UserError;
 use crate::model::Status;
-use crate::output::{message, replacements as views};
 use crate::store::{Stamp, Store};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Revert {
     pub old_account_id: String,
     pub new_account_id: String,
@@ -90,40 +89,49 @@ fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> 
     })
 }
 
-pub fn run(store: &mut Store, args: &RevertArgs, op: &Operator, format: Format) -> Result<()> {
-    let new_id = args.new_account_id.trim();
-    let reason = args
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_string);
-    if args.dry_run || !args.yes {
-        let revert = check(store, new_id, reason.clone(), true)?;
-        let question = format!(
-            "Disable {} and restore {}?",
-            revert.new_account_id, revert.old_account_id
-        );
-        let go = confirm(args.yes, args.dry_run, &question, || {
-            message(views::describe_revert(&revert, false).trim_end());
-            Ok(())
-        })?;
-        if go == Go::Preview {
-            views::reverted(&revert, format)?;
-            message("nothing was changed (--dry-run)");
-            return Ok(());
-        }
+/// What `revert` was asked to do: the replacement and the reason given.
+#[derive(Debug, Clone)]
+pub struct Requested {
+    new_account_id: String,
+    reason: Option<String>,
+}
+
+pub fn request(args: &RevertArgs) -> Requested {
+    Requested {
+        new_account_id: args.new_account_id.trim().to_string(),
+        reason: args
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string),
     }
+}
+
+/// The first look, to show and ask: what would be done (`dry_run` set),
+/// checked against the store as it is now; changes nothing.
+pub fn propose(store: &Store, requested: &Requested) -> Result<Revert> {
+    check(
+        store,
+        &requested.new_account_id,
+        requested.reason.clone(),
+        true,
+    )
+}
+
+/// Takes the write lock, checks again against the store as it is now, and
+/// makes the change.
+pub fn commit(store: &mut Store, requested: Requested, op: &Operator) -> Result<Revert> {
     let tx = store.begin_write()?;
-    let revert = check(&tx, new_id, reason, false)?;
+    let r = check(&tx, &requested.new_account_id, requested.reason, false)?;
     let now = Operator::now();
     let created_at = op.created_at();
     tx.revert_replacement(
-        &revert.old_account_id,
-        &revert.new_account_id,
-        &revert.email,
-        revert.reason.as_deref(),
-        revert.reenable_old,
+        &r.old_account_id,
+        &r.new_account_id,
+        &r.email,
+        r.reason.as_deref(),
+        r.reenable_old,
         Stamp {
             at: &now,
             actor: &op.actor,
@@ -131,16 +139,5 @@ pub fn run(store: &mut Store, args: &RevertArgs, op: &Operator, format: Format) 
         },
     )?;
     tx.commit()?;
-    views::reverted(&revert, format)?;
-    message(&format!(
-        "reverted: {} disabled, {} restored{}",
-        revert.new_account_id,
-        revert.old_account_id,
-        if revert.reenable_old {
-            " and active again"
-        } else {
-            ""
-        }
-    ));
-    Ok(())
+    Ok(r)
 }

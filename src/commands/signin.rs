@@ -7,7 +7,7 @@ use crate::model::{Account, RoleGrant, Status};
 use crate::rules::{DirectoryFacts, SigninOutcome, normal_form, signin_outcome};
 use crate::store::Store;
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Signin {
     pub address: String,
     pub outcome: SigninOutcome,

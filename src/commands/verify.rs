@@ -25,7 +25,7 @@ pub const COLUMNS: &[&str] = &[
     "detail",
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Verified {
     pub old_account_id: String,
     pub new_account_id: String,

@@ -7,6 +7,52 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::reporting::{Bar, Progress, Work};
+
+/// The indicator for `work`: hidden (drawing nothing, costing nothing) unless
+/// it is long and standard error is a terminal.
+pub fn start(work: Work) -> Progress {
+    let bar = match work {
+        Work::Spinner { long } => spinner(long),
+        Work::Bytes { total, long } => bytes(total, long),
+    };
+    if bar.is_hidden() {
+        Progress::hidden()
+    } else {
+        Progress::new(std::sync::Arc::new(bar))
+    }
+}
+
+impl Bar for ProgressBar {
+    fn set_message(&self, message: String) {
+        ProgressBar::set_message(self, message);
+    }
+
+    fn count(&self, total: u64) {
+        self.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {pos}/{len}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        self.set_length(total);
+    }
+
+    fn set_position(&self, position: u64) {
+        ProgressBar::set_position(self, position);
+    }
+
+    fn inc(&self, steps: u64) {
+        ProgressBar::inc(self, steps);
+    }
+
+    fn tick(&self) {
+        ProgressBar::tick(self);
+    }
+
+    fn finish_and_clear(&self) {
+        ProgressBar::finish_and_clear(self);
+    }
+}
+
 /// Whether progress would be seen at all.
 fn shown() -> bool {
     std::io::stderr().is_terminal()
@@ -14,7 +60,7 @@ fn shown() -> bool {
 
 /// A spinner with a message, ticking on its own; hidden unless `long` (the
 /// work is long enough to wait for) and standard error is a terminal.
-pub fn spinner(long: bool) -> ProgressBar {
+fn spinner(long: bool) -> ProgressBar {
     if !long || !shown() {
         return ProgressBar::hidden();
     }
@@ -25,7 +71,7 @@ pub fn spinner(long: bool) -> ProgressBar {
 }
 
 /// A bar over `total` bytes of a file being read; hidden like [`spinner`].
-pub fn bytes(total: u64, long: bool) -> ProgressBar {
+fn bytes(total: u64, long: bool) -> ProgressBar {
     let bar = spinner(long);
     if !bar.is_hidden() {
         bar.set_length(total);
@@ -54,5 +100,6 @@ mod tests {
         assert!(spinner(true).is_hidden());
         assert!(bytes(1 << 30, true).is_hidden());
         assert!(spinner(false).is_hidden());
+        assert!(start(Work::Spinner { long: true }).is_hidden());
     }
 }

@@ -14,7 +14,8 @@ pub struct Candidate<'a> {
     pub mailbox_type: crate::model::MailboxType,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "address")]
 pub enum NhsmailMatch {
     Confident(String),
     Ambiguous,

@@ -1,6 +1,7 @@
 //! What a person sees when signing in on cutover day (rules.md, "Sign-in").
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
 pub enum SigninOutcome {
     NhsmailFailure,
     AuthenticationError,

@@ -20,8 +20,8 @@ use super::raw::{BulkInsert, Value};
 
 use super::address_key::normal_form_key;
 use super::{Store, schema, store_error};
-use crate::cli::FileKind;
 use crate::error::FileProblem;
+use crate::model::FileKind;
 
 /// What an import did, for the one-line summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -50,7 +50,7 @@ pub struct ReplacementLookup {
 }
 
 /// One entry of the change log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LogEntry {
     pub seq: i64,
     pub at: String,

@@ -39,6 +39,7 @@ pub use report_cache::{KeptReport, encode_row};
 pub use write::*;
 
 use crate::error::UserError;
+use crate::reporting::Reporter;
 
 /// The cutover date of the original bulletin, used until one is set.
 pub const DEFAULT_CUTOVER: &str = "2020-09-23";
@@ -93,16 +94,39 @@ pub const TAMPERED_RECOVERY: &str = "restore the store from a backup taken befor
 
 impl Store {
     /// Opens the store at `path`, creating it owner-only if it does not exist:
-    /// for the commands that write (import, cutover set).
+    /// for the commands that write (import, cutover set). Tells no one what
+    /// opening found (second connections, tests): the commands open with
+    /// [`Store::open_reporting`].
     pub fn open(path: &Path) -> Result<Store> {
-        Store::open_as(path, true)
+        Store::open_quietly(path, true)
     }
 
     /// Opens the store at `path`, which must exist: for the commands that
     /// read, so that a mistyped `--db` is an error rather than an empty
-    /// store that reports nothing to do.
+    /// store that reports nothing to do. Tells no one what opening found, as
+    /// [`Store::open`].
     pub fn open_existing(path: &Path) -> Result<Store> {
-        Store::open_as(path, false)
+        Store::open_quietly(path, false)
+    }
+
+    /// Opens the store as [`Store::open`] (`may_create`) or
+    /// [`Store::open_existing`] do, telling `reporter` what opening found
+    /// (a store narrowed to owner-only, triggers changed past cqrs-admin),
+    /// whether or not opening then succeeds: the store itself never prints.
+    pub fn open_reporting(path: &Path, may_create: bool, reporter: &dyn Reporter) -> Result<Store> {
+        let mut warnings = Vec::new();
+        let opened = Store::open_as(path, may_create, &mut warnings);
+        for warning in &warnings {
+            reporter.warn(warning);
+        }
+        opened
+    }
+
+    /// Opens the store without telling anyone what opening found: for a
+    /// second connection to a store already opened with
+    /// [`Store::open_reporting`], which told it.
+    fn open_quietly(path: &Path, may_create: bool) -> Result<Store> {
+        Store::open_as(path, may_create, &mut Vec::new())
     }
 
     /// Whether there is a store (or anything) at `path`, following symlinks.
@@ -110,7 +134,7 @@ impl Store {
         real_path(path).is_ok_and(|real| std::fs::metadata(real).is_ok())
     }
 
-    fn open_as(given: &Path, may_create: bool) -> Result<Store> {
+    fn open_as(given: &Path, may_create: bool, warnings: &mut Vec<String>) -> Result<Store> {
         let busy = busy_timeout_ms()?;
         // The file itself, not a symlink to it: the owner-only rule below is
         // for the file that holds the data, and SQLite's journal is kept
@@ -175,11 +199,11 @@ impl Store {
         // known to be a store of ours, or new.
         store.check_identity()?;
         if !created {
-            narrow_to_owner_only(path);
+            warnings.append(&mut narrow_to_owner_only(path));
         }
         store.configure().map_err(|e| store_error(path, e))?;
         store.migrate()?;
-        store.warn_if_tampered()?;
+        store.warn_if_tampered(warnings)?;
         Ok(store)
     }
 
@@ -312,11 +336,11 @@ impl Store {
     /// schema, so every command can afford it). A store whose triggers were
     /// changed is still readable, with a warning; writes refuse it
     /// ([`Store::refuse_if_tampered`]).
-    fn warn_if_tampered(&self) -> Result<()> {
+    fn warn_if_tampered(&self, warnings: &mut Vec<String>) -> Result<()> {
         let found = chain::check_triggers(&self.conn).map_err(|e| store_error(&self.path, e))?;
         if !found.is_empty() {
             let list: Vec<String> = found.iter().map(ToString::to_string).collect();
-            crate::output::warning(&format!(
+            warnings.push(format!(
                 "{} was changed outside cqrs-admin ({}): what it says may not be true; \
                  run `cqrs-admin verify`, and {TAMPERED_RECOVERY}",
                 self.path.display(),
@@ -510,8 +534,10 @@ fn store_files(path: &Path) -> Vec<PathBuf> {
 /// An existing store that others can read (made by hand, say with `touch`, or
 /// copied with a loose umask) is narrowed to owner-only before it is used, so
 /// the personal data written into it, and the side files SQLite creates with
-/// the store's permissions, are never readable by others.
-fn narrow_to_owner_only(path: &Path) {
+/// the store's permissions, are never readable by others. Gives back what
+/// the person should be told.
+fn narrow_to_owner_only(path: &Path) -> Vec<String> {
+    let mut warnings = Vec::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -525,11 +551,11 @@ fn narrow_to_owner_only(path: &Path) {
             }
             let narrowed = mode & 0o700;
             match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(narrowed)) {
-                Ok(()) => crate::output::warning(&format!(
+                Ok(()) => warnings.push(format!(
                     "{} was readable by other users ({mode:03o}); it holds personal data, so it is now owner-only ({narrowed:03o})",
                     file.display()
                 )),
-                Err(e) => crate::output::warning(&format!(
+                Err(e) => warnings.push(format!(
                     "{} is readable by other users ({mode:03o}) and holds personal data; \
                      it could not be made owner-only ({e}): ask its owner to run `chmod go= {}`",
                     file.display(),
@@ -540,6 +566,7 @@ fn narrow_to_owner_only(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+    warnings
 }
 
 /// Creates an empty file readable and writable by its owner only, so the store

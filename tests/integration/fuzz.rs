@@ -253,7 +253,7 @@ fn damaged_valid_files_never_panic_and_a_refusal_changes_nothing() {
         let result = (|| -> anyhow::Result<()> {
             let mut opened = store::Store::open(&store.db)?;
             let args = ImportArgs { kind: FileKind::Accounts, file: path.clone(), dry_run: false };
-            cqrs_admin::commands::import::run(&mut opened, &args)?;
+            cqrs_admin::commands::import::run(&mut opened, &args, &cqrs_admin::output::Shell::new())?;
             Ok(())
         })();
         match result {
@@ -385,7 +385,7 @@ fn valid_accounts_round_trip_exactly() {
 
         let mut opened = store::Store::open(&db).unwrap();
         let args = ImportArgs { kind: FileKind::Accounts, file: file.clone(), dry_run: false };
-        let outcome = cqrs_admin::commands::import::run(&mut opened, &args);
+        let outcome = cqrs_admin::commands::import::run(&mut opened, &args, &cqrs_admin::output::Shell::new());
         prop_assert!(outcome.is_ok(), "refused: {:#}", outcome.unwrap_err());
         drop(opened);
 

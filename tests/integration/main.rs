@@ -7,9 +7,11 @@ mod common;
 
 mod audit;
 mod completions;
+mod confirmations;
 mod fuzz;
 mod hostile;
 mod import;
+mod layers;
 mod replace;
 mod report;
 mod safety_checks;

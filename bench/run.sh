@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of shared/docs/benchmarks.md, in one command:
+# The benchmark (bench/README.md), in one command:
 #
 #   bench/run.sh [--accounts N] [--runs R] [--seed S] [--out FILE]
 #

@@ -10,7 +10,7 @@ use crate::cli::ReportArgs;
 use crate::commands::checks;
 use crate::commands::cutover::Dates;
 use crate::rules::{Category, Contact, Section};
-use crate::store::{KeptReport, Store, encode_row};
+use crate::store::{KeptReport, KeptRow, Store, encode_row};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// The columns cli.md fixes for `report`, then the dates.
@@ -108,13 +108,21 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
                 .is_none_or(|wanted| code.eq_ignore_ascii_case(wanted.trim()))
     };
     let mut contacts = Contacts::default();
+    // A row that cannot be shown is an error, never a row left out: a report
+    // (and `report --check`) with rows missing would read as fewer accounts
+    // needing action.
+    let mut unshown = None;
     let cached = store.for_each_cached_report_row(generation, |row| {
-        if keep(row[0], row[1])
-            && let Some(r) = from_cache(&organisations, &mut contacts, row)
-        {
-            rows.push(r);
+        if unshown.is_none() && keep(row.section.as_str(), row.contact_code) {
+            match from_cache(&organisations, &mut contacts, row) {
+                Ok(r) => rows.push(r),
+                Err(e) => unshown = Some(e),
+            }
         }
     })?;
+    if let Some(e) = unshown {
+        return Err(e);
+    }
     if !cached {
         // Both ways give the rows in the report's order.
         let mut kept = KeptRows::default();
@@ -123,14 +131,18 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
             Ok(())
         })?;
         let report = kept.into_report();
-        rows.extend(
-            report
-                .rows()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|row| keep(row[0], row[1]))
-                .filter_map(|row| from_cache(&organisations, &mut contacts, row)),
-        );
+        let computed = report.rows().map_err(|e| {
+            anyhow::anyhow!(
+                "the report's rows could not be read back after the audit ({e}): nothing was \
+                 shown and nothing was changed; this is a fault in cqrs-admin, please report it"
+            )
+        })?;
+        for row in computed
+            .iter()
+            .filter(|row| keep(row.section.as_str(), row.contact_code))
+        {
+            rows.push(from_cache(&organisations, &mut contacts, row)?);
+        }
         self::keep(store, generation, &report);
     }
     let accounts = rows
@@ -224,18 +236,18 @@ type Contacts = FxHashMap<String, (Rc<Contact>, Rc<str>, Rc<str>)>;
 fn from_cache(
     organisations: &Organisations,
     contacts: &mut Contacts,
-    row: [&str; 8],
-) -> Option<ReportRow> {
-    let [
+    row: &KeptRow<'_>,
+) -> Result<ReportRow> {
+    let &KeptRow {
         section,
-        code,
+        category,
+        contact_code: code,
         account_id,
         email,
         given_name,
         family_name,
-        category,
         nhsmail_match,
-    ] = row;
+    } = row;
     let (contact, contact_name, contact_email) = match contacts.get(code) {
         Some(details) => details.clone(),
         None => {
@@ -263,14 +275,19 @@ fn from_cache(
             .zip([account_id, email, given_name, family_name, nhsmail_match])
     {
         text.push_str(part);
-        *end = u32::try_from(text.len()).ok()?;
+        *end = u32::try_from(text.len()).map_err(|_| {
+            anyhow::anyhow!(
+                "account {account_id}: its report row is over 4 GB and cannot be shown: \
+                 check the account's fields in the accounts file"
+            )
+        })?;
     }
-    Some(ReportRow {
-        section: Section::parse(section)?,
+    Ok(ReportRow {
+        section,
         contact,
         contact_name,
         contact_email,
-        category: Category::parse(category)?,
+        category,
         text,
         ends,
     })

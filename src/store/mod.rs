@@ -35,7 +35,7 @@ pub use chain::{EntryContent, GENESIS, Tampering, entry_hash};
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
 pub use lookups::*;
 pub use read::*;
-pub use report_cache::{KeptReport, encode_row};
+pub use report_cache::{KeptReport, KeptRow, Unreadable, encode_row};
 pub use write::*;
 
 use crate::error::UserError;

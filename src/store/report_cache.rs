@@ -11,6 +11,12 @@
 //! match), each its length in bytes (LEB128) and its UTF-8. Compact, because
 //! the audit that keeps them is measured with them: every byte is held in
 //! memory, written and synced once.
+//!
+//! The settings value that says which generation the rows belong to also
+//! holds how many rows were kept: a row lost from the table (a part deleted,
+//! a blob cut at a row's end) decodes cleanly, and only the count shows it.
+//! Rows that cannot be read back in full are never shown in part: the store
+//! says the kept report is unreadable and the report computes it afresh.
 
 use anyhow::Result;
 
@@ -23,21 +29,23 @@ const GENERATION_KEY: &str = "report_cache.generation";
 impl Store {
     /// Whether the kept report rows were computed at this generation.
     pub fn report_cache_is_current(&self, generation: u64) -> Result<bool> {
-        let cached = setting(&self.conn, GENERATION_KEY)?;
-        Ok(cached.and_then(|v| v.parse::<u64>().ok()) == Some(generation))
+        Ok(kept_at(&self.conn)?.is_some_and(|(kept, _)| kept == generation))
     }
 
     /// Visits the kept report rows in the report's order, if they were
-    /// computed at this generation: (section, contact_code, account_id, email,
-    /// given_name, family_name, category, match). Returns false when there is
-    /// no valid cache (none kept, stale, or unreadable), so the caller
-    /// computes the report instead.
+    /// computed at this generation. Returns false when there is no usable
+    /// kept report (none kept, stale, or unreadable: damaged, or fewer or
+    /// more rows than were kept), so the caller computes the report instead;
+    /// nothing is visited then.
     pub fn for_each_cached_report_row(
         &self,
         generation: u64,
-        mut visit: impl FnMut([&str; 8]),
+        mut visit: impl FnMut(&KeptRow<'_>),
     ) -> Result<bool> {
-        if !self.report_cache_is_current(generation)? {
+        let Some((kept, count)) = kept_at(&self.conn)? else {
+            return Ok(false);
+        };
+        if kept != generation {
             return Ok(false);
         }
         let mut stmt = self
@@ -46,17 +54,33 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut parts = Vec::new();
         while let Some(row) = rows.next()? {
-            parts.push(row.get_ref(0)?.as_blob()?.to_vec());
+            match row.get_ref(0)?.as_blob() {
+                Ok(blob) => parts.push(blob.to_vec()),
+                Err(_) => {
+                    crate::trace("kept report unreadable (a part is not a blob): computing it");
+                    return Ok(false);
+                }
+            }
         }
         // Decode everything before visiting anything: a damaged value must
-        // fall back to computing the report, not print half of it.
+        // fall back to computing the report, not show part of it.
         let report = KeptReport { parts };
-        let Some(decoded) = report.rows() else {
-            crate::trace("kept report unreadable: computing it");
-            return Ok(false);
+        let decoded = match report.rows() {
+            Ok(decoded) if decoded.len() as u64 == count => decoded,
+            Ok(decoded) => {
+                crate::trace(&format!(
+                    "kept report unreadable ({} rows where {count} were kept): computing it",
+                    decoded.len()
+                ));
+                return Ok(false);
+            }
+            Err(e) => {
+                crate::trace(&format!("kept report unreadable ({e}): computing it"));
+                return Ok(false);
+            }
         };
-        for fields in decoded {
-            visit(fields);
+        for row in &decoded {
+            visit(row);
         }
         Ok(true)
     }
@@ -76,15 +100,55 @@ impl Store {
                 insert.execute(rusqlite::params![part as i64, rows])?;
             }
         }
+        // The rows are counted as they will be read back, so a report that
+        // cannot be read back is refused here, not kept.
+        let count = report.rows()?.len();
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [GENERATION_KEY, &generation.to_string()],
+            [GENERATION_KEY, &format!("{generation} {count}")],
         )?;
         crate::trace("report rows written");
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The generation and row count the kept report was saved with, if one was
+/// kept and its settings value reads as both (a store kept by an earlier
+/// version holds the generation only: its rows are computed afresh).
+fn kept_at(conn: &rusqlite::Connection) -> Result<Option<(u64, u64)>> {
+    let Some(value) = setting(conn, GENERATION_KEY)? else {
+        return Ok(None);
+    };
+    let mut words = value.split(' ');
+    let (Some(generation), Some(count), None) = (words.next(), words.next(), words.next()) else {
+        return Ok(None);
+    };
+    Ok(generation.parse().ok().zip(count.parse().ok()))
+}
+
+/// One kept report row, read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptRow<'a> {
+    pub section: Section,
+    pub category: Category,
+    pub contact_code: &'a str,
+    pub account_id: &'a str,
+    pub email: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    /// The NHSmail address matched, or empty.
+    pub nhsmail_match: &'a str,
+}
+
+/// Why kept report rows cannot be read back: where the damage is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("part {part}, byte {offset}: {what}")]
+pub struct Unreadable {
+    pub part: usize,
+    pub offset: usize,
+    pub what: &'static str,
 }
 
 /// Report rows encoded for keeping (see the module's documentation), in
@@ -101,14 +165,14 @@ impl KeptReport {
         KeptReport { parts }
     }
 
-    /// The rows: (section, contact_code, account_id, email, given_name,
-    /// family_name, category, match).
-    pub fn rows(&self) -> Option<Vec<[&str; 8]>> {
+    /// The rows, every one of them, or where the first damage is: never
+    /// some of them.
+    pub fn rows(&self) -> Result<Vec<KeptRow<'_>>, Unreadable> {
         let mut rows = Vec::new();
-        for part in &self.parts {
-            rows.append(&mut decode(part)?);
+        for (part, blob) in self.parts.iter().enumerate() {
+            decode(blob, &mut rows).map_err(|(offset, what)| Unreadable { part, offset, what })?;
         }
-        Some(rows)
+        Ok(rows)
     }
 }
 
@@ -133,23 +197,29 @@ pub fn encode_row(out: &mut Vec<u8>, section: Section, category: Category, texts
     }
 }
 
-/// The rows of an encoded value, or None if it is damaged in any way.
-fn decode(mut blob: &[u8]) -> Option<Vec<[&str; 8]>> {
-    let mut rows = Vec::new();
+/// Appends the rows of an encoded value to `rows`, or says at which byte
+/// and how it is damaged.
+fn decode<'a>(whole: &'a [u8], rows: &mut Vec<KeptRow<'a>>) -> Result<(), (usize, &'static str)> {
+    let mut blob = whole;
+    let at = |blob: &[u8]| whole.len() - blob.len();
     while let [section, category, rest @ ..] = blob {
-        let section = Section::ALL.get(usize::from(*section))?.as_str();
-        let category = Category::ALL.get(usize::from(*category))?.as_str();
+        let section = *Section::ALL
+            .get(usize::from(*section))
+            .ok_or((at(blob), "no such section"))?;
+        let category = *Category::ALL
+            .get(usize::from(*category))
+            .ok_or((at(blob) + 1, "no such category"))?;
         blob = rest;
         let mut texts = [""; 6];
         for text in &mut texts {
             let mut len = 0usize;
             let mut shift = 0;
             loop {
-                let (&byte, rest) = blob.split_first()?;
-                blob = rest;
+                let (&byte, rest) = blob.split_first().ok_or((at(blob), "cut short"))?;
                 if shift > 28 {
-                    return None;
+                    return Err((at(blob), "a length too long"));
                 }
+                blob = rest;
                 len |= usize::from(byte & 0x7f) << shift;
                 shift += 7;
                 if byte & 0x80 == 0 {
@@ -157,25 +227,36 @@ fn decode(mut blob: &[u8]) -> Option<Vec<[&str; 8]>> {
                 }
             }
             if blob.len() < len {
-                return None;
+                return Err((at(blob), "cut short"));
             }
             let (bytes, rest) = blob.split_at(len);
-            *text = std::str::from_utf8(bytes).ok()?;
+            *text = std::str::from_utf8(bytes).map_err(|_| (at(blob), "not UTF-8"))?;
             blob = rest;
         }
-        let [contact, id, email, given, family, nhsmail_match] = texts;
-        rows.push([
-            section,
-            contact,
-            id,
+        let [
+            contact_code,
+            account_id,
             email,
-            given,
-            family,
-            category,
+            given_name,
+            family_name,
             nhsmail_match,
-        ]);
+        ] = texts;
+        rows.push(KeptRow {
+            section,
+            category,
+            contact_code,
+            account_id,
+            email,
+            given_name,
+            family_name,
+            nhsmail_match,
+        });
     }
-    blob.is_empty().then_some(rows)
+    if blob.is_empty() {
+        Ok(())
+    } else {
+        Err((at(blob), "cut short"))
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +269,11 @@ mod tests {
             encode_row(&mut out, *section, *category, *texts);
         }
         out
+    }
+
+    fn decoded(blob: &[u8]) -> Result<Vec<KeptRow<'_>>, (usize, &'static str)> {
+        let mut rows = Vec::new();
+        decode(blob, &mut rows).map(|()| rows)
     }
 
     #[test]
@@ -206,11 +292,20 @@ mod tests {
             ),
         ];
         let blob = encoded(&rows);
-        let back = decode(&blob).expect("decodes");
+        let back = decoded(&blob).expect("decodes");
         assert_eq!(
             back,
             rows.iter()
-                .map(|(s, c, t)| [s.as_str(), t[0], t[1], t[2], t[3], t[4], c.as_str(), t[5]])
+                .map(|(section, category, t)| KeptRow {
+                    section: *section,
+                    category: *category,
+                    contact_code: t[0],
+                    account_id: t[1],
+                    email: t[2],
+                    given_name: t[3],
+                    family_name: t[4],
+                    nhsmail_match: t[5],
+                })
                 .collect::<Vec<_>>()
         );
     }
@@ -223,14 +318,18 @@ mod tests {
             ["a", "b", "c", "d", "e", "f"],
         )]);
         for cut in 1..blob.len() {
-            assert_eq!(decode(&blob[..cut]), None, "cut at {cut}");
+            assert!(decoded(&blob[..cut]).is_err(), "cut at {cut}");
         }
         let mut bad = blob.clone();
         bad[3] = 0xff; // the contact code's one byte: not UTF-8
-        assert_eq!(decode(&bad), None);
+        assert_eq!(decoded(&bad), Err((3, "not UTF-8")));
         let mut bad = blob.clone();
         bad[0] = 200; // no such section
-        assert_eq!(decode(&bad), None);
-        assert_eq!(decode(&[]), Some(vec![]));
+        assert_eq!(decoded(&bad), Err((0, "no such section")));
+        assert_eq!(decoded(&[]), Ok(vec![]));
+        // In a report of several parts, the damaged part is named and no
+        // row of the others is given.
+        let report = KeptReport::from_parts(vec![blob.clone(), blob[..5].to_vec()]);
+        assert_eq!(report.rows().map(|r| r.len()).unwrap_err().part, 1);
     }
 }

@@ -17,5 +17,6 @@ mod report;
 mod safety_checks;
 mod safety_files;
 mod safety_store;
+mod shape_f;
 mod signin;
 mod store;

@@ -1,4 +1,8 @@
-//! Typed errors that carry their exit status (cli.md, "Exit status").
+//! The program's error type, whose variants carry their exit status (cli.md,
+//! "Exit status"), and the last-resort advice for errors it did not explain.
+//! SQLite's error codes are decoded in the store (`store::advice`), never
+//! here: the store builds this module's errors, so this module does not
+//! call the store.
 
 use std::fmt;
 
@@ -20,7 +24,8 @@ impl fmt::Display for FileProblem {
     }
 }
 
-/// Errors a user can cause. Each maps to exit status 1 and changes nothing.
+/// The errors the program explains itself: each says what was wrong and what
+/// to do, changes nothing, and carries its exit status ([`UserError::code`]).
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
     /// An input file was refused whole.
@@ -49,6 +54,31 @@ pub enum UserError {
     /// The store cannot be used as it is.
     #[error("{0}")]
     Store(String),
+    /// `audit --check` / `report --check` found this many accounts needing action.
+    #[error("{0} account(s) need action before cutover")]
+    ActionNeeded(usize),
+}
+
+impl UserError {
+    /// The exit status (cli.md): 3 for a failed check, 1 for the rest.
+    /// Command-line mistakes (2) are handled by clap before a command runs.
+    pub fn code(&self) -> i32 {
+        match self {
+            UserError::ActionNeeded(_) => 3,
+            UserError::BadFile { .. }
+            | UserError::BadPlan { .. }
+            | UserError::Refused(_)
+            | UserError::Store(_) => 1,
+        }
+    }
+}
+
+/// The exit status for an error chain (what `main` exits with): the
+/// explained error's [`UserError::code`], or 1 for an error nothing explained.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<UserError>())
+        .map_or(1, UserError::code)
 }
 
 /// How many problems are listed before the rest are only counted: a file with a
@@ -70,56 +100,16 @@ fn format_problems(problems: &[FileProblem]) -> String {
     out.join("\n")
 }
 
-/// `audit --check` / `report --check` found accounts needing action: exit 3.
-#[derive(Debug, thiserror::Error)]
-#[error("{0} account(s) need action before cutover")]
-pub struct ActionNeeded(pub usize);
-
-/// The exit status for an error chain (cli.md): 3 for a failed check, 1 for the rest.
-/// Command-line mistakes (2) are handled by clap before we get here.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
-    if err.downcast_ref::<ActionNeeded>().is_some() {
-        3
-    } else {
-        1
-    }
-}
-
 /// What to do about an error that reached `main` with only the operating
-/// system's or SQLite's words for it ("Is a directory (os error 21)",
-/// "attempt to write a readonly database"): a last resort for errors that no
-/// command explained. Errors the program explained itself ([`UserError`])
-/// already say what to do.
+/// system's words for it ("Is a directory (os error 21)"): a last resort for
+/// errors that no command explained. Errors the program explained itself
+/// ([`UserError`]) already say what to do. (SQLite's words, "attempt to
+/// write a readonly database", are the store's to explain: `crate::hint`
+/// asks it first.)
 pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     use std::io::ErrorKind;
     if err.downcast_ref::<UserError>().is_some() {
         return None;
-    }
-    if let Some(code) = err
-        .chain()
-        .find_map(|e| e.downcast_ref::<rusqlite::Error>())
-        .and_then(rusqlite::Error::sqlite_error_code)
-    {
-        use rusqlite::ErrorCode::*;
-        let hint = match code {
-            ReadOnly => Some(
-                "the store is read-only: this command needs to write to it; check the file's permissions (and its folder's)",
-            ),
-            DatabaseBusy | DatabaseLocked => Some(
-                "the store is locked by another command that is still running: try again when it has finished",
-            ),
-            DiskFull => Some("the disk holding the store is full: free some space and try again"),
-            DatabaseCorrupt | NotADatabase => {
-                Some("the store is damaged or is not a cqrs-admin store: restore it from a backup")
-            }
-            PermissionDenied | CannotOpen => {
-                Some("the store cannot be opened: check the file's and its folder's permissions")
-            }
-            _ => None,
-        };
-        if hint.is_some() {
-            return hint;
-        }
     }
     let io = err
         .chain()

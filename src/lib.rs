@@ -25,7 +25,7 @@ use clap::CommandFactory;
 
 use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand};
 use crate::commands::cutover::Dates;
-use crate::error::ActionNeeded;
+use crate::error::UserError;
 use crate::output::{Shell, Sink, views};
 use crate::store::Store;
 
@@ -95,6 +95,17 @@ pub fn today(cli: &Cli) -> NaiveDate {
         .unwrap_or_else(|| chrono::Local::now().date_naive())
 }
 
+/// What to do about an error that reached `main` unexplained: the store's
+/// advice for a fault of the store file (locked, read-only, not a store,
+/// disk full, ...), else the advice for the operating system's error. None
+/// for an error the program explained itself: it already says what to do.
+pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    if err.downcast_ref::<UserError>().is_some() {
+        return None;
+    }
+    store::advice(err).or_else(|| error::hint(err))
+}
+
 /// Who is making a change and today's date, for commands that change accounts.
 fn operator(cli: &Cli) -> commands::confirm::Operator {
     commands::confirm::Operator {
@@ -159,7 +170,7 @@ pub fn run(cli: Cli) -> Result<()> {
             sink.finish()?;
             views::audit_summary(&summary, format, args.counts);
             if args.check && summary.needing_action > 0 {
-                return Err(ActionNeeded(summary.needing_action as usize).into());
+                return Err(UserError::ActionNeeded(summary.needing_action as usize).into());
             }
         }
         Command::Report(args) => {
@@ -167,7 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let report = commands::report::run(&mut store, args, dates)?;
             views::report(&report, format)?;
             if args.check && report.accounts > 0 {
-                return Err(ActionNeeded(report.accounts as usize).into());
+                return Err(UserError::ActionNeeded(report.accounts as usize).into());
             }
         }
         Command::Signin(args) => {

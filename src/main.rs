@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cqrs_admin::cli::Cli;
-use cqrs_admin::error::{exit_code, hint};
+use cqrs_admin::error::exit_code;
+use cqrs_admin::hint;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

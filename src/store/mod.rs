@@ -13,6 +13,7 @@
 pub mod address_key;
 mod audit_inputs;
 mod chain;
+mod fault;
 mod import;
 mod lookups;
 mod raw;
@@ -32,6 +33,8 @@ pub use audit_inputs::{
     AccountBytes, AccountScan, AuditInputs, DirectoryBytes, DirectoryScan, RoleScan,
 };
 pub use chain::{EntryContent, GENESIS, Tampering, entry_hash};
+pub use fault::advice;
+pub(crate) use fault::store_error;
 pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
 pub use lookups::*;
 pub use read::*;
@@ -604,52 +607,4 @@ fn create_owner_only(path: &Path) -> Result<()> {
         ))
         .into()
     })
-}
-
-/// Turns SQLite's errors about the file itself into messages that say what to do.
-pub(crate) fn store_error(path: &Path, e: rusqlite::Error) -> anyhow::Error {
-    use rusqlite::ErrorCode::*;
-    let shown = path.display();
-    let extended = match &e {
-        rusqlite::Error::SqliteFailure(failure, _) => failure.extended_code,
-        _ => 0,
-    };
-    if extended == rusqlite::ffi::SQLITE_READONLY_DIRECTORY
-        || extended == rusqlite::ffi::SQLITE_READONLY_CANTINIT
-    {
-        // SQLite writes its journal next to the store (and a store still in
-        // WAL mode needs its working files there even to read).
-        return UserError::Store(format!(
-            "cannot use {shown}: its folder is read-only, and SQLite needs to create its journal \
-             ({shown}-journal) next to the store: make the folder writable, or copy the store to one"
-        ))
-        .into();
-    }
-    let message = match e.sqlite_error_code() {
-        Some(NotADatabase) => format!(
-            "{shown} is not a cqrs-admin store (not an SQLite file): give --db the right file, or a new path"
-        ),
-        Some(DatabaseBusy) | Some(DatabaseLocked) => format!(
-            "{shown} is locked by another command that is still running (waited {}): \
-             try again when it has finished, or set {BUSY_TIMEOUT_ENV} to wait longer",
-            describe_wait(busy_timeout_ms().unwrap_or(DEFAULT_BUSY_TIMEOUT_MS))
-        ),
-        Some(ReadOnly) => format!(
-            "{shown} is read-only: this command needs to write to the store; check the file's permissions (and its folder's)"
-        ),
-        Some(CannotOpen) => format!(
-            "cannot open the store {shown}: check that the file and its folder exist and are readable"
-        ),
-        Some(PermissionDenied) => {
-            format!("permission denied opening the store {shown}: check the file's permissions")
-        }
-        Some(DatabaseCorrupt) => {
-            format!("{shown} is damaged (SQLite reports corruption): restore it from a backup")
-        }
-        Some(DiskFull) => {
-            format!("the disk holding {shown} is full: free some space and try again")
-        }
-        _ => return anyhow::Error::new(e).context(format!("store {shown}")),
-    };
-    UserError::Store(message).into()
 }

@@ -22,10 +22,11 @@
 use anyhow::Result;
 
 use crate::cli::{ExportArgs, ExportFile, FileKind, Format};
+use crate::columns::{AccountRow, PermissionRow, names};
 use crate::error::UserError;
 use crate::files::{Guarded, PendingFile, Target, check_folder, create_owner_only_dir};
 use crate::reporting::{Reporter, RowSink};
-use crate::store::{Store, columns};
+use crate::store::Store;
 
 /// One file written: where (a path, or "standard output") and how many rows.
 #[derive(Debug, serde::Serialize)]
@@ -95,7 +96,7 @@ pub fn run(
     let mut pending: Vec<PendingFile> = Vec::new();
     for (file, target) in &targets {
         let rows = match target {
-            Target::Stdout => reporter.write_csv(None, columns(file_kind(*file)), &mut |sink| {
+            Target::Stdout => reporter.write_csv(None, names(file_kind(*file)), &mut |sink| {
                 write(store, args.all, *file, sink)
             })?,
             Target::File(f) => {
@@ -104,7 +105,7 @@ pub fn run(
                 // it; a failure reading the store says what it is.
                 let mut reading_failed = false;
                 let rows = reporter
-                    .write_csv(Some(&mut out), columns(file_kind(*file)), &mut |sink| {
+                    .write_csv(Some(&mut out), names(file_kind(*file)), &mut |sink| {
                         let written = write(store, args.all, *file, sink);
                         reading_failed = written.is_err();
                         written
@@ -145,20 +146,29 @@ fn file_kind(file: ExportFile) -> FileKind {
 fn write(store: &Store, all: bool, file: ExportFile, sink: &mut dyn RowSink) -> Result<()> {
     match file {
         ExportFile::Accounts => store.export_accounts(all, |a| {
-            sink.row(&[
-                a.account_id.as_str(),
-                &a.username,
-                &a.email,
-                &a.given_name,
-                &a.family_name,
-                a.status.as_str(),
-                a.created_at.as_deref().unwrap_or(""),
-                a.last_login_at.as_deref().unwrap_or(""),
-            ])?;
+            // The import's own row, so the file imports back column for column.
+            let row = AccountRow {
+                account_id: &a.account_id,
+                username: &a.username,
+                email: &a.email,
+                given_name: &a.given_name,
+                family_name: &a.family_name,
+                status: a.status.as_str(),
+                created_at: a.created_at.as_deref().unwrap_or(""),
+                last_login_at: a.last_login_at.as_deref().unwrap_or(""),
+            };
+            sink.row(&row.fields())?;
             Ok(())
         }),
         ExportFile::Permissions => store.export_permissions(all, |id, g| {
-            sink.row(&[id, &g.ods_code, g.role.as_str(), &g.payment_types.join(";")])?;
+            let payment_types = g.payment_types.join(";");
+            let row = PermissionRow {
+                account_id: id,
+                ods_code: &g.ods_code,
+                role: g.role.as_str(),
+                payment_types: &payment_types,
+            };
+            sink.row(&row.fields())?;
             Ok(())
         }),
     }

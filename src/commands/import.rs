@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use crate::cli::{FileKind, ImportArgs};
+use crate::columns::{AccountRow, ActivityRow, DirectoryRow, OrganisationRow, PermissionRow};
 use crate::error::{FileProblem, UserError};
-use crate::input::{Column, CsvFile, Row};
+use crate::input::{CsvFile, Row};
 use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
 use crate::reporting::{Reporter, Work};
 use crate::rules::is_valid;
@@ -29,31 +30,6 @@ pub struct ImportOutcome {
     pub warnings: Vec<String>,
     pub dry_run: bool,
 }
-
-macro_rules! columns {
-    ($($name:literal $req:literal),+ $(,)?) => {
-        &[$(Column { name: $name, required: $req }),+]
-    };
-}
-
-const ORGANISATIONS: &[Column] = columns![
-    "ods_code" true, "name" true, "kind" true, "parent_code" false, "contact_email" false
-];
-const ACCOUNTS: &[Column] = columns![
-    "account_id" true, "username" true, "email" true, "given_name" true,
-    "family_name" true, "status" true, "created_at" false, "last_login_at" false
-];
-const PERMISSIONS: &[Column] = columns![
-    "account_id" true, "ods_code" true, "role" true, "payment_types" false
-];
-const DIRECTORY: &[Column] = columns![
-    "address" true, "given_name" true, "family_name" true, "ods_code" true,
-    "status" true, "mailbox_type" false
-];
-const ACTIVITY: &[Column] = columns![
-    "activity_id" true, "ods_code" true, "account_id" true, "kind" true,
-    "occurred_at" true, "detail" false
-];
 
 /// A file at least this large takes more than a moment: its import shows
 /// progress (at a terminal) and has its rows synced to disk before the
@@ -92,13 +68,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
     } else {
         args.file.display().to_string()
     };
-    let columns = match kind {
-        FileKind::Organisations => ORGANISATIONS,
-        FileKind::Accounts => ACCOUNTS,
-        FileKind::Permissions => PERMISSIONS,
-        FileKind::Directory => DIRECTORY,
-        FileKind::Activity => ACTIVITY,
-    };
+    let columns = crate::columns::columns(kind);
     let opened = if stdin {
         CsvFile::open(std::io::stdin(), columns)
     } else {
@@ -338,20 +308,20 @@ struct Checked<'r, 'p> {
 }
 
 impl<'r> Checked<'r, '_> {
-    fn get(&self, column: usize) -> &'r str {
-        self.row.get(column)
+    fn get(&self, column: impl Into<usize>) -> &'r str {
+        self.row.get(column.into())
     }
 
-    fn problem(&mut self, column: usize, message: String) {
+    fn problem(&mut self, column: impl Into<usize> + Copy, message: String) {
         self.problems.push(FileProblem {
             line: self.row.line,
-            column: Some(self.row.column_name(column).to_string()),
+            column: Some(self.row.column_name(column.into()).to_string()),
             message,
         });
     }
 
     /// The value of a required column, or a problem when it is blank.
-    fn required(&mut self, column: usize) -> Option<&'r str> {
+    fn required(&mut self, column: impl Into<usize> + Copy) -> Option<&'r str> {
         let value = self.get(column);
         if value.is_empty() {
             self.problem(column, "a value is required here".into());
@@ -365,9 +335,9 @@ impl<'r> Checked<'r, '_> {
     /// characters are refused here too (a terminal would run an escape
     /// sequence when `history` prints it), except the line breaks and tabs
     /// that free text (`detail`) may hold.
-    fn optional(&mut self, column: usize) -> Option<&'r str> {
+    fn optional(&mut self, column: impl Into<usize> + Copy) -> Option<&'r str> {
         let value = self.get(column);
-        let free_text = self.row.column_name(column) == "detail";
+        let free_text = self.row.column_name(column.into()) == "detail";
         self.refuse_control_character(column, value, free_text)?;
         (!value.is_empty()).then_some(value)
     }
@@ -376,7 +346,7 @@ impl<'r> Checked<'r, '_> {
     /// breaks and tabs are allowed in free text).
     fn refuse_control_character(
         &mut self,
-        column: usize,
+        column: impl Into<usize> + Copy,
         value: &str,
         free_text: bool,
     ) -> Option<()> {
@@ -396,7 +366,7 @@ impl<'r> Checked<'r, '_> {
     /// An enum value, matched case-insensitively.
     fn spelled<T>(
         &mut self,
-        column: usize,
+        column: impl Into<usize> + Copy,
         value: &str,
         parse: fn(&str) -> Option<T>,
         spellings: String,
@@ -411,7 +381,7 @@ impl<'r> Checked<'r, '_> {
         parsed
     }
 
-    fn ods_code(&mut self, column: usize, value: &str) -> Option<String> {
+    fn ods_code(&mut self, column: impl Into<usize> + Copy, value: &str) -> Option<String> {
         if (3..=6).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric()) {
             Some(value.to_ascii_uppercase())
         } else {
@@ -423,7 +393,7 @@ impl<'r> Checked<'r, '_> {
         }
     }
 
-    fn date(&mut self, column: usize, value: &str) -> bool {
+    fn date(&mut self, column: impl Into<usize> + Copy, value: &str) -> bool {
         let ok = is_iso_date(value);
         if !ok {
             self.problem(
@@ -594,23 +564,31 @@ impl Checker {
     }
 
     fn organisation(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
-        let code = row.required(0).and_then(|v| row.ods_code(0, v));
-        let name = row.required(1);
+        use crate::columns::OrganisationColumn as C;
+        let code = row
+            .required(C::ods_code)
+            .and_then(|v| row.ods_code(C::ods_code, v));
+        let name = row.required(C::name);
         let kind = row
-            .required(2)
-            .and_then(|v| row.spelled(2, v, OrgKind::parse, OrgKind::spellings()));
-        let parent = row.optional(3).and_then(|v| row.ods_code(3, v));
-        let contact = row.optional(4);
+            .required(C::kind)
+            .and_then(|v| row.spelled(C::kind, v, OrgKind::parse, OrgKind::spellings()));
+        let parent = row
+            .optional(C::parent_code)
+            .and_then(|v| row.ods_code(C::parent_code, v));
+        let contact = row.optional(C::contact_email);
         if let Some(email) = contact
             && !is_valid(email)
         {
-            row.problem(4, format!("`{email}` is not a valid email address"));
+            row.problem(
+                C::contact_email,
+                format!("`{email}` is not a valid email address"),
+            );
         }
         if let Some(code) = &code
             && let Some(first) = self.seen.insert(code.clone(), row.row.line)
         {
             row.problem(
-                0,
+                C::ods_code,
                 format!(
                     "the ODS code {code} is also on line {first}: each organisation appears once"
                 ),
@@ -619,15 +597,15 @@ impl Checker {
         }
         match (kind, &parent) {
             (Some(OrgKind::Practice), None) => row.problem(
-                3,
+                C::parent_code,
                 "a practice needs its commissioner's ODS code as parent_code".into(),
             ),
             (Some(OrgKind::Commissioner), None) => row.problem(
-                3,
+                C::parent_code,
                 "a commissioner needs its region's ODS code as parent_code".into(),
             ),
             (Some(OrgKind::Region), Some(p)) => row.problem(
-                3,
+                C::parent_code,
                 format!(
                     "a region has no parent organisation, but parent_code is {p}: leave it empty"
                 ),
@@ -639,13 +617,14 @@ impl Checker {
             .push((row.row.line, code.clone(), kind, parent.clone()));
         out.push(
             row.row.line,
-            &[
-                &code,
+            &OrganisationRow {
+                ods_code: &code,
                 name,
-                kind.as_str(),
-                parent.as_deref().unwrap_or(""),
-                contact.unwrap_or(""),
-            ],
+                kind: kind.as_str(),
+                parent_code: parent.as_deref().unwrap_or(""),
+                contact_email: contact.unwrap_or(""),
+            }
+            .fields(),
         );
         Some(())
     }
@@ -680,24 +659,25 @@ impl Checker {
     }
 
     fn account(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
-        let id = row.required(0);
-        let username = row.required(1);
-        let email = row.required(2);
-        let given = row.required(3);
-        let family = row.required(4);
+        use crate::columns::AccountColumn as C;
+        let id = row.required(C::account_id);
+        let username = row.required(C::username);
+        let email = row.required(C::email);
+        let given = row.required(C::given_name);
+        let family = row.required(C::family_name);
         let status = row
-            .required(5)
-            .and_then(|v| row.spelled(5, v, Status::parse, Status::spellings()));
-        let created = row.optional(6);
-        let last_login = row.optional(7);
-        let dates_ok =
-            created.is_none_or(|d| row.date(6, d)) & last_login.is_none_or(|d| row.date(7, d));
+            .required(C::status)
+            .and_then(|v| row.spelled(C::status, v, Status::parse, Status::spellings()));
+        let created = row.optional(C::created_at);
+        let last_login = row.optional(C::last_login_at);
+        let dates_ok = created.is_none_or(|d| row.date(C::created_at, d))
+            & last_login.is_none_or(|d| row.date(C::last_login_at, d));
         if let Some(id) = id {
             if !self.fresh
                 && let Some(first) = self.seen.insert(id.to_string(), row.row.line)
             {
                 row.problem(
-                    0,
+                    C::account_id,
                     format!(
                         "the account_id {id} is also on line {first}: each account appears once"
                     ),
@@ -708,7 +688,7 @@ impl Checker {
                 && stored != email
             {
                 row.problem(
-                    2,
+                    C::email,
                     format!(
                         "account {id} already has the email `{stored}`, and an account's email can never be changed: \
                          keep the old email in the file, and create a replacement account for the new address"
@@ -726,7 +706,7 @@ impl Checker {
                 .filter(|other| *other != id)
             {
                 row.problem(
-                    1,
+                    C::username,
                     format!("the username `{username}` already belongs to account {other} (usernames are unique, ignoring case)"),
                 );
             } else {
@@ -740,33 +720,37 @@ impl Checker {
         }
         out.push(
             row.row.line,
-            &[
-                id?,
-                username?,
-                email?,
-                given?,
-                family?,
-                status?.as_str(),
-                created.unwrap_or(""),
-                last_login.unwrap_or(""),
-            ],
+            &AccountRow {
+                account_id: id?,
+                username: username?,
+                email: email?,
+                given_name: given?,
+                family_name: family?,
+                status: status?.as_str(),
+                created_at: created.unwrap_or(""),
+                last_login_at: last_login.unwrap_or(""),
+            }
+            .fields(),
         );
         Some(())
     }
 
     fn permission(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
-        let id = row.required(0);
-        let code = row.required(1).and_then(|v| row.ods_code(1, v));
+        use crate::columns::PermissionColumn as C;
+        let id = row.required(C::account_id);
+        let code = row
+            .required(C::ods_code)
+            .and_then(|v| row.ods_code(C::ods_code, v));
         let role = row
-            .required(2)
-            .and_then(|v| row.spelled(2, v, Role::parse, Role::spellings()));
-        let payment_types = row.optional(3).unwrap_or("");
+            .required(C::role)
+            .and_then(|v| row.spelled(C::role, v, Role::parse, Role::spellings()));
+        let payment_types = row.optional(C::payment_types).unwrap_or("");
         let mut kind = None;
         if let Some(code) = &code {
             match self.orgs.get(code) {
                 Some((k, _)) => kind = Some(*k),
                 None => row.problem(
-                    1,
+                    C::ods_code,
                     format!(
                         "there is no organisation {code}: import it in organisations.csv first"
                     ),
@@ -777,7 +761,7 @@ impl Checker {
             && !role.allowed_at(kind)
         {
             row.problem(
-                2,
+                C::role,
                 format!(
                     "the role {role} cannot be held at a {kind} ({})",
                     code.as_deref().unwrap_or("")
@@ -795,7 +779,7 @@ impl Checker {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_ ".contains(&b))
         }) {
             row.problem(
-                3,
+                C::payment_types,
                 format!(
                     "`{bad}` is not a payment type: use names like QOF or DES separated by `;`"
                 ),
@@ -810,34 +794,48 @@ impl Checker {
                 .insert(format!("{id}\u{1f}{code}\u{1f}{role}"), row.row.line)
         {
             row.problem(
-                2,
+                C::role,
                 format!("account {id} holds the role {role} at {code} also on line {first}: each role appears once"),
             );
             return None;
         }
         out.push(
             row.row.line,
-            &[id, &code, role.as_str(), &payment_types.join(";")],
+            &PermissionRow {
+                account_id: id,
+                ods_code: &code,
+                role: role.as_str(),
+                payment_types: &payment_types.join(";"),
+            }
+            .fields(),
         );
         Some(())
     }
 
     fn directory_entry(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
-        let address = row.required(0);
-        let given = row.required(1);
-        let family = row.required(2);
-        let code = row.required(3).and_then(|v| row.ods_code(3, v));
+        use crate::columns::DirectoryColumn as C;
+        let address = row.required(C::address);
+        let given = row.required(C::given_name);
+        let family = row.required(C::family_name);
+        let code = row
+            .required(C::ods_code)
+            .and_then(|v| row.ods_code(C::ods_code, v));
         let status = row
-            .required(4)
-            .and_then(|v| row.spelled(4, v, Status::parse, Status::spellings()));
-        let mailbox = match row.optional(5) {
+            .required(C::status)
+            .and_then(|v| row.spelled(C::status, v, Status::parse, Status::spellings()));
+        let mailbox = match row.optional(C::mailbox_type) {
             None => Some(MailboxType::Personal),
-            Some(v) => row.spelled(5, v, MailboxType::parse, MailboxType::spellings()),
+            Some(v) => row.spelled(
+                C::mailbox_type,
+                v,
+                MailboxType::parse,
+                MailboxType::spellings(),
+            ),
         };
         let address = address?;
         if !is_valid(address) {
             row.problem(
-                0,
+                C::address,
                 format!("`{address}` is not a valid email address (rules.md): check the extract"),
             );
             return None;
@@ -847,33 +845,37 @@ impl Checker {
         self.address_keys.push((address_key(address), row.row.line));
         out.push(
             row.row.line,
-            &[
+            &DirectoryRow {
                 address,
-                given?,
-                family?,
-                &code?,
-                status?.as_str(),
-                mailbox?.as_str(),
-            ],
+                given_name: given?,
+                family_name: family?,
+                ods_code: &code?,
+                status: status?.as_str(),
+                mailbox_type: mailbox?.as_str(),
+            }
+            .fields(),
         );
         Some(())
     }
 
     fn activity(&mut self, row: &mut Checked<'_, '_>, out: &mut Chunk) -> Option<()> {
-        let id = row.required(0);
-        let code = row.required(1).and_then(|v| row.ods_code(1, v));
-        let account = row.required(2);
+        use crate::columns::ActivityColumn as C;
+        let id = row.required(C::activity_id);
+        let code = row
+            .required(C::ods_code)
+            .and_then(|v| row.ods_code(C::ods_code, v));
+        let account = row.required(C::account_id);
         let kind = row
-            .required(3)
-            .and_then(|v| row.spelled(3, v, ActivityKind::parse, ActivityKind::spellings()));
-        let occurred = row.required(4);
-        let occurred_ok = occurred.is_some_and(|d| row.date(4, d));
-        let detail = row.optional(5);
+            .required(C::kind)
+            .and_then(|v| row.spelled(C::kind, v, ActivityKind::parse, ActivityKind::spellings()));
+        let occurred = row.required(C::occurred_at);
+        let occurred_ok = occurred.is_some_and(|d| row.date(C::occurred_at, d));
+        let detail = row.optional(C::detail);
         if let Some(code) = &code
             && !self.orgs.contains_key(code)
         {
             row.problem(
-                1,
+                C::ods_code,
                 format!("there is no organisation {code}: import it in organisations.csv first"),
             );
             return None;
@@ -886,21 +888,22 @@ impl Checker {
             && let Some(first) = self.seen.insert(id.to_string(), row.row.line)
         {
             row.problem(
-                0,
+                C::activity_id,
                 format!("the activity_id {id} is also on line {first}: each activity appears once"),
             );
             return None;
         }
         out.push(
             row.row.line,
-            &[
-                id,
-                &code?,
-                account?,
-                kind?.as_str(),
-                occurred?,
-                detail.unwrap_or(""),
-            ],
+            &ActivityRow {
+                activity_id: id,
+                ods_code: &code?,
+                account_id: account?,
+                kind: kind?.as_str(),
+                occurred_at: occurred?,
+                detail: detail.unwrap_or(""),
+            }
+            .fields(),
         );
         Some(())
     }

@@ -192,46 +192,16 @@ impl EmailKeys {
 }
 
 /// The table's columns, in the order a [`Chunk`] row holds them: the
-/// columns of the import files (data-formats.md), which `export` writes too.
+/// columns of the import files, as `crate::columns` defines them once (the
+/// checks fill a chunk's rows from the same typed rows, and `export` writes
+/// them).
 pub fn columns(kind: FileKind) -> &'static [&'static str] {
-    match kind {
-        FileKind::Organisations => &["ods_code", "name", "kind", "parent_code", "contact_email"],
-        FileKind::Accounts => &[
-            "account_id",
-            "username",
-            "email",
-            "given_name",
-            "family_name",
-            "status",
-            "created_at",
-            "last_login_at",
-        ],
-        FileKind::Permissions => &["account_id", "ods_code", "role", "payment_types"],
-        FileKind::Directory => &[
-            "address",
-            "given_name",
-            "family_name",
-            "ods_code",
-            "status",
-            "mailbox_type",
-        ],
-        FileKind::Activity => &[
-            "activity_id",
-            "ods_code",
-            "account_id",
-            "kind",
-            "occurred_at",
-            "detail",
-        ],
-    }
+    crate::columns::names(kind)
 }
 
 /// Columns stored as NULL when the file leaves them empty.
 fn nullable(kind: FileKind, column: usize) -> bool {
-    matches!(
-        (kind, column),
-        (FileKind::Organisations, 3 | 4) | (FileKind::Accounts, 6 | 7) | (FileKind::Activity, 5)
-    )
+    crate::columns::nullable(kind)[column]
 }
 
 /// How many leading columns form the table's key.

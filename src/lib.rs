@@ -30,37 +30,6 @@ use crate::error::UserError;
 use crate::output::{Shell, Sink, views};
 use crate::store::Store;
 
-/// With `CQRS_ADMIN_TRACE` set, says how long each phase of a long command
-/// took, and the memory held then, for the benchmark and for finding slow
-/// steps. The line is a `tracing` event: the output layer's subscriber
-/// (`output::trace`) writes it to standard error, so no layer prints.
-pub fn trace(phase: &str) {
-    use std::sync::OnceLock;
-    static START: OnceLock<Option<std::time::Instant>> = OnceLock::new();
-    let start = START
-        .get_or_init(|| std::env::var_os("CQRS_ADMIN_TRACE").map(|_| std::time::Instant::now()));
-    if let Some(start) = start {
-        // Resident memory now and at its peak (Linux only), to see which
-        // phase holds it.
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        };
-        let rss_mb = match (kb("VmRSS:"), kb("VmHWM:")) {
-            (Some(now), Some(peak)) => format!(" {:>4} MB (peak {:>4})", now >> 10, peak >> 10),
-            _ => String::new(),
-        };
-        tracing::info!(
-            target: output::trace::TARGET,
-            "trace: {:>8.3}s{rss_mb} {phase}",
-            start.elapsed().as_secs_f64()
-        );
-    }
-}
-
 /// Who is running the command, for the change log: `--actor` (or
 /// `CQRS_ADMIN_ACTOR`, through clap), else `USER`, else `LOGNAME`, else the
 /// login name of the process's real user in the system's user database (cron
@@ -117,7 +86,7 @@ fn operator(cli: &Cli) -> commands::confirm::Operator {
 
 pub fn run(cli: Cli) -> Result<()> {
     output::trace::install();
-    trace("start");
+    tracing::info!("start");
     let shell = Shell::new();
     // Commands that need no store.
     match &cli.command {

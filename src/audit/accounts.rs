@@ -142,7 +142,7 @@ impl Roles {
         if roles.ids.len() > u32::MAX as usize || roles.roles.len() > u32::MAX as usize {
             anyhow::bail!("the store is too large to audit in memory (over 4 GB of roles)");
         }
-        crate::trace("roles read");
+        tracing::info!("roles read");
         Ok(roles)
     }
 
@@ -203,9 +203,9 @@ impl Accounts {
         let mut accounts = Accounts::with_capacity(scan.expected_accounts()?);
         let mut text = Vec::with_capacity(accounts.records.capacity() * 48);
         scan.read(|a| accounts.push(&mut text, a))?;
-        crate::trace("accounts read");
+        tracing::info!("accounts read");
         accounts.finish(text)?;
-        crate::trace("account addresses sorted");
+        tracing::info!("account addresses sorted");
         Ok(accounts)
     }
 

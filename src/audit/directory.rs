@@ -209,7 +209,7 @@ impl DirectoryIndex {
         if let Some(e) = failed {
             return Err(e);
         }
-        crate::trace("directory read");
+        tracing::info!("directory read");
         index.finish()
     }
 

@@ -44,7 +44,7 @@ pub fn audit(
     let (directory, accounts) = std::thread::scope(|scope| {
         let directory = scope.spawn(move || {
             let index = DirectoryIndex::load(inputs.directory);
-            crate::trace("directory loaded");
+            tracing::info!("directory loaded");
             index
         });
         let roles = scope.spawn(move || Roles::load(inputs.roles));
@@ -65,7 +65,7 @@ pub fn audit(
     let (mut directory, mut accounts) = (directory?, accounts?);
     accounts.mark_directory_facts(&directory);
     directory.forget_addresses();
-    crate::trace("addresses merged");
+    tracing::info!("addresses merged");
 
     let (accounts, directory) = (&accounts, &directory);
     std::thread::scope(|scope| {
@@ -95,7 +95,7 @@ pub fn audit(
         if classifier.join().is_err() || at != accounts.len() {
             anyhow::bail!("classifying the accounts failed");
         }
-        crate::trace("accounts classified");
+        tracing::info!("accounts classified");
         Ok(())
     })
 }

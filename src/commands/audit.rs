@@ -153,7 +153,7 @@ pub fn run(store: &mut Store, args: &AuditArgs, sink: &mut dyn RowSink) -> Resul
     drop(filter);
     if whole {
         let report = report_rows.into_report();
-        crate::trace("report rows encoded");
+        tracing::info!("report rows encoded");
         crate::commands::report::keep(store, generation, &report);
     }
     if args.counts {

@@ -202,7 +202,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
                 let _ = back_tx.send(back);
             }
         }
-        crate::trace("rows received");
+        tracing::info!("rows received");
         bar.set_position(input_bytes);
         bar.set_message(format!("importing {}: finishing", kind.as_str()));
         if let Some(path) = &early_sync_path {
@@ -217,7 +217,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
             scope.spawn(move || {
                 if let Ok(file) = std::fs::File::open(path) {
                     let _ = file.sync_data();
-                    crate::trace("rows synced");
+                    tracing::info!("rows synced");
                     if let Ok(mut slot) = synced.lock() {
                         *slot = Some(file);
                     }
@@ -243,7 +243,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
                     .into(),
             });
         }
-        crate::trace("held rows flushed");
+        tracing::info!("held rows flushed");
         if !parsed.problems.is_empty() || !problems.is_empty() {
             // Dropping the importer rolls everything back.
             return Ok((ImportCounts::default(), parsed));

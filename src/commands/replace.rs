@@ -717,7 +717,7 @@ pub fn commit(
     } = requested;
     let bar = progress(reporter, requests.len());
     bar.set_message("waiting for the store's write lock");
-    crate::trace("plan read");
+    tracing::info!("plan read");
     let tx = store.begin_write()?;
     let now = Operator::now();
     let stamp = Stamp {
@@ -744,7 +744,7 @@ pub fn commit(
                 })
                 .collect();
             tx.create_replacements(&batch, disable_old, stamp)?;
-            crate::trace("batch written");
+            tracing::info!("batch written");
         }
         Ok(())
     };
@@ -760,9 +760,9 @@ pub fn commit(
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
     fail_on_problems(&requests, &plan, eval.problems)?;
     bar.set_message("committing");
-    crate::trace("checked and written");
+    tracing::info!("checked and written");
     tx.commit()?;
-    crate::trace("committed");
+    tracing::info!("committed");
     bar.finish_and_clear();
     Ok(ReplaceOutcome {
         replacements: eval.ready,

@@ -225,9 +225,9 @@ impl KeptRows {
 /// store just keeps none.
 pub fn keep(store: &mut Store, generation: u64, report: &KeptReport) {
     if let Err(e) = store.save_report_cache(generation, report) {
-        crate::trace(&format!("report not kept: {e:#}"));
+        tracing::info!("report not kept: {e:#}");
     }
-    crate::trace("report rows kept");
+    tracing::info!("report rows kept");
 }
 
 /// Each contact with its name and email, looked up once per contact.

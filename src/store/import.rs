@@ -747,7 +747,7 @@ impl Importer<'_> {
                     .map(move |&r| ((c as u32, r), chunk.row(r as usize)))
             }),
         );
-        crate::trace("held rows sorted");
+        tracing::info!("held rows sorted");
         let last = self.last.take();
         let mut previous: Option<RowRef<'_>> = last.as_ref().and_then(Chunk::last);
         let mut pending: Vec<RowRef<'_>> = Vec::with_capacity(4096);
@@ -812,7 +812,7 @@ impl Importer<'_> {
         address_keys: &[(i64, u64)],
     ) -> Result<ImportCounts> {
         let name = table(self.kind);
-        crate::trace("rows written");
+        tracing::info!("rows written");
         if self.kind == FileKind::Accounts {
             let sql = if self.fresh {
                 "INSERT INTO account_emails (email_key, account_id)"
@@ -840,11 +840,11 @@ impl Importer<'_> {
                 [self.seen.to_string()],
             )?;
         }
-        crate::trace("account_emails written");
+        tracing::info!("account_emails written");
         for index in schema::INDEXES.iter().filter(|i| i.table == name) {
             self.conn.execute_batch(&index.create_sql())?;
         }
-        crate::trace("indexes built");
+        tracing::info!("indexes built");
         let rows_after = if self.fresh {
             self.seen
         } else {
@@ -867,7 +867,7 @@ impl Importer<'_> {
             }
             self.conn.execute_batch("COMMIT")?;
             self.done = true;
-            crate::trace("committed");
+            tracing::info!("committed");
         }
         Ok(counts)
     }

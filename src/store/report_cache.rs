@@ -57,7 +57,7 @@ impl Store {
             match row.get_ref(0)?.as_blob() {
                 Ok(blob) => parts.push(blob.to_vec()),
                 Err(_) => {
-                    crate::trace("kept report unreadable (a part is not a blob): computing it");
+                    tracing::info!("kept report unreadable (a part is not a blob): computing it");
                     return Ok(false);
                 }
             }
@@ -68,14 +68,14 @@ impl Store {
         let decoded = match report.rows() {
             Ok(decoded) if decoded.len() as u64 == count => decoded,
             Ok(decoded) => {
-                crate::trace(&format!(
+                tracing::info!(
                     "kept report unreadable ({} rows where {count} were kept): computing it",
                     decoded.len()
-                ));
+                );
                 return Ok(false);
             }
             Err(e) => {
-                crate::trace(&format!("kept report unreadable ({e}): computing it"));
+                tracing::info!("kept report unreadable ({e}): computing it");
                 return Ok(false);
             }
         };
@@ -108,7 +108,7 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [GENERATION_KEY, &format!("{generation} {count}")],
         )?;
-        crate::trace("report rows written");
+        tracing::info!("report rows written");
         tx.commit()?;
         Ok(())
     }

@@ -160,3 +160,57 @@ fn values_keep_their_column_names_from_file_to_store_to_export() {
         }
     }
 }
+
+/// `CQRS_ADMIN_TRACE` turns on the phase timings, on standard error only:
+/// each phase as it ends, with the time since the start and the memory held.
+/// Unset, nothing is printed, and the output is the same either way.
+#[test]
+fn phase_timings_only_with_cqrs_admin_trace() {
+    let organisations = crate::common::fixture("organisations.csv");
+    let organisations = organisations.to_str().unwrap();
+    let run = |store: &Store, trace: bool, args: &[&str]| {
+        let mut cmd = store.cmd();
+        if trace {
+            cmd.env("CQRS_ADMIN_TRACE", "1");
+        } else {
+            cmd.env_remove("CQRS_ADMIN_TRACE");
+        }
+        let out = cmd.args(args).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let quiet = Store::new();
+    let (quiet_out, quiet_err) = run(&quiet, false, &["import", "organisations", organisations]);
+    assert!(!quiet_err.contains("trace:"), "{quiet_err}");
+    let traced = Store::new();
+    let (traced_out, traced_err) = run(&traced, true, &["import", "organisations", organisations]);
+    assert_eq!(traced_out, quiet_out);
+    // The command's own messages are the same, the timings added.
+    let (timings, messages): (Vec<&str>, Vec<&str>) = traced_err
+        .lines()
+        .partition(|line| line.starts_with("trace:"));
+    assert_eq!(messages, quiet_err.lines().collect::<Vec<_>>());
+    let phases: Vec<&str> = timings
+        .iter()
+        .map(|&line| {
+            // `trace:    0.012s   11 MB (peak   11) rows written`
+            let rest = line
+                .strip_prefix("trace:")
+                .unwrap_or_else(|| panic!("{line:?}"));
+            let (seconds, phase) = rest.trim_start().split_once("s ").unwrap();
+            assert!(seconds.parse::<f64>().is_ok(), "{line:?}");
+            phase.rsplit_once(") ").map_or(phase, |(_, p)| p)
+        })
+        .collect();
+    assert_eq!(phases.first(), Some(&"start"), "{traced_err}");
+    assert!(phases.contains(&"rows written"), "{traced_err}");
+    assert_eq!(phases.last(), Some(&"committed"), "{traced_err}");
+    // The audit's phases come from its reader threads too.
+    let (_, audit_err) = run(&traced, true, &["audit", "--format", "csv"]);
+    assert!(audit_err.contains(" accounts classified\n"), "{audit_err}");
+    let (_, audit_quiet) = run(&quiet, false, &["audit", "--format", "csv"]);
+    assert!(!audit_quiet.contains("trace:"), "{audit_quiet}");
+}

@@ -123,6 +123,13 @@ pub(crate) fn store_error(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     }
 }
 
+/// Whether the store refused a row for breaking one of its constraints (a
+/// repeated key, a protective trigger): the row's fault, reported against
+/// the row, not the store's.
+pub(super) fn is_refused_row(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
 /// What to do about an SQLite error that reached `main` unexplained
 /// (somewhere in `err`'s chain), if it is a fault of the store file.
 pub fn advice(err: &anyhow::Error) -> Option<&'static str> {
@@ -130,4 +137,52 @@ pub fn advice(err: &anyhow::Error) -> Option<&'static str> {
         .find_map(|e| e.downcast_ref::<rusqlite::Error>())
         .and_then(Fault::of)
         .map(|fault| fault.advice("").1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn every_store_fault_is_explained_with_the_store_named() {
+        use rusqlite::ffi::*;
+        let faults = [
+            (SQLITE_READONLY_DIRECTORY, Fault::ReadOnlyFolder),
+            (SQLITE_NOTADB, Fault::NotADatabase),
+            (SQLITE_BUSY, Fault::Locked),
+            (SQLITE_LOCKED, Fault::Locked),
+            (SQLITE_READONLY, Fault::ReadOnly),
+            (SQLITE_CANTOPEN, Fault::CannotOpen),
+            (SQLITE_PERM, Fault::PermissionDenied),
+            (SQLITE_CORRUPT, Fault::Damaged),
+            (SQLITE_FULL, Fault::DiskFull),
+        ];
+        for (code, fault) in faults {
+            assert_eq!(Fault::of(&sqlite(code)), Some(fault), "{code}");
+            let (message, advice) = fault.advice("/x/store.db");
+            assert!(message.contains("/x/store.db"), "{message}");
+            let err = store_error(Path::new("/x/store.db"), sqlite(code));
+            assert_eq!(err.to_string(), message);
+            assert!(err.downcast_ref::<UserError>().is_some());
+            // Unexplained, the same fault still gets its advice.
+            let unexplained = anyhow::Error::new(sqlite(code)).context("reading");
+            assert_eq!(super::advice(&unexplained), Some(advice));
+        }
+    }
+
+    #[test]
+    fn other_sqlite_errors_keep_their_words_and_get_no_advice() {
+        let err = store_error(
+            Path::new("/x/store.db"),
+            sqlite(rusqlite::ffi::SQLITE_CONSTRAINT),
+        );
+        assert!(err.downcast_ref::<UserError>().is_none());
+        assert_eq!(err.to_string(), "store /x/store.db");
+        assert_eq!(super::advice(&err), None);
+        assert!(is_refused_row(&sqlite(rusqlite::ffi::SQLITE_CONSTRAINT)));
+    }
 }

@@ -694,9 +694,7 @@ impl Importer<'_> {
                     self.seen += ROWS_PER_INSERT as u64;
                     self.changed += n as u64;
                 }
-                Err(e)
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-                {
+                Err(e) if super::fault::is_refused_row(&e) => {
                     // The statement wrote nothing: find the row(s) one by one.
                     for row in batch {
                         if let Some(p) = self.write(*row)? {
@@ -723,13 +721,11 @@ impl Importer<'_> {
                 self.changed += n as u64;
                 Ok(None)
             }
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                Ok(Some(FileProblem {
-                    line: row.line(),
-                    column: Some(columns(self.kind)[0].to_string()),
-                    message: format!("the store refused this row: {e}"),
-                }))
-            }
+            Err(e) if super::fault::is_refused_row(&e) => Ok(Some(FileProblem {
+                line: row.line(),
+                column: Some(columns(self.kind)[0].to_string()),
+                message: format!("the store refused this row: {e}"),
+            })),
             Err(e) => Err(store_error(&self.path, e)),
         }
     }

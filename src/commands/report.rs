@@ -224,10 +224,10 @@ impl KeptRows {
 /// Keeps the report's rows for the next report. Best effort: a read-only
 /// store just keeps none.
 pub fn keep(store: &mut Store, generation: u64, report: &KeptReport) {
-    if let Err(e) = store.save_report_cache(generation, report) {
-        tracing::info!("report not kept: {e:#}");
+    match store.save_report_cache(generation, report) {
+        Ok(()) => tracing::info!("report rows kept"),
+        Err(e) => tracing::info!("report not kept: {e:#}"),
     }
-    tracing::info!("report rows kept");
 }
 
 /// Each contact with its name and email, looked up once per contact.

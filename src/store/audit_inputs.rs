@@ -119,10 +119,7 @@ fn start_together(connections: &[&Store]) -> Result<()> {
             }
             match started {
                 Ok(()) => held += 1,
-                Err(e)
-                    if i > 0
-                        && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
-                {
+                Err(e) if i > 0 && super::fault::is_busy(&e) => {
                     let _ = store.conn.execute_batch("ROLLBACK");
                     busy = true;
                     break;

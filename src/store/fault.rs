@@ -130,6 +130,12 @@ pub(super) fn is_refused_row(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
 }
 
+/// Whether another connection holds the lock this one waited for (not a
+/// lock held by this connection itself, which waiting would not free).
+pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+}
+
 /// What to do about an SQLite error that reached `main` unexplained
 /// (somewhere in `err`'s chain), if it is a fault of the store file.
 pub fn advice(err: &anyhow::Error) -> Option<&'static str> {
@@ -184,5 +190,7 @@ mod tests {
         assert_eq!(err.to_string(), "store /x/store.db");
         assert_eq!(super::advice(&err), None);
         assert!(is_refused_row(&sqlite(rusqlite::ffi::SQLITE_CONSTRAINT)));
+        assert!(is_busy(&sqlite(rusqlite::ffi::SQLITE_BUSY)));
+        assert!(!is_busy(&sqlite(rusqlite::ffi::SQLITE_LOCKED)));
     }
 }

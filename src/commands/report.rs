@@ -171,6 +171,8 @@ pub struct KeptRows {
     groups: Vec<Vec<u8>>,
     /// Where each contact code's group is, by section rank.
     group_of: [FxHashMap<String, usize>; 3],
+    /// How many rows were encoded, kept with them to show a row lost.
+    count: u64,
 }
 
 impl KeptRows {
@@ -189,6 +191,7 @@ impl KeptRows {
                     self.groups.len() - 1
                 }
             };
+            self.count += 1;
             encode_row(
                 &mut self.groups[group],
                 section,
@@ -217,7 +220,10 @@ impl KeptRows {
         order.sort_unstable();
         let order: Vec<usize> = order.into_iter().map(|(_, _, g)| g).collect();
         let mut groups: Vec<Option<Vec<u8>>> = self.groups.into_iter().map(Some).collect();
-        KeptReport::from_parts(order.into_iter().filter_map(|g| groups[g].take()).collect())
+        KeptReport::from_parts(
+            order.into_iter().filter_map(|g| groups[g].take()).collect(),
+            self.count,
+        )
     }
 }
 

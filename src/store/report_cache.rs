@@ -64,7 +64,7 @@ impl Store {
         }
         // Decode everything before visiting anything: a damaged value must
         // fall back to computing the report, not show part of it.
-        let report = KeptReport { parts };
+        let report = KeptReport { parts, count };
         let decoded = match report.rows() {
             Ok(decoded) if decoded.len() as u64 == count => decoded,
             Ok(decoded) => {
@@ -100,9 +100,9 @@ impl Store {
                 insert.execute(rusqlite::params![part as i64, rows])?;
             }
         }
-        // The rows are counted as they will be read back, so a report that
-        // cannot be read back is refused here, not kept.
-        let count = report.rows()?.len();
+        // Counted as they were encoded: decoding them all again here would
+        // cost the audit that keeps them time and memory at its peak.
+        let count = report.count;
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -157,12 +157,15 @@ pub struct Unreadable {
 #[derive(Debug, Default)]
 pub struct KeptReport {
     parts: Vec<Vec<u8>>,
+    /// How many rows the parts hold.
+    count: u64,
 }
 
 impl KeptReport {
-    /// Parts of rows encoded by [`encode_row`], in the report's order.
-    pub fn from_parts(parts: Vec<Vec<u8>>) -> KeptReport {
-        KeptReport { parts }
+    /// Parts of rows encoded by [`encode_row`], in the report's order, and
+    /// how many rows were encoded into them.
+    pub fn from_parts(parts: Vec<Vec<u8>>, count: u64) -> KeptReport {
+        KeptReport { parts, count }
     }
 
     /// The rows, every one of them, or where the first damage is: never
@@ -329,7 +332,7 @@ mod tests {
         assert_eq!(decoded(&[]), Ok(vec![]));
         // In a report of several parts, the damaged part is named and no
         // row of the others is given.
-        let report = KeptReport::from_parts(vec![blob.clone(), blob[..5].to_vec()]);
+        let report = KeptReport::from_parts(vec![blob.clone(), blob[..5].to_vec()], 2);
         assert_eq!(report.rows().map(|r| r.len()).unwrap_err().part, 1);
     }
 }

@@ -1,5 +1,6 @@
-//! One shape (issue 11, items 4 and 5): the kept report is never shown in
-//! part, store errors are explained from one table, and the phase timings.
+//! The plumbing under the commands: the kept report is never shown in part,
+//! every value keeps its column name from file to store to export, and the
+//! phase timings appear only when asked for.
 
 use crate::common::Store;
 

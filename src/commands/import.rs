@@ -83,10 +83,9 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
     // The input's size (without a byte-order mark), read or mapped.
     let (_, input_bytes) = file.progress();
     check.reserve(kind, input_bytes);
-    // A large file's rows are synced to disk early (below); the descriptor
-    // used is dropped only after the import's transaction, at the end.
-    let early_sync_path = (input_bytes >= LARGE_FILE_BYTES).then(|| store.path().to_path_buf());
-    let synced: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+    // A large file's rows are synced to disk early (below), kept until the
+    // import's transaction is over (store::EarlySync says why).
+    let early_sync = (input_bytes >= LARGE_FILE_BYTES).then(|| store.early_sync());
     // References to accounts are checked against the store chunk by chunk,
     // as rows arrive (Importer::unknown_accounts): far cheaper than loading a
     // million account ids to check 250,000 activity records.
@@ -205,24 +204,8 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
         tracing::info!("rows received");
         bar.set_position(input_bytes);
         bar.set_message(format!("importing {}: finishing", kind.as_str()));
-        if let Some(path) = &early_sync_path {
-            // Pages written so far go to the disk now, on a thread that has
-            // nothing else to do, while the writer writes the look-up tables:
-            // the commit's own sync then has only the last pages to write.
-            // The file is kept open until the import's transaction is over:
-            // closing any descriptor of the store would drop the locks SQLite
-            // holds on it (POSIX locks belong to the process, not the
-            // descriptor). A failed sync only means the commit does it all.
-            let synced = &synced;
-            scope.spawn(move || {
-                if let Ok(file) = std::fs::File::open(path) {
-                    let _ = file.sync_data();
-                    tracing::info!("rows synced");
-                    if let Ok(mut slot) = synced.lock() {
-                        *slot = Some(file);
-                    }
-                }
-            });
+        if let Some(early_sync) = &early_sync {
+            scope.spawn(move || early_sync.sync());
         }
         if let Some(e) = lookup_failed.take() {
             return Err(e);
@@ -256,7 +239,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
     });
     // The import's transaction is over (committed or rolled back): the
     // descriptor used for the early sync may be closed.
-    drop(synced);
+    drop(early_sync);
     bar.finish_and_clear();
     let (counts, parsed) = outcome?;
     let Parsed {

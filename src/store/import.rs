@@ -376,6 +376,43 @@ pub struct Importer<'a> {
     done: bool,
 }
 
+/// Syncing a large import's rows to disk before its commit, on a thread that
+/// has nothing else to do while the writer writes the look-up tables: the
+/// commit's own sync then has only the last pages to write.
+///
+/// The descriptor used is kept until this value is dropped, which the caller
+/// does only after the import's transaction is over: closing any descriptor
+/// of the store would drop the locks SQLite holds on it (POSIX locks belong
+/// to the process, not the descriptor). A failed sync only means the commit
+/// does it all.
+pub struct EarlySync {
+    path: std::path::PathBuf,
+    file: std::sync::Mutex<Option<std::fs::File>>,
+}
+
+impl EarlySync {
+    /// Syncs the rows written so far (call it on a thread of its own).
+    pub fn sync(&self) {
+        if let Ok(file) = std::fs::File::open(&self.path) {
+            let _ = file.sync_data();
+            tracing::info!("rows synced");
+            if let Ok(mut slot) = self.file.lock() {
+                *slot = Some(file);
+            }
+        }
+    }
+}
+
+impl Store {
+    /// An [`EarlySync`] of this store, for a large import.
+    pub fn early_sync(&self) -> EarlySync {
+        EarlySync {
+            path: self.path.clone(),
+            file: std::sync::Mutex::new(None),
+        }
+    }
+}
+
 impl Store {
     /// Whether a file of `kind` would go into an empty table (the fast path).
     /// The directory is always replaced whole, so it always does.

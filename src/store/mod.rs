@@ -35,7 +35,9 @@ pub use audit_inputs::{
 pub use chain::{EntryContent, GENESIS, Tampering, entry_hash};
 pub use fault::advice;
 pub(crate) use fault::store_error;
-pub use import::{Chunk, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order};
+pub use import::{
+    Chunk, EarlySync, EmailKeys, ImportCounts, Importer, RowRef, columns, written_in_key_order,
+};
 pub use lookups::*;
 pub use read::*;
 pub use report_cache::{KeptReport, KeptRow, Unreadable, encode_row};

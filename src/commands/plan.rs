@@ -150,6 +150,13 @@ pub fn run(
     if let Some(code) = &args.contact {
         crate::commands::checks::require_known_code(store, "--contact", code, true)?;
     }
+    // An empty plan from a store with nothing to match must not read as
+    // "nobody needs a replacement".
+    if let Some(why) = crate::commands::checks::why_unchecked(store)? {
+        reporter.warn(&format!(
+            "the plan proposes nothing that was checked: {why}"
+        ));
+    }
     // A national plan audits every account first (about a second for a
     // million): a spinner says so at a terminal.
     let bar = reporter.progress(Work::Spinner {

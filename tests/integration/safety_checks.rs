@@ -217,6 +217,22 @@ fn without_check_an_unchecked_store_is_warned_about_and_never_called_clear() {
 }
 
 #[test]
+fn a_plan_from_a_store_with_nothing_to_match_says_so() {
+    let no_directory = store_without(&["directory", "activity"]);
+    let run = no_directory.run(&["plan", "--out", "-"]).ok();
+    assert!(
+        run.stderr
+            .contains("warning: the plan proposes nothing that was checked")
+            && run.stderr.contains("no NHSmail directory extract"),
+        "{}",
+        run.stderr
+    );
+    let full = Store::with_fixtures();
+    let run = full.run(&["plan", "--out", "-"]).ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+#[test]
 fn a_check_of_a_full_store_still_reports_the_accounts_needing_action() {
     let store = Store::with_fixtures();
     let run = store.run(&["report", "--check"]).fails(3);

@@ -19,3 +19,4 @@ mod safety_files;
 mod safety_store;
 mod signin;
 mod store;
+mod typed_output;

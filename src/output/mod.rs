@@ -244,6 +244,7 @@ pub fn warning(text: &str) {
     message(&format!("warning: {text}"));
 }
 
+mod json;
 pub mod progress;
 pub use shell::{Go, Shell};
 pub mod replacements;

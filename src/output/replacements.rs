@@ -3,8 +3,6 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use serde_json::json;
-
 use super::{Sink, message, print_json, print_text, render_table, shown};
 use crate::cli::Format;
 use crate::commands::replace::{ReplaceOutcome, Replacement};
@@ -29,19 +27,6 @@ fn roles_phrase(roles: &[RoleGrant]) -> String {
     } else {
         roles.iter().map(role_phrase).collect::<Vec<_>>().join(", ")
     }
-}
-
-pub fn roles_json(roles: &[RoleGrant]) -> serde_json::Value {
-    json!(
-        roles
-            .iter()
-            .map(|r| json!({
-                "ods_code": r.ods_code,
-                "role": r.role.as_str(),
-                "payment_types": r.payment_types,
-            }))
-            .collect::<Vec<_>>()
-    )
 }
 
 fn roles_table(roles: &[RoleGrant]) -> String {
@@ -309,16 +294,7 @@ pub fn replaced(outcome: &ReplaceOutcome, format: Format) -> anyhow::Result<()> 
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
                 serde_json::to_writer(
                     &mut out,
-                    &json!({
-                        "old_account_id": r.old_account_id,
-                        "new_account_id": r.new_account_id,
-                        "email": r.email,
-                        "given_name": r.given_name,
-                        "family_name": r.family_name,
-                        "reason": r.reason,
-                        "line": r.line,
-                        "roles": roles_json(&r.roles),
-                    }),
+                    &super::json::ReplacementView::from(r),
                 )?;
             }
             let close =
@@ -329,12 +305,7 @@ pub fn replaced(outcome: &ReplaceOutcome, format: Format) -> anyhow::Result<()> 
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
                 serde_json::to_writer(
                     &mut out,
-                    &json!({
-                        "old_account_id": d.old_account_id,
-                        "new_account_id": d.new_account_id,
-                        "email": d.email,
-                        "line": d.line,
-                    }),
+                    &super::json::AlreadyDoneView::from(d),
                 )?;
             }
             close(&mut out, outcome.already_done.len())?;
@@ -401,14 +372,7 @@ pub fn reverted(r: &crate::commands::revert::Revert, format: Format) -> anyhow::
         "dry_run",
     ];
     match format {
-        Format::Json => Ok(print_json(&json!({
-            "old_account_id": r.old_account_id,
-            "new_account_id": r.new_account_id,
-            "email": r.email,
-            "old_reenabled": r.reenable_old,
-            "reason": r.reason,
-            "dry_run": r.dry_run,
-        }))?),
+        Format::Json => Ok(print_json(&super::json::RevertView::from(r))?),
         Format::Csv => {
             let mut sink = Sink::stdout(format, COLUMNS)?;
             sink.row(&values)?;
@@ -453,13 +417,7 @@ pub fn reinstated(r: &crate::commands::reinstate::Reinstate, format: Format) -> 
     ];
     const COLUMNS: &[&str] = &["old_account_id", "new_account_id", "email", "dry_run"];
     match format {
-        Format::Json => Ok(print_json(&json!({
-            "old_account_id": r.old_account_id,
-            "new_account_id": r.new_account_id,
-            "email": r.email,
-            "reason": r.reason,
-            "dry_run": r.dry_run,
-        }))?),
+        Format::Json => Ok(print_json(&super::json::ReinstateView::from(r))?),
         Format::Csv => {
             let mut sink = Sink::stdout(format, COLUMNS)?;
             sink.row(&values)?;
@@ -547,23 +505,11 @@ pub fn plan(
         ),
     );
     if format == Format::Json {
-        print_json(&json!({
-            "out": where_,
-            "proposed": plan.rows.len(),
-            "left_out": plan.left_out.iter().map(|l| json!({
-                "account_id": l.row.account_id,
-                "new_email": l.row.new_email,
-                "why": l.why.as_str(),
-                "explanation": l.why.explain(),
-                "accounts_matched": l.accounts_matched,
-                "given_name": l.row.given_name,
-                "family_name": l.row.family_name,
-                "old_email": l.row.old_email,
-                "category": l.row.category,
-                "organisations": l.row.organisations,
-                "contacts": l.row.contacts,
-            })).collect::<Vec<_>>(),
-        }))?;
+        print_json(&super::json::PlanView::new(
+            &where_,
+            plan.rows.len(),
+            &plan.left_out,
+        ))?;
         message(&summary);
         return Ok(());
     }
@@ -712,15 +658,8 @@ pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> any
 /// Where the export went, on standard error (JSON on standard output).
 pub fn exported(e: &crate::commands::export::Exported, format: Format) -> anyhow::Result<()> {
     use crate::cli::ExportFile;
-    let file = |kind: ExportFile| e.files.iter().find(|f| f.file == kind);
     if format == Format::Json {
-        print_json(&json!({
-            "accounts_file": file(ExportFile::Accounts).map(|f| &f.written_to),
-            "permissions_file": file(ExportFile::Permissions).map(|f| &f.written_to),
-            "accounts": file(ExportFile::Accounts).map(|f| f.rows),
-            "permissions": file(ExportFile::Permissions).map(|f| f.rows),
-            "all": e.all,
-        }))?;
+        print_json(&super::json::ExportView::from(e))?;
     }
     let parts: Vec<String> = e
         .files

@@ -15,8 +15,10 @@ use crate::commands::reinstate::Reinstate;
 use crate::commands::replace::{AlreadyDone, Replacement};
 use crate::commands::revert::Revert;
 use crate::commands::signin::Signin;
-use crate::model::{Account, RoleGrant};
+use crate::commands::verify::Verified;
+use crate::model::{Account, Activity, RoleGrant};
 use crate::rules::SigninOutcome;
+use crate::store::LogEntry;
 
 #[derive(Serialize)]
 pub(super) struct Role<'a> {
@@ -60,7 +62,10 @@ struct Unusable<'a> {
 impl<'a> SigninView<'a> {
     pub(super) fn new(s: &'a Signin, account_ids: Vec<&'a str>) -> Self {
         SigninView {
-            account_id: account_ids.first().copied().filter(|_| account_ids.len() == 1),
+            account_id: account_ids
+                .first()
+                .copied()
+                .filter(|_| account_ids.len() == 1),
             address: &s.address,
             directory: &s.directory,
             next_step: s.outcome.next_step(),
@@ -327,6 +332,134 @@ impl<'a> From<&'a Exported> for ExportView<'a> {
             all: e.all,
             permissions: file(ExportFile::Permissions).map(|f| f.rows),
             permissions_file: file(ExportFile::Permissions).map(|f| f.written_to.as_str()),
+        }
+    }
+}
+
+/// One row of the report, from its cells in `report::COLUMNS` order (the
+/// report's rows are held as text), with the days left as a number.
+#[derive(Serialize)]
+pub(super) struct ReportRecord<'a> {
+    account_id: &'a str,
+    category: &'a str,
+    contact_code: &'a str,
+    contact_email: &'a str,
+    contact_name: &'a str,
+    cutover: &'a str,
+    days_until_cutover: i64,
+    email: &'a str,
+    family_name: &'a str,
+    given_name: &'a str,
+    #[serde(rename = "match")]
+    nhsmail_match: &'a str,
+    section: &'a str,
+}
+
+impl<'a> ReportRecord<'a> {
+    pub(super) fn new(cells: &[&'a str; 12], days_until_cutover: i64) -> Self {
+        let [
+            section,
+            contact_code,
+            contact_name,
+            contact_email,
+            account_id,
+            email,
+            given_name,
+            family_name,
+            category,
+            nhsmail_match,
+            cutover,
+            _days,
+        ] = *cells;
+        ReportRecord {
+            account_id,
+            category,
+            contact_code,
+            contact_email,
+            contact_name,
+            cutover,
+            days_until_cutover,
+            email,
+            family_name,
+            given_name,
+            nhsmail_match,
+            section,
+        }
+    }
+}
+
+/// One activity an account can see.
+#[derive(Serialize)]
+pub(super) struct ActivityRecord<'a> {
+    account_id: &'a str,
+    activity_id: &'a str,
+    detail: &'a str,
+    kind: &'a str,
+    occurred_at: &'a str,
+    ods_code: &'a str,
+}
+
+impl<'a> From<&'a Activity> for ActivityRecord<'a> {
+    fn from(a: &'a Activity) -> Self {
+        ActivityRecord {
+            account_id: &a.account_id,
+            activity_id: &a.activity_id,
+            detail: a.detail.as_deref().unwrap_or(""),
+            kind: a.kind.as_str(),
+            occurred_at: &a.occurred_at,
+            ods_code: &a.ods_code,
+        }
+    }
+}
+
+/// One replacement checked by `verify`.
+#[derive(Serialize)]
+pub(super) struct VerifiedRecord<'a> {
+    detail: &'a str,
+    history_equal: bool,
+    new_account_id: &'a str,
+    new_status: &'a str,
+    old_account_id: &'a str,
+    roles_equal: bool,
+}
+
+impl<'a> From<&'a Verified> for VerifiedRecord<'a> {
+    fn from(v: &'a Verified) -> Self {
+        VerifiedRecord {
+            detail: &v.detail,
+            history_equal: v.history_equal,
+            new_account_id: &v.new_account_id,
+            new_status: v.new_status.as_str(),
+            old_account_id: &v.old_account_id,
+            roles_equal: v.roles_equal,
+        }
+    }
+}
+
+/// One entry of the change log (a field an entry does not have is blank).
+#[derive(Serialize)]
+pub(super) struct LogRecord<'a> {
+    action: &'a str,
+    actor: &'a str,
+    at: &'a str,
+    email: &'a str,
+    new_account_id: &'a str,
+    old_account_id: &'a str,
+    reason: &'a str,
+    seq: i64,
+}
+
+impl<'a> From<&'a LogEntry> for LogRecord<'a> {
+    fn from(e: &'a LogEntry) -> Self {
+        LogRecord {
+            action: &e.action,
+            actor: &e.actor,
+            at: &e.at,
+            email: e.email.as_deref().unwrap_or(""),
+            new_account_id: e.new_account_id.as_deref().unwrap_or(""),
+            old_account_id: e.old_account_id.as_deref().unwrap_or(""),
+            reason: e.reason.as_deref().unwrap_or(""),
+            seq: e.seq,
         }
     }
 }

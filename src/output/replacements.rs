@@ -292,10 +292,7 @@ pub fn replaced(outcome: &ReplaceOutcome, format: Format) -> anyhow::Result<()> 
             )?;
             for (i, r) in outcome.replacements.iter().enumerate() {
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-                serde_json::to_writer(
-                    &mut out,
-                    &super::json::ReplacementView::from(r),
-                )?;
+                serde_json::to_writer(&mut out, &super::json::ReplacementView::from(r))?;
             }
             let close =
                 |out: &mut dyn Write, n: usize| out.write_all(if n == 0 { b"]" } else { b"\n  ]" });
@@ -303,10 +300,7 @@ pub fn replaced(outcome: &ReplaceOutcome, format: Format) -> anyhow::Result<()> 
             write!(out, ",\n  \"already_done\": [")?;
             for (i, d) in outcome.already_done.iter().enumerate() {
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-                serde_json::to_writer(
-                    &mut out,
-                    &super::json::AlreadyDoneView::from(d),
-                )?;
+                serde_json::to_writer(&mut out, &super::json::AlreadyDoneView::from(d))?;
             }
             close(&mut out, outcome.already_done.len())?;
             writeln!(out, "\n}}")?;
@@ -561,14 +555,17 @@ pub fn plan(
 /// The activity an account can see.
 pub fn history(list: &[crate::model::Activity], format: Format) -> anyhow::Result<()> {
     let rows = list.iter().map(|a| {
-        [
-            a.activity_id.as_str(),
-            &a.ods_code,
-            &a.account_id,
-            a.kind.as_str(),
-            &a.occurred_at,
-            a.detail.as_deref().unwrap_or(""),
-        ]
+        (
+            [
+                a.activity_id.as_str(),
+                &a.ods_code,
+                &a.account_id,
+                a.kind.as_str(),
+                &a.occurred_at,
+                a.detail.as_deref().unwrap_or(""),
+            ],
+            super::json::ActivityRecord::from(a),
+        )
     });
     records(format, crate::commands::history::COLUMNS, rows)?;
     if format == Format::Table && list.is_empty() {
@@ -583,19 +580,19 @@ pub fn history(list: &[crate::model::Activity], format: Format) -> anyhow::Resul
 /// of a region's history; at a terminal (boxes, wrapping to the width) and for
 /// cells the direct writer cannot measure (several lines, non-ASCII), the
 /// shared renderer is used.
-pub fn records<'a, const N: usize>(
+pub fn records<'a, const N: usize, R: serde::Serialize>(
     format: Format,
     headers: &[&'static str],
-    rows: impl Iterator<Item = [&'a str; N]>,
+    rows: impl Iterator<Item = ([&'a str; N], R)>,
 ) -> io::Result<()> {
     if format != Format::Table || io::stdout().is_terminal() {
         let mut sink = Sink::stdout(format, headers)?;
-        for row in rows {
-            sink.row(&row)?;
+        for (cells, record) in rows {
+            sink.record(&cells, &record)?;
         }
         return sink.finish();
     }
-    let rows: Vec<[&str; N]> = rows.collect();
+    let rows: Vec<[&str; N]> = rows.map(|(cells, _)| cells).collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -633,14 +630,17 @@ pub fn records<'a, const N: usize>(
 /// One row per replacement; the summary on standard error.
 pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> anyhow::Result<()> {
     let rows = list.iter().map(|v| {
-        [
-            v.old_account_id.as_str(),
-            &v.new_account_id,
-            v.new_status.as_str(),
-            if v.roles_equal { "true" } else { "false" },
-            if v.history_equal { "true" } else { "false" },
-            &v.detail,
-        ]
+        (
+            [
+                v.old_account_id.as_str(),
+                &v.new_account_id,
+                v.new_status.as_str(),
+                if v.roles_equal { "true" } else { "false" },
+                if v.history_equal { "true" } else { "false" },
+                &v.detail,
+            ],
+            super::json::VerifiedRecord::from(v),
+        )
     });
     records(format, crate::commands::verify::COLUMNS, rows)?;
     let bad = list.iter().filter(|v| !v.ok()).count();
@@ -683,16 +683,19 @@ pub fn exported(e: &crate::commands::export::Exported, format: Format) -> anyhow
 pub fn log(entries: &[crate::store::LogEntry], format: Format) -> anyhow::Result<()> {
     let seqs: Vec<String> = entries.iter().map(|e| e.seq.to_string()).collect();
     let rows = entries.iter().zip(&seqs).map(|(e, seq)| {
-        [
-            seq.as_str(),
-            &e.at,
-            &e.actor,
-            &e.action,
-            e.old_account_id.as_deref().unwrap_or(""),
-            e.new_account_id.as_deref().unwrap_or(""),
-            e.email.as_deref().unwrap_or(""),
-            e.reason.as_deref().unwrap_or(""),
-        ]
+        (
+            [
+                seq.as_str(),
+                &e.at,
+                &e.actor,
+                &e.action,
+                e.old_account_id.as_deref().unwrap_or(""),
+                e.new_account_id.as_deref().unwrap_or(""),
+                e.email.as_deref().unwrap_or(""),
+                e.reason.as_deref().unwrap_or(""),
+            ],
+            super::json::LogRecord::from(e),
+        )
     });
     records(format, crate::commands::log::COLUMNS, rows)?;
     if entries.is_empty() && format == Format::Table {

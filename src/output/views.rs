@@ -97,8 +97,13 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
         let mut sink = Sink::stdout(format, report::COLUMNS)?;
         let cutover = report.dates.cutover.to_string();
         let days = report.dates.days_left().to_string();
+        let days_until_cutover = report.dates.days_left();
         for r in &report.rows {
-            sink.row(&report_values(r, &cutover, &days))?;
+            let cells = report_values(r, &cutover, &days);
+            sink.record(
+                &cells,
+                &super::json::ReportRecord::new(&cells, days_until_cutover),
+            )?;
         }
         return sink.finish();
     }

@@ -15,9 +15,7 @@ fn normalise(store: &Store, text: &str) -> String {
     for day in [today, utc] {
         // A timestamp is the day followed by a time: replace to the closing quote.
         while let Some(at) = text.find(&day) {
-            let end = text[at..]
-                .find(['"', ','])
-                .map_or(text.len(), |n| at + n);
+            let end = text[at..].find(['"', ',']).map_or(text.len(), |n| at + n);
             text.replace_range(at..end, "<now>");
         }
     }
@@ -92,7 +90,8 @@ fn every_command_json_is_as_pinned() {
         let run = store.run(&[args, &["--format", "json"][..]].concat());
         pinned.push_str(&format!(
             "=== {} (exit {})\n{}\n",
-            args.join(" ").replace(store.dir.path().to_str().unwrap(), "<dir>"),
+            args.join(" ")
+                .replace(store.dir.path().to_str().unwrap(), "<dir>"),
             run.code,
             normalise(&store, &run.stdout)
         ));

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::mpsc;
 
 use anyhow::{Context, Result};
 
@@ -546,6 +547,10 @@ fn progress(reporter: &dyn Reporter, rows: usize) -> Progress {
 /// the progress bar).
 const BATCH: usize = 10_000;
 
+/// The first batch a long plan checks is smaller, so that writing (which
+/// waits for it) starts sooner.
+const FIRST_BATCH: usize = 1_000;
+
 /// The replacements asked for, read and not yet checked: what
 /// [`propose`] checks and [`commit`] makes.
 #[derive(Debug)]
@@ -744,7 +749,7 @@ pub fn commit(
         Ok(())
     };
     let eval = if requests.len() > BATCH {
-        check_and_write_batched(&tx, &requests, options, &bar, write)?
+        check_and_write_pipelined(&tx, &requests, options, &bar, write)?
     } else {
         let eval = evaluate(&tx, &requests, options)?;
         if eval.problems.is_empty() {
@@ -769,20 +774,22 @@ pub fn commit(
     })
 }
 
-/// Checks a long plan and creates its accounts batch by batch, inside the
-/// write transaction `tx` and on its connection: each batch is checked, then
-/// written, so the transaction's changed pages may spill to the file as it
-/// grows and the memory it needs stays bounded (a second, checking connection
-/// would be locked out by a spill).
+/// Checks a long plan and creates its accounts at once, inside the write
+/// transaction `tx`: a second thread checks each batch on its own connection
+/// while this one writes the batch before it.
 ///
-/// Checking on the writing connection sees the plan's earlier batches, but
-/// they cannot change another row's verdict: each row touches only its own
-/// old account and its own new id and address, and a plan that names an
-/// account or address twice is refused (nothing is written), though every
-/// row of it is still checked. Once a problem turns up nothing more is
-/// written (the transaction will be rolled back), but every batch is still
-/// checked so that every problem is reported.
-fn check_and_write_batched(
+/// The checking connection sees the store exactly as the transaction found
+/// it: `tx` holds the write lock, so no other operator can commit, and the
+/// plan's own uncommitted writes stay in `tx`'s page cache until the commit
+/// (`Store::prepare_for_bulk` turns off spilling them), out of another
+/// connection's sight. Those
+/// writes cannot change another row's verdict anyway: each row touches only
+/// its own old account and its own new id and address, and a plan that names
+/// an account or address twice is refused (nothing is written), though every
+/// row of it is still checked. Once a
+/// problem turns up nothing more is written (the transaction will be rolled
+/// back), but every batch is still checked so that every problem is reported.
+fn check_and_write_pipelined(
     tx: &WriteTx<'_>,
     requests: &[Request],
     options: CheckOptions,
@@ -790,20 +797,44 @@ fn check_and_write_batched(
     mut write: impl FnMut(&[Replacement]) -> Result<()>,
 ) -> Result<Evaluation> {
     let (repeats, repeated) = find_repeats(requests);
+    let reader = tx.lookup_reader()?;
     let mut total = Evaluation {
         problems: repeats,
         ..Evaluation::default()
     };
-    for (batch, repeats) in requests.chunks(BATCH).zip(repeated.chunks(BATCH)) {
-        let mut eval = check_requests(tx, batch, repeats, options)?;
-        if total.problems.is_empty() && eval.problems.is_empty() {
-            write(&eval.ready)?;
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = mpsc::sync_channel::<Result<Evaluation>>(2);
+        let repeated = &repeated;
+        let checker = scope.spawn(move || {
+            let first = requests.len().min(FIRST_BATCH);
+            let (first, rest) = (
+                (&requests[..first], &repeated[..first]),
+                (&requests[first..], &repeated[first..]),
+            );
+            let batches = rest.0.chunks(BATCH).zip(rest.1.chunks(BATCH));
+            for (batch, repeats) in std::iter::once(first).chain(batches) {
+                let checked = check_requests(&reader, batch, repeats, options);
+                let failed = checked.is_err();
+                if send.send(checked).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for checked in receive {
+            let mut eval = checked?;
+            if total.problems.is_empty() && eval.problems.is_empty() {
+                write(&eval.ready)?;
+            }
+            bar.inc((eval.ready.len() + eval.done.len() + eval.problems.len()) as u64);
+            total.problems.append(&mut eval.problems);
+            total.ready.append(&mut eval.ready);
+            total.done.append(&mut eval.done);
         }
-        bar.inc((eval.ready.len() + eval.done.len() + eval.problems.len()) as u64);
-        total.problems.append(&mut eval.problems);
-        total.ready.append(&mut eval.ready);
-        total.done.append(&mut eval.done);
-    }
+        checker
+            .join()
+            .map_err(|_| anyhow::anyhow!("checking the plan failed"))?;
+        Ok(())
+    })?;
     Ok(total)
 }
 

@@ -75,6 +75,18 @@ impl Store {
         Store::open(&self.path)
     }
 
+    /// A second connection for many scattered look-ups (checking a long
+    /// plan). It reads the file through a memory map, so each look-up reads
+    /// pages in place instead of copying them into a small page cache.
+    pub fn lookup_reader(&self) -> Result<Store> {
+        let store = Store::open(&self.path)?;
+        store
+            .conn
+            .execute_batch("PRAGMA mmap_size = 4294967296")
+            .map_err(|e| store_error(&self.path, e))?;
+        Ok(store)
+    }
+
     pub fn organisations(&self) -> Result<Vec<Organisation>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ods_code, name, kind, parent_code, contact_email FROM organisations ORDER BY ods_code",

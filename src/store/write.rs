@@ -45,12 +45,17 @@ impl Store {
     }
 
     /// Readies the connection for writing a long plan, for this process only
-    /// (nothing is stored): a 64 MB page cache, whose changed pages spill to
-    /// the file (under the exclusive lock) as the one transaction grows, so a
-    /// plan of any length needs bounded memory. Nothing else reads the store
-    /// during the transaction: the plan is checked on this connection.
+    /// (nothing is stored): a page cache big enough to hold the pages the
+    /// plan changes until the commit, and no spilling of changed pages to
+    /// the file before the commit (`cache_spill = OFF`). A spill would take
+    /// the exclusive lock, locking out the connection that checks the next
+    /// batch (see `replace`); this way the file stays as it was until the
+    /// commit.
     pub fn prepare_for_bulk(&self) -> Result<()> {
-        self.conn.execute_batch("PRAGMA cache_size = -65536;")?;
+        self.conn.execute_batch(
+            "PRAGMA cache_size = -262144;
+             PRAGMA cache_spill = OFF;",
+        )?;
         Ok(())
     }
 }

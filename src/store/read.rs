@@ -76,13 +76,15 @@ impl Store {
     }
 
     /// A second connection for many scattered look-ups (checking a long
-    /// plan). It reads the file through a memory map, so each look-up reads
-    /// pages in place instead of copying them into a small page cache.
+    /// plan), with a 64 MB page cache. Not a memory map: the pages a map
+    /// touches count in the process's resident size, and for a 2 million
+    /// account store they were 500 MB of the 1.2 GB peak of a 177,000-row
+    /// plan.
     pub fn lookup_reader(&self) -> Result<Store> {
         let store = Store::open(&self.path)?;
         store
             .conn
-            .execute_batch("PRAGMA mmap_size = 4294967296")
+            .execute_batch("PRAGMA cache_size = -65536")
             .map_err(|e| store_error(&self.path, e))?;
         Ok(store)
     }

@@ -17,7 +17,6 @@ use crate::commands::revert::Revert;
 use crate::commands::signin::Signin;
 use crate::commands::verify::Verified;
 use crate::model::{Account, Activity, RoleGrant};
-use crate::rules::SigninOutcome;
 use crate::store::LogEntry;
 
 #[derive(Serialize)]
@@ -60,7 +59,8 @@ struct Unusable<'a> {
 }
 
 impl<'a> SigninView<'a> {
-    pub(super) fn new(s: &'a Signin, account_ids: Vec<&'a str>) -> Self {
+    pub(super) fn new(s: &'a Signin) -> Self {
+        let account_ids: Vec<&str> = s.outcome.account_ids().iter().map(String::as_str).collect();
         SigninView {
             account_id: account_ids
                 .first()
@@ -83,15 +83,6 @@ impl<'a> SigninView<'a> {
                 .collect(),
             account_ids,
         }
-    }
-}
-
-/// The accounts a sign-in reaches or finds ambiguous.
-pub(super) fn signin_account_ids(s: &Signin) -> Vec<&str> {
-    match &s.outcome {
-        SigninOutcome::MessageCentre(id) => vec![id.as_str()],
-        SigninOutcome::Ambiguous(ids) => ids.iter().map(String::as_str).collect(),
-        _ => Vec::new(),
     }
 }
 

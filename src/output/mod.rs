@@ -208,9 +208,9 @@ pub fn warning(text: &str) {
 }
 
 mod json;
-pub mod progress;
+pub(crate) mod progress;
 pub use shell::{Go, Shell};
-pub mod replacements;
-pub mod shell;
-pub mod trace;
-pub mod views;
+pub(crate) mod replacements;
+pub(crate) mod shell;
+pub(crate) mod trace;
+pub(crate) mod views;

@@ -201,9 +201,9 @@ fn roles_rows(roles: &[RoleGrant]) -> Vec<Vec<String>> {
 }
 
 pub fn signin(s: &Signin, format: Format) -> io::Result<()> {
-    let account_ids = super::json::signin_account_ids(s);
+    let account_ids = s.outcome.account_ids();
     match format {
-        Format::Json => print_json(&super::json::SigninView::new(s, account_ids)),
+        Format::Json => print_json(&super::json::SigninView::new(s)),
         Format::Csv => {
             let mut sink =
                 Sink::stdout(format, &["address", "outcome", "account_ids", "next_step"])?;

@@ -67,14 +67,6 @@ impl Guarded {
         guarded
     }
 
-    /// Guards a file the command reads too.
-    pub fn reading(mut self, path: &Path, what: &str) -> Guarded {
-        if path.as_os_str() != "-" {
-            self.add(path, format!("{what} {}", path.display()));
-        }
-        self
-    }
-
     fn add(&mut self, path: &Path, what: String) {
         if let Some(name) = canonical_name(path) {
             self.names.push((name, what.clone()));

@@ -3,22 +3,22 @@
 //! `run` is the whole program: the binary only parses arguments and maps the
 //! result to an exit status.
 
-pub mod app;
-pub mod audit;
+pub(crate) mod app;
+pub(crate) mod audit;
 pub mod cli;
 pub mod columns;
 pub mod commands;
 pub mod error;
-pub mod files;
+pub(crate) mod files;
 pub mod input;
-pub mod model;
+pub(crate) mod model;
 pub mod output;
-pub mod reporting;
-pub mod rules;
-pub mod spreadsheet;
+pub(crate) mod reporting;
+pub(crate) mod rules;
+pub(crate) mod spreadsheet;
 pub mod store;
 pub mod text;
-pub mod unique_texts;
+pub(crate) mod unique_texts;
 
 use anyhow::Result;
 use chrono::NaiveDate;

@@ -23,6 +23,7 @@ macro_rules! spelled_impls {
     ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $name {
             /// Every value, in the order the spec lists them.
+            #[allow(dead_code, reason = "not every spelled enum is listed whole")]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The spelling used in files, the store and output.

@@ -105,9 +105,24 @@ impl Progress {
     }
 }
 
-/// Where a command streams its records (one row of cells, in the order of
-/// the columns the sink was made with), so that a million-row audit is never
-/// held in memory.
+/// Where a command streams its records, so that a million-row audit is never
+/// held in memory. Each record comes as its cells (for tables and CSV, in the
+/// order of the columns the sink was made with) and as itself (for JSON,
+/// serialised by serde, so its numbers and booleans keep their types).
 pub trait RowSink {
-    fn row(&mut self, values: &[&str]) -> io::Result<()>;
+    fn record(&mut self, cells: &[&str], record: &dyn JsonRecord) -> io::Result<()>;
+    /// A row of a stream that is only ever CSV (a file the tool writes).
+    fn row(&mut self, cells: &[&str]) -> io::Result<()>;
+}
+
+/// A record's JSON shape: any `Serialize` value, written by serde. A trait
+/// object, so that a command can stream through `&mut dyn RowSink`.
+pub trait JsonRecord {
+    fn write_json(&self, out: &mut dyn io::Write) -> serde_json::Result<()>;
+}
+
+impl<T: serde::Serialize> JsonRecord for T {
+    fn write_json(&self, out: &mut dyn io::Write) -> serde_json::Result<()> {
+        serde_json::to_writer(out, self)
+    }
 }

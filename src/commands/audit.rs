@@ -99,6 +99,27 @@ pub fn refuse_unanswerable(store: &Store, args: &AuditArgs) -> Result<()> {
     Ok(())
 }
 
+/// One audited account, as streamed. Fields in alphabetical order: the
+/// order the JSON has always had.
+#[derive(serde::Serialize)]
+struct AuditRecord<'a> {
+    account_id: &'a str,
+    category: &'a str,
+    email: &'a str,
+    family_name: &'a str,
+    given_name: &'a str,
+    #[serde(rename = "match")]
+    nhsmail_match: &'a str,
+    section: &'a str,
+}
+
+/// How many accounts one category has (`--counts`).
+#[derive(serde::Serialize)]
+struct CountRecord {
+    accounts: u64,
+    category: &'static str,
+}
+
 /// Writes one row per audited account to `sink` (or, with `--counts`, one per
 /// category at the end).
 ///
@@ -138,15 +159,27 @@ pub fn run(store: &mut Store, args: &AuditArgs, sink: &mut dyn RowSink) -> Resul
             summary.needing_action += 1;
         }
         if !args.counts {
-            sink.row(&[
-                row.account.account_id,
-                row.account.email,
-                row.account.given_name,
-                row.account.family_name,
-                row.category.as_str(),
-                row.match_column(),
-                row.section.map_or("", |s| s.as_str()),
-            ])?;
+            let record = AuditRecord {
+                account_id: row.account.account_id,
+                category: row.category.as_str(),
+                email: row.account.email,
+                family_name: row.account.family_name,
+                given_name: row.account.given_name,
+                nhsmail_match: row.match_column(),
+                section: row.section.map_or("", |s| s.as_str()),
+            };
+            sink.record(
+                &[
+                    record.account_id,
+                    record.email,
+                    record.given_name,
+                    record.family_name,
+                    record.category,
+                    record.nhsmail_match,
+                    record.section,
+                ],
+                &record,
+            )?;
         }
         Ok(())
     })?;
@@ -159,7 +192,11 @@ pub fn run(store: &mut Store, args: &AuditArgs, sink: &mut dyn RowSink) -> Resul
     if args.counts {
         for category in Category::ALL {
             let n = summary.counts.get(category).copied().unwrap_or(0);
-            sink.row(&[category.as_str(), &n.to_string()])?;
+            let record = CountRecord {
+                accounts: n,
+                category: category.as_str(),
+            };
+            sink.record(&[record.category, &n.to_string()], &record)?;
         }
     }
     Ok(summary)

@@ -97,7 +97,7 @@ pub fn run(store: &Store, account_id: &str) -> Result<Vec<Activity>> {
 mod tests {
     use super::*;
     use crate::model::OrgKind;
-    use crate::rules::can_view;
+    use crate::rules::history::can_view;
 
     fn org(code: &str, parent: Option<&str>) -> Organisation {
         Organisation {

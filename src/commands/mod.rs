@@ -4,19 +4,19 @@
 //! (`reporting::Reporter`), and a change that needs confirming is two steps,
 //! a proposal the caller (`app`) shows and asks about, then the commit.
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod audit;
-pub mod checks;
-pub mod confirm;
-pub mod cutover;
-pub mod export;
-pub mod history;
+pub(crate) mod checks;
+pub(crate) mod confirm;
+pub(crate) mod cutover;
+pub(crate) mod export;
+pub(crate) mod history;
 pub mod import;
-pub mod log;
-pub mod plan;
-pub mod reinstate;
-pub mod replace;
-pub mod report;
-pub mod revert;
-pub mod signin;
-pub mod verify;
+pub(crate) mod log;
+pub(crate) mod plan;
+pub(crate) mod reinstate;
+pub(crate) mod replace;
+pub(crate) mod report;
+pub(crate) mod revert;
+pub(crate) mod signin;
+pub(crate) mod verify;

@@ -8,67 +8,14 @@
 use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
-use serde_json::{Map, Value};
 
 use crate::cli::Format;
+use crate::reporting::JsonRecord;
 pub use crate::spreadsheet::{neutralise, unneutralise};
-
-/// What a column holds, for JSON: numbers and yes/no values are written as
-/// JSON numbers and booleans, everything else as text. CSV and tables show
-/// every value as text either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Integer,
-    Boolean,
-}
-
-/// The columns that hold numbers or yes/no values, wherever they appear
-/// (cli.md's column names mean the same in every command).
-const TYPED_COLUMNS: &[(&str, Kind)] = &[
-    ("accounts", Kind::Integer),
-    ("days_until_cutover", Kind::Integer),
-    ("line", Kind::Integer),
-    ("permissions", Kind::Integer),
-    ("seq", Kind::Integer),
-    ("all", Kind::Boolean),
-    ("disable_old", Kind::Boolean),
-    ("dry_run", Kind::Boolean),
-    ("history_equal", Kind::Boolean),
-    ("old_reenabled", Kind::Boolean),
-    ("roles_equal", Kind::Boolean),
-];
-
-fn column_kind(header: &str) -> Kind {
-    TYPED_COLUMNS
-        .iter()
-        .find(|(name, _)| *name == header)
-        .map_or(Kind::Text, |(_, kind)| *kind)
-}
-
-/// A cell as a JSON value of its column's kind. A blank number or yes/no
-/// (a single replacement has no plan line) is `null`; a value that is not
-/// of the column's kind stays text rather than being lost.
-fn json_value(kind: Kind, cell: &str) -> Value {
-    match kind {
-        Kind::Text => Value::String(cell.to_string()),
-        _ if cell.is_empty() => Value::Null,
-        Kind::Integer => cell
-            .parse::<i64>()
-            .map_or_else(|_| Value::String(cell.to_string()), Value::from),
-        Kind::Boolean => match cell {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::String(cell.to_string()),
-        },
-    }
-}
 
 /// Where records go.
 pub struct Sink<W: Write> {
     headers: Vec<&'static str>,
-    /// Each column's kind, for JSON.
-    kinds: Vec<Kind>,
     csv: Option<csv::Writer<W>>,
     json: Option<W>,
     rows: usize,
@@ -91,7 +38,6 @@ impl<W: Write> Sink<W> {
     pub fn new(out: W, format: Format, headers: &[&'static str]) -> io::Result<Self> {
         let mut sink = Sink {
             headers: headers.to_vec(),
-            kinds: headers.iter().map(|h| column_kind(h)).collect(),
             csv: None,
             json: None,
             rows: 0,
@@ -114,26 +60,39 @@ impl<W: Write> Sink<W> {
         Ok(sink)
     }
 
-    /// Writes one record; `values` line up with the headers.
-    pub fn row<S: AsRef<str>>(&mut self, values: &[S]) -> io::Result<()> {
+    /// Writes one record: `values` (lining up with the headers) in a table
+    /// or CSV, `record` serialised in JSON.
+    pub fn record<S: AsRef<str>>(
+        &mut self,
+        values: &[S],
+        record: &(impl JsonRecord + ?Sized),
+    ) -> io::Result<()> {
         if let Some(w) = &mut self.csv {
             for v in values {
                 w.write_field(neutralise(v.as_ref()).as_bytes())?;
             }
             w.write_record(std::iter::empty::<&[u8]>())?;
         } else if let Some(w) = &mut self.json {
-            let mut object = Map::with_capacity(values.len());
-            for ((h, kind), v) in self.headers.iter().zip(&self.kinds).zip(values) {
-                object.insert((*h).to_string(), json_value(*kind, v.as_ref()));
-            }
             w.write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
-            serde_json::to_writer(&mut *w, &object)?;
+            record.write_json(w)?;
         } else {
             self.table
                 .push(values.iter().map(|v| v.as_ref().to_string()).collect());
         }
         self.rows += 1;
         Ok(())
+    }
+
+    /// Writes one row of a table or CSV that has no JSON form (a CSV file
+    /// the tool writes, the CSV of a record whose JSON is one object).
+    pub fn row<S: AsRef<str>>(&mut self, values: &[S]) -> io::Result<()> {
+        if self.json.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "these rows have no JSON form",
+            ));
+        }
+        self.record(values, &())
     }
 
     pub fn rows(&self) -> usize {
@@ -169,8 +128,12 @@ impl<W: Write> Sink<W> {
 }
 
 impl<W: Write> crate::reporting::RowSink for Sink<W> {
-    fn row(&mut self, values: &[&str]) -> io::Result<()> {
-        Sink::row(self, values)
+    fn record(&mut self, cells: &[&str], record: &dyn JsonRecord) -> io::Result<()> {
+        Sink::record(self, cells, record)
+    }
+
+    fn row(&mut self, cells: &[&str]) -> io::Result<()> {
+        Sink::row(self, cells)
     }
 }
 
@@ -244,29 +207,10 @@ pub fn warning(text: &str) {
     message(&format!("warning: {text}"));
 }
 
-pub mod progress;
+mod json;
+pub(crate) mod progress;
 pub use shell::{Go, Shell};
-pub mod replacements;
-pub mod shell;
-pub mod trace;
-pub mod views;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_values_take_their_column_kind() {
-        assert_eq!(json_value(column_kind("seq"), "12"), Value::from(12));
-        assert_eq!(
-            json_value(column_kind("days_until_cutover"), "-2260"),
-            Value::from(-2260)
-        );
-        assert_eq!(
-            json_value(column_kind("roles_equal"), "true"),
-            Value::Bool(true)
-        );
-        assert_eq!(json_value(column_kind("line"), ""), Value::Null);
-        assert_eq!(json_value(column_kind("email"), "12"), Value::from("12"));
-    }
-}
+pub(crate) mod replacements;
+pub(crate) mod shell;
+pub(crate) mod trace;
+pub(crate) mod views;

@@ -3,8 +3,6 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use serde_json::json;
-
 use super::{Sink, message, print_json, print_text, render_table, shown};
 use crate::cli::Format;
 use crate::commands::replace::{ReplaceOutcome, Replacement};
@@ -29,19 +27,6 @@ fn roles_phrase(roles: &[RoleGrant]) -> String {
     } else {
         roles.iter().map(role_phrase).collect::<Vec<_>>().join(", ")
     }
-}
-
-pub fn roles_json(roles: &[RoleGrant]) -> serde_json::Value {
-    json!(
-        roles
-            .iter()
-            .map(|r| json!({
-                "ods_code": r.ods_code,
-                "role": r.role.as_str(),
-                "payment_types": r.payment_types,
-            }))
-            .collect::<Vec<_>>()
-    )
 }
 
 fn roles_table(roles: &[RoleGrant]) -> String {
@@ -307,19 +292,7 @@ pub fn replaced(outcome: &ReplaceOutcome, format: Format) -> anyhow::Result<()> 
             )?;
             for (i, r) in outcome.replacements.iter().enumerate() {
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-                serde_json::to_writer(
-                    &mut out,
-                    &json!({
-                        "old_account_id": r.old_account_id,
-                        "new_account_id": r.new_account_id,
-                        "email": r.email,
-                        "given_name": r.given_name,
-                        "family_name": r.family_name,
-                        "reason": r.reason,
-                        "line": r.line,
-                        "roles": roles_json(&r.roles),
-                    }),
-                )?;
+                serde_json::to_writer(&mut out, &super::json::ReplacementView::from(r))?;
             }
             let close =
                 |out: &mut dyn Write, n: usize| out.write_all(if n == 0 { b"]" } else { b"\n  ]" });
@@ -327,15 +300,7 @@ pub fn replaced(outcome: &ReplaceOutcome, format: Format) -> anyhow::Result<()> 
             write!(out, ",\n  \"already_done\": [")?;
             for (i, d) in outcome.already_done.iter().enumerate() {
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-                serde_json::to_writer(
-                    &mut out,
-                    &json!({
-                        "old_account_id": d.old_account_id,
-                        "new_account_id": d.new_account_id,
-                        "email": d.email,
-                        "line": d.line,
-                    }),
-                )?;
+                serde_json::to_writer(&mut out, &super::json::AlreadyDoneView::from(d))?;
             }
             close(&mut out, outcome.already_done.len())?;
             writeln!(out, "\n}}")?;
@@ -401,14 +366,7 @@ pub fn reverted(r: &crate::commands::revert::Revert, format: Format) -> anyhow::
         "dry_run",
     ];
     match format {
-        Format::Json => Ok(print_json(&json!({
-            "old_account_id": r.old_account_id,
-            "new_account_id": r.new_account_id,
-            "email": r.email,
-            "old_reenabled": r.reenable_old,
-            "reason": r.reason,
-            "dry_run": r.dry_run,
-        }))?),
+        Format::Json => Ok(print_json(&super::json::RevertView::from(r))?),
         Format::Csv => {
             let mut sink = Sink::stdout(format, COLUMNS)?;
             sink.row(&values)?;
@@ -453,13 +411,7 @@ pub fn reinstated(r: &crate::commands::reinstate::Reinstate, format: Format) -> 
     ];
     const COLUMNS: &[&str] = &["old_account_id", "new_account_id", "email", "dry_run"];
     match format {
-        Format::Json => Ok(print_json(&json!({
-            "old_account_id": r.old_account_id,
-            "new_account_id": r.new_account_id,
-            "email": r.email,
-            "reason": r.reason,
-            "dry_run": r.dry_run,
-        }))?),
+        Format::Json => Ok(print_json(&super::json::ReinstateView::from(r))?),
         Format::Csv => {
             let mut sink = Sink::stdout(format, COLUMNS)?;
             sink.row(&values)?;
@@ -547,23 +499,11 @@ pub fn plan(
         ),
     );
     if format == Format::Json {
-        print_json(&json!({
-            "out": where_,
-            "proposed": plan.rows.len(),
-            "left_out": plan.left_out.iter().map(|l| json!({
-                "account_id": l.row.account_id,
-                "new_email": l.row.new_email,
-                "why": l.why.as_str(),
-                "explanation": l.why.explain(),
-                "accounts_matched": l.accounts_matched,
-                "given_name": l.row.given_name,
-                "family_name": l.row.family_name,
-                "old_email": l.row.old_email,
-                "category": l.row.category,
-                "organisations": l.row.organisations,
-                "contacts": l.row.contacts,
-            })).collect::<Vec<_>>(),
-        }))?;
+        print_json(&super::json::PlanView::new(
+            &where_,
+            plan.rows.len(),
+            &plan.left_out,
+        ))?;
         message(&summary);
         return Ok(());
     }
@@ -615,14 +555,17 @@ pub fn plan(
 /// The activity an account can see.
 pub fn history(list: &[crate::model::Activity], format: Format) -> anyhow::Result<()> {
     let rows = list.iter().map(|a| {
-        [
-            a.activity_id.as_str(),
-            &a.ods_code,
-            &a.account_id,
-            a.kind.as_str(),
-            &a.occurred_at,
-            a.detail.as_deref().unwrap_or(""),
-        ]
+        (
+            [
+                a.activity_id.as_str(),
+                &a.ods_code,
+                &a.account_id,
+                a.kind.as_str(),
+                &a.occurred_at,
+                a.detail.as_deref().unwrap_or(""),
+            ],
+            super::json::ActivityRecord::from(a),
+        )
     });
     records(format, crate::commands::history::COLUMNS, rows)?;
     if format == Format::Table && list.is_empty() {
@@ -637,19 +580,19 @@ pub fn history(list: &[crate::model::Activity], format: Format) -> anyhow::Resul
 /// of a region's history; at a terminal (boxes, wrapping to the width) and for
 /// cells the direct writer cannot measure (several lines, non-ASCII), the
 /// shared renderer is used.
-pub fn records<'a, const N: usize>(
+pub fn records<'a, const N: usize, R: serde::Serialize>(
     format: Format,
     headers: &[&'static str],
-    rows: impl Iterator<Item = [&'a str; N]>,
+    rows: impl Iterator<Item = ([&'a str; N], R)>,
 ) -> io::Result<()> {
     if format != Format::Table || io::stdout().is_terminal() {
         let mut sink = Sink::stdout(format, headers)?;
-        for row in rows {
-            sink.row(&row)?;
+        for (cells, record) in rows {
+            sink.record(&cells, &record)?;
         }
         return sink.finish();
     }
-    let rows: Vec<[&str; N]> = rows.collect();
+    let rows: Vec<[&str; N]> = rows.map(|(cells, _)| cells).collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -687,14 +630,17 @@ pub fn records<'a, const N: usize>(
 /// One row per replacement; the summary on standard error.
 pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> anyhow::Result<()> {
     let rows = list.iter().map(|v| {
-        [
-            v.old_account_id.as_str(),
-            &v.new_account_id,
-            v.new_status.as_str(),
-            if v.roles_equal { "true" } else { "false" },
-            if v.history_equal { "true" } else { "false" },
-            &v.detail,
-        ]
+        (
+            [
+                v.old_account_id.as_str(),
+                &v.new_account_id,
+                v.new_status.as_str(),
+                if v.roles_equal { "true" } else { "false" },
+                if v.history_equal { "true" } else { "false" },
+                &v.detail,
+            ],
+            super::json::VerifiedRecord::from(v),
+        )
     });
     records(format, crate::commands::verify::COLUMNS, rows)?;
     let bad = list.iter().filter(|v| !v.ok()).count();
@@ -712,15 +658,8 @@ pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> any
 /// Where the export went, on standard error (JSON on standard output).
 pub fn exported(e: &crate::commands::export::Exported, format: Format) -> anyhow::Result<()> {
     use crate::cli::ExportFile;
-    let file = |kind: ExportFile| e.files.iter().find(|f| f.file == kind);
     if format == Format::Json {
-        print_json(&json!({
-            "accounts_file": file(ExportFile::Accounts).map(|f| &f.written_to),
-            "permissions_file": file(ExportFile::Permissions).map(|f| &f.written_to),
-            "accounts": file(ExportFile::Accounts).map(|f| f.rows),
-            "permissions": file(ExportFile::Permissions).map(|f| f.rows),
-            "all": e.all,
-        }))?;
+        print_json(&super::json::ExportView::from(e))?;
     }
     let parts: Vec<String> = e
         .files
@@ -744,16 +683,19 @@ pub fn exported(e: &crate::commands::export::Exported, format: Format) -> anyhow
 pub fn log(entries: &[crate::store::LogEntry], format: Format) -> anyhow::Result<()> {
     let seqs: Vec<String> = entries.iter().map(|e| e.seq.to_string()).collect();
     let rows = entries.iter().zip(&seqs).map(|(e, seq)| {
-        [
-            seq.as_str(),
-            &e.at,
-            &e.actor,
-            &e.action,
-            e.old_account_id.as_deref().unwrap_or(""),
-            e.new_account_id.as_deref().unwrap_or(""),
-            e.email.as_deref().unwrap_or(""),
-            e.reason.as_deref().unwrap_or(""),
-        ]
+        (
+            [
+                seq.as_str(),
+                &e.at,
+                &e.actor,
+                &e.action,
+                e.old_account_id.as_deref().unwrap_or(""),
+                e.new_account_id.as_deref().unwrap_or(""),
+                e.email.as_deref().unwrap_or(""),
+                e.reason.as_deref().unwrap_or(""),
+            ],
+            super::json::LogRecord::from(e),
+        )
     });
     records(format, crate::commands::log::COLUMNS, rows)?;
     if entries.is_empty() && format == Format::Table {

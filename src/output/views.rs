@@ -2,9 +2,6 @@
 
 use std::io;
 
-use serde_json::json;
-
-use super::replacements::roles_json;
 use super::{Sink, message, print_json, print_text, render_table, shown, warning};
 use crate::cli::Format;
 use crate::commands::accounts::AccountDetails;
@@ -100,8 +97,13 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
         let mut sink = Sink::stdout(format, report::COLUMNS)?;
         let cutover = report.dates.cutover.to_string();
         let days = report.dates.days_left().to_string();
+        let days_until_cutover = report.dates.days_left();
         for r in &report.rows {
-            sink.row(&report_values(r, &cutover, &days))?;
+            let cells = report_values(r, &cutover, &days);
+            sink.record(
+                &cells,
+                &super::json::ReportRecord::new(&cells, days_until_cutover),
+            )?;
         }
         return sink.finish();
     }
@@ -199,27 +201,9 @@ fn roles_rows(roles: &[RoleGrant]) -> Vec<Vec<String>> {
 }
 
 pub fn signin(s: &Signin, format: Format) -> io::Result<()> {
-    let account_ids: Vec<&str> = match &s.outcome {
-        SigninOutcome::MessageCentre(id) => vec![id.as_str()],
-        SigninOutcome::Ambiguous(ids) => ids.iter().map(String::as_str).collect(),
-        _ => Vec::new(),
-    };
+    let account_ids = s.outcome.account_ids();
     match format {
-        Format::Json => print_json(&json!({
-            "address": s.address,
-            "outcome": s.outcome.as_str(),
-            "account_ids": account_ids,
-            "account_id": account_ids.first().filter(|_| account_ids.len() == 1),
-            "directory": s.directory,
-            "screen": s.outcome.screen(),
-            "next_step": s.outcome.next_step(),
-            "roles": s.account.as_ref().map(|(_, roles)| roles_json(roles)),
-            "unusable_accounts": s.other_accounts.iter().map(|a| json!({
-                "account_id": a.account_id,
-                "status": a.status.as_str(),
-                "replaced_by": a.replaced_by,
-            })).collect::<Vec<_>>(),
-        })),
+        Format::Json => print_json(&super::json::SigninView::new(s)),
         Format::Csv => {
             let mut sink =
                 Sink::stdout(format, &["address", "outcome", "account_ids", "next_step"])?;
@@ -281,28 +265,7 @@ pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
         Format::Json => print_json(
             &list
                 .iter()
-                .map(|d| {
-                    json!({
-                        "account_id": d.account.account_id,
-                        "username": d.account.username,
-                        "email": d.account.email,
-                        "given_name": d.account.given_name,
-                        "family_name": d.account.family_name,
-                        "status": d.account.status.as_str(),
-                        "created_at": d.account.created_at,
-                        "last_login_at": d.account.last_login_at,
-                        "replaced_by": d.account.replaced_by,
-                        "replaces": d.replaces,
-                        "category": d.category.as_str(),
-                        "match": d.nhsmail_match.as_ref().map_or("", |m| m.as_column()),
-                        "section": d.section.map_or("", |s| s.as_str()),
-                        "contacts": d.contacts.iter().map(|(code, name, email)| json!({
-                            "contact_code": code, "contact_name": name, "contact_email": email,
-                        })).collect::<Vec<_>>(),
-                        "suggestions": d.suggestions,
-                        "roles": roles_json(&d.roles),
-                    })
-                })
+                .map(super::json::AccountView::from)
                 .collect::<Vec<_>>(),
         ),
         Format::Csv => {
@@ -370,11 +333,7 @@ pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
 
 pub fn cutover(dates: &Dates, format: Format) -> io::Result<()> {
     match format {
-        Format::Json => print_json(&json!({
-            "cutover": dates.cutover.to_string(),
-            "today": dates.today.to_string(),
-            "days_until_cutover": dates.days_left(),
-        })),
+        Format::Json => print_json(&super::json::DatesView::from(dates)),
         Format::Csv => {
             let mut sink = Sink::stdout(format, &["cutover", "today", "days_until_cutover"])?;
             sink.row(&[

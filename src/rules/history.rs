@@ -11,6 +11,14 @@ const LEVELS_ABOVE: usize = 2;
 /// The walk stops after a region's level even if the data has a longer chain,
 /// so bad data can widen nobody's view beyond what rules.md allows, and it
 /// stops at the first repeat, so a cycle cannot loop.
+// The rule as rules.md states it, walked upwards from the record. `history`
+// walks the same tree downwards from the roles (reading activity by
+// organisation through an index); its test checks the two agree, so this
+// stays as the definition that test holds it to.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "the definition `history`'s test checks against")
+)]
 pub fn can_view<'a>(
     record_ods: &str,
     role_ods_codes: &[&str],

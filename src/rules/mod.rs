@@ -13,12 +13,9 @@ pub mod replacement;
 pub mod section;
 pub mod signin;
 
-pub use address::{
-    DomainClass, domain_class, is_valid, name_key, normal_form, same_address, same_name,
-};
+pub use address::{is_valid, normal_form, same_name};
 pub use category::{Category, DirectoryFacts, categorise};
 pub use contact::{Contact, contacts_for};
-pub use history::can_view;
 pub use matching::{Candidate, NhsmailMatch, find_match, suggestions};
 pub use replacement::{Refusal, ReplacementFacts, check_replacement};
 pub use section::{Section, section_for};

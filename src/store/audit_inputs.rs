@@ -64,7 +64,7 @@ pub struct AccountScan(Store);
 
 impl Store {
     /// The audit's inputs as one consistent snapshot (see [`AuditInputs`]).
-    pub fn audit_inputs(&self) -> Result<AuditInputs> {
+    pub(crate) fn audit_inputs(&self) -> Result<AuditInputs> {
         let directory = self.bulk_reader()?;
         let roles = self.bulk_reader()?;
         let accounts = self.bulk_reader()?;
@@ -168,14 +168,14 @@ fn role_bytes(bytes: &[u8]) -> rusqlite::Result<Role> {
 impl DirectoryScan {
     /// How many entries the last import wrote (0 if unknown), to reserve
     /// room for them.
-    pub fn expected_entries(&self) -> Result<usize> {
+    pub(crate) fn expected_entries(&self) -> Result<usize> {
         Ok(super::setting(&self.0.conn, "directory.entries")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
     }
 
     /// Streams every directory entry as bytes (see [`DirectoryBytes`]).
-    pub fn read(self, mut visit: impl FnMut(DirectoryBytes<'_>)) -> Result<()> {
+    pub(crate) fn read(self, mut visit: impl FnMut(DirectoryBytes<'_>)) -> Result<()> {
         let mut scan = Scan::prepare(
             &self.0.conn,
             "SELECT address, given_name, family_name, ods_code,
@@ -203,7 +203,7 @@ impl DirectoryScan {
 
 impl RoleScan {
     /// How many accounts the store holds, to reserve room for their roles.
-    pub fn expected_accounts(&self) -> Result<usize> {
+    pub(crate) fn expected_accounts(&self) -> Result<usize> {
         self.0.account_count_hint()
     }
 
@@ -211,7 +211,10 @@ impl RoleScan {
     /// account_id order (the order of [`AccountScan::read`], so the two
     /// streams can be merged) and, within an account, in the table's key
     /// order, as [`Store::for_each_account_with_roles`] reads them.
-    pub fn read(self, mut visit: impl FnMut(&[u8], &[u8], Role) -> Result<()>) -> Result<()> {
+    pub(crate) fn read(
+        self,
+        mut visit: impl FnMut(&[u8], &[u8], Role) -> Result<()>,
+    ) -> Result<()> {
         let mut scan = Scan::prepare(
             &self.0.conn,
             "SELECT account_id, ods_code, role FROM permissions ORDER BY account_id",
@@ -222,13 +225,13 @@ impl RoleScan {
 
 impl AccountScan {
     /// How many accounts the store holds, to reserve room for them.
-    pub fn expected_accounts(&self) -> Result<usize> {
+    pub(crate) fn expected_accounts(&self) -> Result<usize> {
         self.0.account_count_hint()
     }
 
     /// Streams every account in account_id order as bytes (see
     /// [`AccountBytes`]).
-    pub fn read(self, mut visit: impl FnMut(AccountBytes<'_>) -> Result<()>) -> Result<()> {
+    pub(crate) fn read(self, mut visit: impl FnMut(AccountBytes<'_>) -> Result<()>) -> Result<()> {
         let mut scan = Scan::prepare(
             &self.0.conn,
             "SELECT account_id, email, given_name, family_name,

@@ -144,7 +144,7 @@ impl Store {
     /// What the replacement checks need for these (account_id, address normal
     /// form) pairs. Works inside a write transaction too, where it sees the
     /// store as it is now (the re-check that guards against a second operator).
-    pub fn replacement_lookup(&self, keys: &[(&str, &str)]) -> Result<ReplacementLookup> {
+    pub(crate) fn replacement_lookup(&self, keys: &[(&str, &str)]) -> Result<ReplacementLookup> {
         self.fill_lookup_keys(keys.iter().copied())?;
         let mut out = ReplacementLookup::default();
 
@@ -272,7 +272,7 @@ impl Store {
     }
 
     /// Which of these account ids are taken.
-    pub fn taken_account_ids(&self, ids: &[&str]) -> Result<HashSet<String>> {
+    pub(crate) fn taken_account_ids(&self, ids: &[&str]) -> Result<HashSet<String>> {
         self.fill_lookup_keys(ids.iter().map(|id| (*id, "")))?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.account_id FROM temp.lookup_keys k
@@ -287,7 +287,10 @@ impl Store {
 
     /// Which of these address normal forms are on an account (any status) or
     /// are an account's username (ignoring case): (on an account, a username).
-    pub fn addresses_in_use(&self, keys: &[&str]) -> Result<(HashSet<String>, HashSet<String>)> {
+    pub(crate) fn addresses_in_use(
+        &self,
+        keys: &[&str],
+    ) -> Result<(HashSet<String>, HashSet<String>)> {
         self.fill_lookup_keys(keys.iter().map(|k| ("", *k)))?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT k.email_key FROM temp.lookup_keys k
@@ -311,7 +314,7 @@ impl Store {
 
     /// The account a replacement account replaced, with the replacement's
     /// status and address: `None` when `account_id` does not exist.
-    pub fn replacement_account(
+    pub(crate) fn replacement_account(
         &self,
         account_id: &str,
     ) -> Result<Option<(Option<String>, Status, String)>> {
@@ -327,7 +330,7 @@ impl Store {
 
     /// Whether the change log records that `--disable-old` disabled `old`
     /// when `new` replaced it.
-    pub fn disabled_with_replacement(&self, old: &str, new: &str) -> Result<bool> {
+    pub(crate) fn disabled_with_replacement(&self, old: &str, new: &str) -> Result<bool> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM change_log
                             WHERE action = 'disable' AND old_account_id = ?1 AND new_account_id = ?2)",
@@ -336,7 +339,7 @@ impl Store {
     }
 
     /// The change log, oldest first.
-    pub fn change_log(
+    pub(crate) fn change_log(
         &self,
         filter: &LogFilter,
         mut visit: impl FnMut(LogEntry) -> Result<()>,
@@ -371,7 +374,7 @@ impl Store {
     }
 
     /// Every replacement account with the account it replaced, by new id.
-    pub fn replacement_pairs(&self) -> Result<Vec<ReplacementPair>> {
+    pub(crate) fn replacement_pairs(&self) -> Result<Vec<ReplacementPair>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT replaces, account_id, status FROM accounts
              WHERE replaces IS NOT NULL ORDER BY account_id",
@@ -387,7 +390,7 @@ impl Store {
     }
 
     /// The roles of every replacement account and every replaced account.
-    pub fn replacement_roles(&self) -> Result<HashMap<String, Vec<RoleGrant>>> {
+    pub(crate) fn replacement_roles(&self) -> Result<HashMap<String, Vec<RoleGrant>>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT p.account_id, p.ods_code, p.role, p.payment_types
              FROM (SELECT account_id AS id FROM accounts WHERE replaces IS NOT NULL
@@ -406,7 +409,7 @@ impl Store {
     }
 
     /// The organisations that have any activity.
-    pub fn organisations_with_activity(&self) -> Result<HashSet<String>> {
+    pub(crate) fn organisations_with_activity(&self) -> Result<HashSet<String>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT DISTINCT ods_code FROM activity")?;
@@ -415,7 +418,7 @@ impl Store {
     }
 
     /// The accounts to export: the replacement accounts, or every account.
-    pub fn export_accounts(
+    pub(crate) fn export_accounts(
         &self,
         all: bool,
         mut visit: impl FnMut(ExportAccount) -> Result<()>,
@@ -443,7 +446,7 @@ impl Store {
 
     /// The roles to export, as (account_id, grant): those of the replacement
     /// accounts, or every role.
-    pub fn export_permissions(
+    pub(crate) fn export_permissions(
         &self,
         all: bool,
         mut visit: impl FnMut(&str, RoleGrant) -> Result<()>,

@@ -31,7 +31,7 @@ impl Deref for WriteTx<'_> {
 impl Store {
     /// Starts a write: takes the write lock now (waiting for another
     /// operator's write to finish, up to the busy timeout).
-    pub fn begin_write(&mut self) -> Result<WriteTx<'_>> {
+    pub(crate) fn begin_write(&mut self) -> Result<WriteTx<'_>> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| store_error(&self.path, e))?;
@@ -51,7 +51,7 @@ impl Store {
     /// the exclusive lock, locking out the connection that checks the next
     /// batch (see `replace`); this way the file stays as it was until the
     /// commit.
-    pub fn prepare_for_bulk(&self) -> Result<()> {
+    pub(crate) fn prepare_for_bulk(&self) -> Result<()> {
         self.conn.execute_batch(
             "PRAGMA cache_size = -262144;
              PRAGMA cache_spill = OFF;",
@@ -106,7 +106,7 @@ impl WriteTx<'_> {
     /// Set-based: the batch goes into a temporary table and four statements
     /// do the work for all of it, so large plans cost a few statements per
     /// batch rather than per account.
-    pub fn create_replacements(
+    pub(crate) fn create_replacements(
         &self,
         batch: &[NewAccount<'_>],
         disable_old: bool,
@@ -234,7 +234,7 @@ impl WriteTx<'_> {
     /// it), clears the old account's `replaced_by` and, with `reenable_old`,
     /// makes the old account active again; the change log records `revert`
     /// (and `enable`).
-    pub fn revert_replacement(
+    pub(crate) fn revert_replacement(
         &self,
         old_account_id: &str,
         new_account_id: &str,
@@ -293,7 +293,7 @@ impl WriteTx<'_> {
     /// again and the old account is marked as replaced by it again; the
     /// change log records `reinstate`. The caller has checked the rules
     /// inside this transaction.
-    pub fn reinstate_replacement(
+    pub(crate) fn reinstate_replacement(
         &self,
         old_account_id: &str,
         new_account_id: &str,
@@ -337,7 +337,7 @@ impl WriteTx<'_> {
     }
 
     /// Commits everything written through this transaction.
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         self.store
             .conn
             .execute_batch("COMMIT")

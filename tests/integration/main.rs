@@ -20,3 +20,4 @@ mod safety_files;
 mod safety_store;
 mod signin;
 mod store;
+mod typed_output;

@@ -329,7 +329,7 @@ gina.new@nhs.net,Gina,New,A81001,active,personal
 shared.box@nhs.net,Shared,Box,A81001,active,shared
 ";
 
-fn replacement_store() -> Store {
+pub(super) fn replacement_store() -> Store {
     let store = Store::new();
     for (kind, text) in [
         ("organisations", ORGANISATIONS),

@@ -10,9 +10,9 @@
 //!   it);
 //! - killed at any moment, the target is either the old file, intact, or the
 //!   whole new one, never a torn mix;
-//! - no output lands on the store, its journal, or a file the same command
-//!   reads ([`Guarded`]), whether named by its path, a symbolic link or a hard
-//!   link;
+//! - no output lands on the store or its journal ([`Guarded`]), whether
+//!   named by its path, a symbolic link or a hard link (no command that writes
+//!   `--out` reads another file; one that does adds it to the same list);
 //! - `-` is standard output.
 
 use std::ffi::OsString;

@@ -21,3 +21,23 @@ impl Operator {
         self.today.format("%Y-%m-%d").to_string()
     }
 }
+
+/// What `revert` or `reinstate` was asked to do: the replacement account and
+/// the reason given (trimmed; an empty one is none).
+#[derive(Debug, Clone)]
+pub struct OnReplacement {
+    pub(crate) new_account_id: String,
+    pub(crate) reason: Option<String>,
+}
+
+impl OnReplacement {
+    pub fn new(new_account_id: &str, reason: Option<&str>) -> OnReplacement {
+        OnReplacement {
+            new_account_id: new_account_id.trim().to_string(),
+            reason: reason
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        }
+    }
+}

@@ -122,23 +122,11 @@ fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> 
     })
 }
 
-/// What `reinstate` was asked to do: the replacement and the reason given.
-#[derive(Debug, Clone)]
-pub struct Requested {
-    new_account_id: String,
-    reason: Option<String>,
-}
+/// What the command was asked to do.
+pub type Requested = crate::commands::confirm::OnReplacement;
 
 pub fn request(args: &ReinstateArgs) -> Requested {
-    Requested {
-        new_account_id: args.new_account_id.trim().to_string(),
-        reason: args
-            .reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_string),
-    }
+    Requested::new(&args.new_account_id, args.reason.as_deref())
 }
 
 /// The first look, to show and ask: what would be done (`dry_run` set),

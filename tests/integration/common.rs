@@ -134,6 +134,13 @@ impl Store {
         cmd
     }
 
+    /// Replaces `account` by a new account with `email`, confirmed with
+    /// `--yes`, and expects it to succeed.
+    pub fn replace(&self, account: &str, email: &str) -> Run {
+        self.run(&["replace", account, "--email", email, "--yes"])
+            .ok()
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_stdin(args, "")
     }

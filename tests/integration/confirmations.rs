@@ -121,15 +121,7 @@ fn dry_runs_show_the_proposal_and_change_nothing() {
         "{}",
         run.stdout
     );
-    store
-        .run(&[
-            "replace",
-            "U0000011",
-            "--email",
-            "claire.thompson@nhs.net",
-            "--yes",
-        ])
-        .ok();
+    store.replace("U0000011", "claire.thompson@nhs.net");
     let run = dry_run_changes_nothing(
         &store,
         &["revert", "R1-U0000011", "--dry-run", "--format", "json"],

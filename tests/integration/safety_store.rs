@@ -9,25 +9,9 @@ use crate::common::Store;
 /// cutover moved, U0000034 replaced and reverted.
 fn store_with_history() -> Store {
     let store = Store::with_fixtures();
-    store
-        .run(&[
-            "replace",
-            "U0000011",
-            "--email",
-            "claire.thompson@nhs.net",
-            "--yes",
-        ])
-        .ok();
+    store.replace("U0000011", "claire.thompson@nhs.net");
     store.run(&["cutover", "set", "2021-03-31"]).ok();
-    store
-        .run(&[
-            "replace",
-            "U0000034",
-            "--email",
-            "stephen.morgan@nhs.net",
-            "--yes",
-        ])
-        .ok();
+    store.replace("U0000034", "stephen.morgan@nhs.net");
     store.run(&["revert", "R1-U0000034", "--yes"]).ok();
     store
 }
@@ -475,15 +459,7 @@ fn cutover_set_is_logged_with_both_dates_and_the_operator() {
 #[test]
 fn a_mistaken_revert_is_undone_by_reinstate() {
     let store = Store::with_fixtures();
-    store
-        .run(&[
-            "replace",
-            "U0000011",
-            "--email",
-            "claire.thompson@nhs.net",
-            "--yes",
-        ])
-        .ok();
+    store.replace("U0000011", "claire.thompson@nhs.net");
     store.run(&["revert", "R1-U0000011", "--yes"]).ok();
     // The same address again is refused, pointing at reinstate.
     let run = store
@@ -541,15 +517,7 @@ fn a_mistaken_revert_is_undone_by_reinstate() {
 #[test]
 fn reinstate_refuses_when_the_roles_differ_or_the_account_was_replaced_again() {
     let store = Store::with_fixtures();
-    store
-        .run(&[
-            "replace",
-            "U0000011",
-            "--email",
-            "claire.thompson@nhs.net",
-            "--yes",
-        ])
-        .ok();
+    store.replace("U0000011", "claire.thompson@nhs.net");
     store.run(&["revert", "R1-U0000011", "--yes"]).ok();
     // The old account's roles changed in CQRS since.
     let path = store.dir.path().join("more-roles.csv");
@@ -573,15 +541,7 @@ fn reinstate_refuses_when_the_roles_differ_or_the_account_was_replaced_again() {
 #[test]
 fn a_replacement_disabled_by_an_import_can_still_be_reverted() {
     let store = Store::with_fixtures();
-    store
-        .run(&[
-            "replace",
-            "U0000011",
-            "--email",
-            "claire.thompson@nhs.net",
-            "--yes",
-        ])
-        .ok();
+    store.replace("U0000011", "claire.thompson@nhs.net");
     // CQRS disabled the new account; its export comes back in.
     let row: String = open(&store)
         .query_row(

@@ -170,7 +170,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plan(args) => {
             // The target is checked before the plan is made: a refused
             // command does no work and writes nothing.
-            let guarded = files::Guarded::store(store.path());
+            let guarded = files::Guarded::store_of(&store);
             let target =
                 files::Target::check(&args.out, args.force, &guarded, output::replacements::PLAN)?;
             let plan = commands::plan::run(&store, args, format, &shell)?;
@@ -212,7 +212,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 problems.push(format!(
                     "{} was changed outside cqrs-admin:\n{}\nTo recover, {}; until then every \
                      command that writes refuses this store",
-                    store.path().display(),
+                    store.name(),
                     list.join("\n"),
                     store::TAMPERED_RECOVERY
                 ));

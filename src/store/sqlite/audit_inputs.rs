@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::raw::Scan;
-use super::{SqliteStore, store_error};
+use super::{SqliteStore, store_error, tx};
 use crate::model::{MailboxType, Role, Status};
 use crate::store::{
     AccountBytes, AuditInputs, DirectoryBytes, ReadAccounts, ReadDirectory, ReadRoles, RoleVisit,
@@ -77,7 +77,7 @@ fn start_together(connections: &[&SqliteStore]) -> Result<()> {
             if i > 0 {
                 store.conn.busy_timeout(Duration::ZERO)?;
             }
-            let started = store.conn.execute_batch("BEGIN").and_then(|()| {
+            let started = tx::begin(&store.conn, tx::Lock::Read).and_then(|()| {
                 store
                     .conn
                     .query_row("SELECT count(*) FROM settings", [], |_| Ok(()))
@@ -90,15 +90,15 @@ fn start_together(connections: &[&SqliteStore]) -> Result<()> {
             match started {
                 Ok(()) => held += 1,
                 Err(e) if i > 0 && super::fault::is_busy(&e) => {
-                    let _ = store.conn.execute_batch("ROLLBACK");
+                    tx::rollback(&store.conn);
                     busy = true;
                     break;
                 }
                 Err(e) => {
                     for store in &connections[..held] {
-                        let _ = store.conn.execute_batch("ROLLBACK");
+                        tx::rollback(&store.conn);
                     }
-                    let _ = store.conn.execute_batch("ROLLBACK");
+                    tx::rollback(&store.conn);
                     return Err(store_error(&store.path, e));
                 }
             }
@@ -107,7 +107,7 @@ fn start_together(connections: &[&SqliteStore]) -> Result<()> {
             return Ok(());
         }
         for store in &connections[..held] {
-            let _ = store.conn.execute_batch("ROLLBACK");
+            tx::rollback(&store.conn);
         }
         attempt += 1;
         if attempt > 200 {

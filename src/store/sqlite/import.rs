@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Statement};
 
 use super::raw::{BulkInsert, Value};
 
-use super::{SqliteStore, schema, store_error};
+use super::{SqliteStore, schema, store_error, tx};
 use crate::error::FileProblem;
 use crate::model::FileKind;
 use crate::store::chunk::{MAX_FIELDS, key_len, key_order, nullable, sort_by_key};
@@ -184,10 +184,9 @@ impl SqliteStore {
         // written out (spilled) as it goes. Keeping every new page in memory
         // until the commit (256 MB) cost more time, in the kernel zeroing
         // that memory, than it saved.
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| store_error(&path, e))?;
+        tx::begin(conn, tx::Lock::Write).map_err(|e| store_error(&path, e))?;
         if let Err(e) = super::refuse_if_tampered(conn, &path) {
-            let _ = conn.execute_batch("ROLLBACK");
+            tx::rollback(conn);
             return Err(e);
         }
         let started = (|| -> rusqlite::Result<SqliteImport<'_>> {
@@ -272,7 +271,7 @@ impl SqliteStore {
         match started {
             Ok(importer) => Ok(importer),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                tx::rollback(conn);
                 Err(store_error(&path, e))
             }
         }
@@ -653,7 +652,7 @@ impl SqliteImport<'_> {
             for sql in &self.suspended {
                 self.conn.execute_batch(sql)?;
             }
-            self.conn.execute_batch("COMMIT")?;
+            tx::commit(self.conn)?;
             self.done = true;
             tracing::info!("committed");
         }
@@ -702,7 +701,7 @@ impl Drop for SqliteImport<'_> {
     fn drop(&mut self) {
         if !self.done {
             // Nothing of a refused file is kept.
-            let _ = self.conn.execute_batch("ROLLBACK");
+            tx::rollback(self.conn);
         }
     }
 }

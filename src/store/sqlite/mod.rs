@@ -21,6 +21,7 @@ mod read;
 mod report_cache;
 pub mod schema;
 mod sql_functions;
+mod tx;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 pub use fault::advice;
 pub(crate) use fault::store_error;
@@ -255,10 +256,7 @@ impl SqliteStore {
         if version == known {
             return Ok(());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| store_error(&path, e))?;
+        let tx = tx::Tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&path, e))?;
         // Another command may have created or upgraded the store while this
         // one waited for the write lock: look again now that it is held.
         let version: i64 = tx
@@ -336,7 +334,7 @@ impl SqliteStore {
     /// what every report says. Returns the date it replaced.
     pub fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate> {
         let path = self.path.clone();
-        let tx = self.write_tx()?;
+        let tx = tx::Tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&path, e))?;
         refuse_if_tampered(&tx, &path)?;
         // Read under the write lock: the date this change replaces.
         let old = setting(&tx, "cutover")
@@ -379,15 +377,6 @@ impl SqliteStore {
         Ok(setting(conn, "generation")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
-    }
-
-    /// Starts a write: `IMMEDIATE` takes the write lock now, so two operators
-    /// are serialised rather than one failing at commit.
-    fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        let path = self.path.clone();
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| store_error(&path, e))
     }
 }
 

@@ -20,7 +20,7 @@
 
 use anyhow::Result;
 
-use super::{SqliteStore, setting};
+use super::{SqliteStore, setting, tx};
 use crate::store::{KeptReport, KeptRow};
 
 /// The settings key holding the generation the kept rows were computed at.
@@ -88,7 +88,8 @@ impl SqliteStore {
     /// Keeps the report's rows for the generation they were computed at.
     /// Nothing is kept if something was written since.
     pub fn save_report_cache(&mut self, generation: u64, report: &KeptReport) -> Result<()> {
-        let tx = self.write_tx()?;
+        let tx = tx::Tx::begin(&self.conn, tx::Lock::Write)
+            .map_err(|e| super::store_error(&self.path, e))?;
         if SqliteStore::generation_in(&tx)? != generation {
             // Something was written since the report was computed.
             return Ok(());

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use rusqlite::params;
 
 use super::chain::{NewEntry, append};
-use super::{SqliteStore, store_error};
+use super::{SqliteStore, store_error, tx};
 use crate::store::{DISABLE_OLD_REASON, NewAccount, REENABLE_OLD_REASON, Stamp};
 
 impl SqliteStore {
@@ -19,9 +19,7 @@ impl SqliteStore {
     /// operator's write to finish, up to the busy timeout), and refuses a
     /// store changed past cqrs-admin.
     pub(super) fn begin_write(&self) -> Result<()> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| store_error(&self.path, e))?;
+        tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&self.path, e))?;
         if let Err(e) = super::refuse_if_tampered(&self.conn, &self.path) {
             self.rollback_write();
             return Err(e);
@@ -46,7 +44,7 @@ impl SqliteStore {
 
     /// Undoes everything written since [`SqliteStore::begin_write`].
     pub(super) fn rollback_write(&self) {
-        let _ = self.conn.execute_batch("ROLLBACK");
+        tx::rollback(&self.conn);
     }
 
     /// Creates these replacement accounts: each new account with exactly the
@@ -289,9 +287,7 @@ impl SqliteStore {
 
     /// Commits everything written since [`SqliteStore::begin_write`].
     pub(super) fn commit_write(&self) -> Result<()> {
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(|e| store_error(&self.path, e))?;
+        tx::commit(&self.conn).map_err(|e| store_error(&self.path, e))?;
         Ok(())
     }
 }

@@ -195,6 +195,20 @@ pub fn print_text(text: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// What `cqrs-admin` run with no arguments prints: what the tool is, how it
+/// is used, and what to do first.
+pub fn start_here() -> io::Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = crate::cli::Cli::command();
+    let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+    let usage = cmd.render_usage();
+    print_text(&format!(
+        "cqrs-admin {}: {about}\n\n{usage}\n\n{}",
+        env!("CARGO_PKG_VERSION"),
+        crate::cli::START_HERE
+    ))
+}
+
 /// A message for the person at the terminal: standard error, never data.
 pub fn message(text: &str) {
     let mut err = io::stderr().lock();

@@ -410,13 +410,12 @@ pub fn prepare_folder(path: &Path, what: &str) -> Result<(), UserError> {
              writes through a link); nothing was written",
             kind_of(&meta)
         ))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => create_owner_only_dir(path)
-            .map_err(|e| {
-                UserError::Refused(format!(
-                    "cannot create the folder {shown} for {what}: {e}; check the path and its \
+        Err(e) if e.kind() == io::ErrorKind::NotFound => create_owner_only_dir(path).map_err(|e| {
+            UserError::Refused(format!(
+                "cannot create the folder {shown} for {what}: {e}; check the path and its \
                      permissions"
-                ))
-            }),
+            ))
+        }),
         Err(e) => Err(UserError::Refused(format!(
             "cannot write {what} into {shown}: {e}; check the path and its permissions"
         ))),

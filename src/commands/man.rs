@@ -196,8 +196,9 @@ pub fn write(pages: &[Page], folder: &Path, force: bool, db: &Path) -> Result<Wr
     let mut pending = Vec::new();
     for (page, target) in pages.iter().zip(&targets) {
         let mut out = target.create(WHAT)?;
-        std::io::Write::write_all(&mut out, &page.roff)
-            .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", target.path().display())))?;
+        std::io::Write::write_all(&mut out, &page.roff).map_err(|e| {
+            anyhow::Error::new(e).context(format!("writing {}", target.path().display()))
+        })?;
         pending.push(out);
     }
     for file in pending {

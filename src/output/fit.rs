@@ -205,13 +205,20 @@ mod tests {
 
     #[test]
     fn text_wraps_at_spaces_and_a_long_piece_stays_whole() {
-        assert_eq!(wrap("no match in the directory", 10), "no match\nin the\ndirectory");
+        assert_eq!(
+            wrap("no match in the directory", 10),
+            "no match\nin the\ndirectory"
+        );
         assert_eq!(wrap("U0000001", 3), "U0000001");
     }
 
     #[test]
     fn columns_share_the_width_and_never_go_below_their_widest_piece() {
-        let rows = vec![vec!["U0000001", "sarah.jones@nhs.net", "contact the commissioner"]];
+        let rows = vec![vec![
+            "U0000001",
+            "sarah.jones@nhs.net",
+            "contact the commissioner",
+        ]];
         let headers = ["account_id", "email", "section"];
         // Room for everything: each column its own width.
         assert_eq!(widths(&headers, &rows, 80), vec![10, 19, 24]);
@@ -223,7 +230,10 @@ mod tests {
         // Too narrow for the words: words are cut, the address's pieces
         // are not.
         let w = widths(&headers, &rows, 10);
-        assert_eq!(w, vec![CUT_WORDS_TO, narrowest("sarah.jones@nhs.net"), CUT_WORDS_TO]);
+        assert_eq!(
+            w,
+            vec![CUT_WORDS_TO, narrowest("sarah.jones@nhs.net"), CUT_WORDS_TO]
+        );
         assert_eq!(wrap("commissioner", 4), "comm\nissi\noner");
     }
 }

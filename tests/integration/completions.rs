@@ -145,8 +145,22 @@ fn bash_completes_commands_kinds_and_values_with_the_committed_script() {
         return;
     }
     let commands = [
-        "import", "audit", "report", "signin", "accounts", "cutover", "plan", "replace",
-        "revert", "reinstate", "history", "verify", "log", "export", "completions", "man",
+        "import",
+        "audit",
+        "report",
+        "signin",
+        "accounts",
+        "cutover",
+        "plan",
+        "replace",
+        "revert",
+        "reinstate",
+        "history",
+        "verify",
+        "log",
+        "export",
+        "completions",
+        "man",
     ];
     has_all(&bash_offers("cqrs-admin ", dir), &commands, "cqrs-admin ");
     let kinds = [
@@ -162,8 +176,15 @@ fn bash_completes_commands_kinds_and_values_with_the_committed_script() {
     // Only the words that can follow: a value's list, nothing else.
     let sections = listed_in_refusal(&store, &["audit", "--section", "nope"]);
     assert_eq!(sections.len(), 3, "{sections:?}");
-    for line in ["cqrs-admin audit --section ", "cqrs-admin report --section "] {
-        assert_eq!(sorted(bash_offers(line, dir)), sorted(sections.clone()), "{line}");
+    for line in [
+        "cqrs-admin audit --section ",
+        "cqrs-admin report --section ",
+    ] {
+        assert_eq!(
+            sorted(bash_offers(line, dir)),
+            sorted(sections.clone()),
+            "{line}"
+        );
     }
     let categories = listed_in_refusal(&store, &["audit", "--category", "nope"]);
     assert_eq!(
@@ -192,7 +213,9 @@ fn bash_completes_commands_kinds_and_values_with_the_committed_script() {
         ["accounts", "permissions"]
     );
     assert_eq!(
-        bash_offers("cqrs-admin accounts ", dir).first().map(String::as_str),
+        bash_offers("cqrs-admin accounts ", dir)
+            .first()
+            .map(String::as_str),
         Some("show")
     );
     has_all(
@@ -235,7 +258,11 @@ _clap_dynamic_completer_cqrs_admin
             .current_dir(store.dir.path())
             .output()
             .expect("run zsh");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // zsh candidates are `value:description`.
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.lines()
@@ -250,10 +277,19 @@ _clap_dynamic_completer_cqrs_admin
     );
     has_all(
         &offers("cqrs-admin import "),
-        &["organisations", "accounts", "permissions", "directory", "activity"],
+        &[
+            "organisations",
+            "accounts",
+            "permissions",
+            "directory",
+            "activity",
+        ],
         "cqrs-admin import ",
     );
-    assert_eq!(sorted(offers("cqrs-admin --format ")), ["csv", "json", "table"]);
+    assert_eq!(
+        sorted(offers("cqrs-admin --format ")),
+        ["csv", "json", "table"]
+    );
 }
 
 #[test]
@@ -265,14 +301,22 @@ fn fish_completes_with_the_committed_script() {
     // `complete -C` is fish's own completion of a command line.
     let offers = |line: &str| {
         let out = std::process::Command::new("fish")
-            .args(["--no-config", "-c", r#"source $argv[1]; complete -C $argv[2]"#])
+            .args([
+                "--no-config",
+                "-c",
+                r#"source $argv[1]; complete -C $argv[2]"#,
+            ])
             .arg(script("cqrs-admin.fish"))
             .arg(line)
             .env("PATH", path_with_binary())
             .current_dir(store.dir.path())
             .output()
             .expect("run fish");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         words(&String::from_utf8_lossy(&out.stdout))
     };
     let categories = listed_in_refusal(&store, &["audit", "--category", "nope"]);
@@ -282,7 +326,13 @@ fn fish_completes_with_the_committed_script() {
     );
     has_all(
         &offers("cqrs-admin import "),
-        &["organisations", "accounts", "permissions", "directory", "activity"],
+        &[
+            "organisations",
+            "accounts",
+            "permissions",
+            "directory",
+            "activity",
+        ],
         "cqrs-admin import ",
     );
     assert_eq!(

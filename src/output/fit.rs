@@ -199,17 +199,20 @@ mod tests {
     #[test]
     fn an_address_breaks_only_before_the_at_sign_or_after_a_dot() {
         assert_eq!(wrap("sarah.jones@nhs.net", 12), "sarah.jones\n@nhs.net");
-        assert_eq!(wrap("sarah.jones@nhs.net", 8), "sarah.\njones\n@nhs.\nnet");
+        assert_eq!(wrap("sarah.jones@nhs.net", 8), "sarah.\njones\n@nhs.net");
+        // Narrower than its pieces: each piece whole on its own line.
+        assert_eq!(wrap("sarah.jones@nhs.net", 3), "sarah.\njones\n@nhs.\nnet");
         assert_eq!(wrap("sarah.jones@nhs.net", 19), "sarah.jones@nhs.net");
     }
 
     #[test]
-    fn text_wraps_at_spaces_and_a_long_piece_stays_whole() {
+    fn text_wraps_at_spaces_and_a_word_wider_than_its_column_is_cut() {
         assert_eq!(
             wrap("no match in the directory", 10),
             "no match\nin the\ndirectory"
         );
-        assert_eq!(wrap("U0000001", 3), "U0000001");
+        // A word that is not an address is cut when it must be.
+        assert_eq!(wrap("U0000001", 3), "U00\n000\n01");
     }
 
     #[test]

@@ -202,6 +202,17 @@ fn man_out_writes_owner_only_files_and_obeys_the_file_rules() {
         .fails(1);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
 
+    // JSON names the folder and every page written.
+    let fresh = store.dir.path().join("fresh");
+    let json = store
+        .run(&["man", "--out", fresh.to_str().unwrap(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["folder"], fresh.to_str().unwrap());
+    let files = json["files"].as_array().unwrap();
+    assert_eq!(files.len(), std::fs::read_dir(&fresh).unwrap().count());
+    assert!(files.iter().any(|f| f == "cqrs-admin-accounts-show.1"));
+
     // `-` is not a folder.
     let run = store.run(&["man", "--out", "-"]).fails(1);
     assert!(run.stderr.contains("leave --out out"), "{}", run.stderr);

@@ -30,6 +30,16 @@
 //! bytes. (In PostgreSQL: `'\x01'::bytea || int8send(octet_length(v)) ||
 //! convert_to(v, 'UTF8')`, and `'\x00'::bytea` for NULL.) The length prefix
 //! means no choice of texts can make two different entries encode alike.
+//!
+//! # Version 2: an entry with an operator's claim
+//!
+//! On a database server the operator is the database login, written by the
+//! server; a `--actor` given beside it is kept as `actor_claim`. An entry
+//! with a claim is encoded as version 1 but with the text
+//! `cqrs-admin change_log v2` and the claim as a tenth field after `reason`,
+//! so that the claim cannot be changed or removed unnoticed. An entry without
+//! one is version 1, byte for byte: chains written before claims existed
+//! verify unchanged, and copy between back ends with the same hashes.
 
 use std::fmt::Write as _;
 
@@ -43,6 +53,10 @@ pub const HEAD_KEY: &str = "change_log.head";
 
 const DOMAIN: &[u8] = b"cqrs-admin change_log v1";
 
+/// The encoding of an entry with an operator's claim (see the module's
+/// documentation).
+const DOMAIN_V2: &[u8] = b"cqrs-admin change_log v2";
+
 /// One change-log entry's content, as hashed.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryContent<'a> {
@@ -54,6 +68,10 @@ pub struct EntryContent<'a> {
     pub new_account_id: Option<&'a str>,
     pub email: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// Who the client said was acting (`--actor`), kept beside the operator
+    /// a database server recorded (its login), never instead of it. None on
+    /// an SQLite store, where the operator is the name given.
+    pub actor_claim: Option<&'a str>,
 }
 
 fn field(h: &mut Sha256, value: Option<&str>) {
@@ -70,7 +88,11 @@ fn field(h: &mut Sha256, value: Option<&str>) {
 /// The hash of an entry that follows the entry whose hash is `prev`.
 pub fn entry_hash(prev: &str, e: &EntryContent<'_>) -> String {
     let mut h = Sha256::new();
-    h.update(DOMAIN);
+    h.update(if e.actor_claim.is_some() {
+        DOMAIN_V2
+    } else {
+        DOMAIN
+    });
     field(&mut h, Some(prev));
     field(&mut h, Some(&e.seq.to_string()));
     for v in [
@@ -83,6 +105,9 @@ pub fn entry_hash(prev: &str, e: &EntryContent<'_>) -> String {
         e.reason,
     ] {
         field(&mut h, v);
+    }
+    if let Some(claim) = e.actor_claim {
+        field(&mut h, Some(claim));
     }
     let digest = h.finalize();
     let mut hex = String::with_capacity(64);

@@ -363,6 +363,7 @@ fn an_older_store_has_its_log_chained_by_the_migration() {
             new_account_id: Some("R1-U1"),
             email: Some("a@nhs.net"),
             reason: None,
+            actor_claim: None,
         },
     );
     assert_eq!(hash, expected);

@@ -56,6 +56,7 @@ pub fn append(conn: &Connection, entries: &[NewEntry<'_>]) -> rusqlite::Result<(
                 new_account_id: e.new_account_id,
                 email: e.email,
                 reason: e.reason,
+                actor_claim: None,
             },
         );
         insert.execute(params![
@@ -107,6 +108,7 @@ impl StoredEntry {
             new_account_id: self.new_account_id.as_deref(),
             email: self.email.as_deref(),
             reason: self.reason.as_deref(),
+            actor_claim: None,
         }
     }
 }
@@ -196,7 +198,7 @@ pub fn check_chain(conn: &Connection) -> rusqlite::Result<Vec<Tampering>> {
     let mut out = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT seq, at, actor, action, old_account_id, new_account_id, email, reason,
-                prev_hash, hash
+                prev_hash, hash, actor_claim
          FROM change_log ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
@@ -219,6 +221,7 @@ pub fn check_chain(conn: &Connection) -> rusqlite::Result<Vec<Tampering>> {
             new_account_id: text(5)?,
             email: text(6)?,
             reason: text(7)?,
+            actor_claim: text(10)?,
         };
         let prev = text(8)?;
         let hash = text(9)?;
@@ -273,6 +276,7 @@ pub fn head(conn: &Connection) -> rusqlite::Result<Option<(i64, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn migrated() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
@@ -345,10 +349,57 @@ mod tests {
             new_account_id: None,
             email: None,
             reason,
+            actor_claim: None,
         };
         assert_ne!(
             entry_hash(GENESIS, &e(None)),
             entry_hash(GENESIS, &e(Some("")))
         );
+    }
+
+    /// A claim is covered by the hash (version 2), and an entry without one
+    /// hashes exactly as before claims existed.
+    #[test]
+    fn a_claim_is_covered_and_its_absence_changes_nothing() {
+        let e = |actor_claim| EntryContent {
+            seq: 1,
+            at: "2026-12-01T10:00:00Z",
+            actor: "region_lead",
+            action: "replace",
+            old_account_id: Some("A1"),
+            new_account_id: Some("A2"),
+            email: Some("a@nhs.net"),
+            reason: None,
+            actor_claim,
+        };
+        let without = entry_hash(GENESIS, &e(None));
+        let with = entry_hash(GENESIS, &e(Some("sarah")));
+        assert_ne!(without, with);
+        assert_ne!(with, entry_hash(GENESIS, &e(Some("sara"))));
+        // Version 1 by hand: the domain text, then the nine fields.
+        let mut h = Sha256::new();
+        h.update(b"cqrs-admin change_log v1");
+        for v in [
+            Some(GENESIS),
+            Some("1"),
+            Some("2026-12-01T10:00:00Z"),
+            Some("region_lead"),
+            Some("replace"),
+            Some("A1"),
+            Some("A2"),
+            Some("a@nhs.net"),
+            None,
+        ] {
+            match v {
+                None => h.update([0u8]),
+                Some(v) => {
+                    h.update([1u8]);
+                    h.update((v.len() as u64).to_be_bytes());
+                    h.update(v.as_bytes());
+                }
+            }
+        }
+        let by_hand: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(without, by_hand);
     }
 }

@@ -300,6 +300,13 @@ BEGIN
     SELECT RAISE(ABORT, 'activity is history: it is never moved, changed or deleted; this activity_id is already in the store with other details');
 END;
 "#,
+    // 8: the operator's claim beside the recorded operator (a database
+    // server's login), so that a change log copied from a PostgreSQL store
+    // keeps every field its hashes cover (src/store/chain.rs, version 2).
+    // Entries written here have none.
+    r#"
+ALTER TABLE change_log ADD COLUMN actor_claim TEXT;
+"#,
 ];
 
 /// The triggers (table, name) an import drops for its transaction and

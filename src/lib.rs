@@ -103,6 +103,15 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     refuse_control_characters(&cli)?;
+    // A PostgreSQL store (issue 12): so far only `verify`, which also
+    // creates or upgrades the schema (the database's owner).
+    if let Some(url) = cli.db.to_str().filter(|db| store::postgres::is_url(db)) {
+        if !matches!(cli.command, Command::Verify) {
+            return Err(UserError::Store(store::postgres::NOT_YET.to_string()).into());
+        }
+        shell.message(&store::postgres::verify(url)?.to_string());
+        return Ok(());
+    }
     // Only the commands that write may create a store: a reading command
     // given a mistyped --db would otherwise report an empty store's
     // all-clear. A dry-run import of a store that does not exist yet is

@@ -12,6 +12,8 @@ mod fuzz;
 mod hostile;
 mod import;
 mod layers;
+mod pg_foundation;
+mod pg_server;
 mod plumbing;
 mod replace;
 mod report;

@@ -185,7 +185,10 @@ mod tests {
     #[test]
     fn without_a_claim_the_hash_is_the_sqlite_stores() {
         let e = entry(1, None, GENESIS);
-        assert_eq!(e.hash.as_deref(), Some(entry_hash(GENESIS, &e.content()).as_str()));
+        assert_eq!(
+            e.hash.as_deref(),
+            Some(entry_hash(GENESIS, &e.content()).as_str())
+        );
         let claimed = entry(1, Some("alice"), GENESIS);
         assert_ne!(claimed.hash, e.hash);
         // An empty claim is still a claim, not its absence.
@@ -204,9 +207,12 @@ mod tests {
             check(&[forged, second.clone()], Some(&head)),
             [Tampering::EntryEdited(1)]
         );
-        assert_eq!(check(&[first], Some(&head)), [Tampering::HeadMissing {
-            head_seq: 2,
-            last_seq: Some(1)
-        }]);
+        assert_eq!(
+            check(&[first], Some(&head)),
+            [Tampering::HeadMissing {
+                head_seq: 2,
+                last_seq: Some(1)
+            }]
+        );
     }
 }

@@ -137,7 +137,9 @@ impl Target {
             ))
         };
         if !is_url(url) {
-            return Err(bad("it does not start with postgres:// or postgresql://".into()));
+            return Err(bad(
+                "it does not start with postgres:// or postgresql://".into()
+            ));
         }
         let (base, query) = match url.split_once('?') {
             Some((b, q)) => (b, q),
@@ -149,8 +151,8 @@ impl Target {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = decode(key).map_err(|_| bad("a parameter name is not UTF-8".into()))?;
             if OURS.contains(&key.as_str()) {
-                let value = decode(value)
-                    .map_err(|_| bad(format!("the value of {key} is not UTF-8")))?;
+                let value =
+                    decode(value).map_err(|_| bad(format!("the value of {key} is not UTF-8")))?;
                 ours.insert(key, value);
             } else {
                 kept.push(pair);
@@ -248,7 +250,12 @@ impl Target {
                 .or_else(|| home.as_ref().map(|h| h.join(".pgpass")));
             if let Some(file) = file {
                 let host = first_host(&config);
-                let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+                let port = config
+                    .get_ports()
+                    .first()
+                    .copied()
+                    .unwrap_or(5432)
+                    .to_string();
                 let wanted = pgpass::Wanted {
                     host: &host,
                     port: &port,
@@ -322,9 +329,7 @@ impl Target {
         if !self.password_in_url() {
             return Ok(());
         }
-        let visible = args
-            .into_iter()
-            .any(|a| a.to_string_lossy().contains(url));
+        let visible = args.into_iter().any(|a| a.to_string_lossy().contains(url));
         if visible {
             return Err(UserError::Store(format!(
                 "--db {} holds a password, and the command line is visible to everyone on this \
@@ -426,13 +431,12 @@ impl Target {
                     self.database(),
                     self.database()
                 ),
-                "57P03" => "the server is starting up or shutting down: try again in a moment"
-                    .to_string(),
-                "53300" => {
-                    "the server has no free connections: try again later, or ask its \
-                     administrator to raise max_connections"
-                        .to_string()
+                "57P03" => {
+                    "the server is starting up or shutting down: try again in a moment".to_string()
                 }
+                "53300" => "the server has no free connections: try again later, or ask its \
+                     administrator to raise max_connections"
+                    .to_string(),
                 _ => format!("the server said: {}", self.scrub(db.message())),
             }
         } else if whole.contains("password missing") {
@@ -445,8 +449,7 @@ impl Target {
                 a.push_str(&format!("; {note}"));
             }
             a
-        } else if whole.contains("TLS") || whole.contains("tls") || whole.contains("certificate")
-        {
+        } else if whole.contains("TLS") || whole.contains("tls") || whole.contains("certificate") {
             format!(
                 "the encrypted connection failed ({whole}): check sslmode and sslrootcert, and \
                  that the server's certificate is signed by that authority and names the host \

@@ -94,7 +94,10 @@ impl PgStore {
         params: &[&(dyn ToSql + Sync)],
         f: impl Fn(&postgres::Row) -> Result<T, postgres::Error>,
     ) -> Result<Vec<T>> {
-        let rows = self.client.query(sql, params).map_err(|e| explain(&self.target, &e))?;
+        let rows = self
+            .client
+            .query(sql, params)
+            .map_err(|e| explain(&self.target, &e))?;
         rows.iter()
             .map(|r| f(r).map_err(|e| explain(&self.target, &e)))
             .collect()
@@ -155,7 +158,10 @@ impl PgStore {
             return Ok(0);
         }
         self.client
-            .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
             .and_then(|r| r.try_get(0))
             .map_err(|e| explain(&self.target, &e))
     }
@@ -169,15 +175,21 @@ impl PgStore {
     pub fn migrate(&mut self) -> Result<Migrated> {
         let shown = self.target.shown().to_string();
         let target = self.target.clone();
-        let mut tx = self.client.transaction().map_err(|e| explain(&target, &e))?;
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| explain(&target, &e))?;
         let sql_err = |e: postgres::Error| explain(&target, &e);
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK])
-            .map_err(sql_err)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&schema::MIGRATION_LOCK],
+        )
+        .map_err(sql_err)?;
         let row = tx
             .query_one(
                 "SELECT to_regclass('public.schema_migrations') IS NOT NULL,
                         pg_has_role(session_user, d.datdba, 'MEMBER'),
-                        (SELECT rolsuper FROM pg_roles WHERE rolname = session_user),
+                        d.datdba = (SELECT oid FROM pg_roles WHERE rolname = session_user),
                         pg_get_userbyid(d.datdba)::text,
                         current_setting('server_encoding'),
                         current_setting('server_version_num')::int
@@ -186,15 +198,19 @@ impl PgStore {
             )
             .map_err(sql_err)?;
         let has_schema: bool = row.get(0);
-        let is_owner: bool = row.get(1);
-        let is_superuser: bool = row.get::<_, Option<bool>>(2).unwrap_or(false);
+        // A superuser, or a member of the owner's role, may act as the owner.
+        let may_act_as_owner: bool = row.get(1);
+        let is_owner: bool = row.get::<_, Option<bool>>(2).unwrap_or(false);
         let owner: String = row.get(3);
         let encoding: String = row.get(4);
         let server_version: i32 = row.get(5);
         let found: i32 = if has_schema {
-            tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
-                .and_then(|r| r.try_get(0))
-                .map_err(sql_err)?
+            tx.query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(sql_err)?
         } else {
             0
         };
@@ -209,7 +225,10 @@ impl PgStore {
         }
         if found == current {
             tx.commit().map_err(sql_err)?;
-            return Ok(Migrated { from: found, to: found });
+            return Ok(Migrated {
+                from: found,
+                to: found,
+            });
         }
         if server_version < 150000 {
             return Err(UserError::Store(format!(
@@ -252,9 +271,11 @@ impl PgStore {
                 .into());
             }
         }
-        if !is_owner && !is_superuser {
+        if !may_act_as_owner {
             let what = if has_schema {
-                format!("has schema version {found}, which this cqrs-admin must upgrade to {current}")
+                format!(
+                    "has schema version {found}, which this cqrs-admin must upgrade to {current}"
+                )
             } else {
                 "has no cqrs-admin store yet".to_string()
             };
@@ -268,8 +289,9 @@ impl PgStore {
             .into());
         }
         if !is_owner {
-            // A superuser creates the schema as the owner, so that the
-            // owner owns every table and can upgrade it later.
+            // A superuser (or a member of the owner's role) creates the
+            // schema as the owner, so that the owner owns every table and
+            // can upgrade it later.
             tx.batch_execute(&format!("SET LOCAL ROLE {}", quote_ident(&owner)))
                 .map_err(sql_err)?;
         }
@@ -338,7 +360,52 @@ impl PgStore {
                 .map(|r| r.get(0));
             Ok((entries, head))
         })?;
-        Ok(chain::check(&entries, head.as_deref()))
+        let mut out = self.trigger_tampering()?;
+        out.extend(chain::check(&entries, head.as_deref()));
+        Ok(out)
+    }
+
+    /// Protective triggers missing or disabled, and protective functions
+    /// whose body is not the migration's.
+    fn trigger_tampering(&mut self) -> Result<Vec<Tampering>> {
+        let found: Vec<(String, String, bool)> = self.query(
+            "SELECT c.relname::text, t.tgname::text, t.tgenabled <> 'D'
+             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND NOT t.tgisinternal",
+            &[],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
+        )?;
+        let mut out = Vec::new();
+        for (table, name) in schema::PROTECTIVE_TRIGGERS {
+            match found.iter().find(|(t, n, _)| t == table && n == name) {
+                None => out.push(Tampering::TriggerMissing(name.to_string())),
+                Some((_, _, false)) => out.push(Tampering::TriggerAltered(name.to_string())),
+                Some(_) => {}
+            }
+        }
+        for (table, name, _) in &found {
+            if !schema::PROTECTIVE_TRIGGERS.contains(&(table.as_str(), name.as_str())) {
+                out.push(Tampering::TriggerAdded(name.clone()));
+            }
+        }
+        let bodies: Vec<(String, String)> = self.query(
+            "SELECT p.proname::text, p.prosrc FROM pg_proc p
+             JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public' AND p.proname LIKE 'cqrs\\_%'",
+            &[],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?)),
+        )?;
+        for (name, body) in schema::functions() {
+            match bodies.iter().find(|(n, _)| n == name) {
+                None => out.push(Tampering::TriggerMissing(format!("{name} (function)"))),
+                Some((_, b)) if b != body => {
+                    out.push(Tampering::TriggerAltered(format!("{name} (function)")))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(out)
     }
 
     /// The newest entry's seq and hash.
@@ -361,6 +428,33 @@ pub struct Verified {
     pub shown: String,
     pub migrated: Migrated,
     pub head: Option<(i64, String)>,
+}
+
+/// The refusal of a command that does not run on PostgreSQL yet.
+pub const NOT_YET: &str = "this command does not run on a PostgreSQL store yet (only `verify` \
+     does, which also creates the schema): nothing was done. Use an SQLite store (--db FILE) for it";
+
+impl std::fmt::Display for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Migrated { from, to } = self.migrated;
+        let schema = match from {
+            _ if from == to => format!("schema version {to}"),
+            0 => format!("schema version {to}, created now"),
+            _ => format!("schema version {to}, upgraded now from {from}"),
+        };
+        write!(
+            f,
+            "the PostgreSQL store {} ({schema}): its protective triggers and functions are intact, and its change log ",
+            self.shown
+        )?;
+        match &self.head {
+            Some((seq, hash)) => write!(
+                f,
+                "is an unbroken chain of {seq} entries (newest hash {hash})"
+            ),
+            None => write!(f, "is empty"),
+        }
+    }
 }
 
 /// Connects to `url`, migrates, and checks the change log's chain: a

@@ -145,7 +145,14 @@ mod tests {
         // An escaped star is a star, not a wildcard.
         assert_eq!(find("\\*:*:*:*:x\n", WANTED), None);
         assert_eq!(
-            find("\\*:*:*:*:x\n", Wanted { host: "*", ..WANTED }).as_deref(),
+            find(
+                "\\*:*:*:*:x\n",
+                Wanted {
+                    host: "*",
+                    ..WANTED
+                }
+            )
+            .as_deref(),
             Some("x")
         );
     }
@@ -165,7 +172,10 @@ mod tests {
         let path = dir.path().join("pgpass");
         std::fs::write(&path, "*:*:*:*:secret\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(lookup(&path, WANTED), Err(Ignored::Readable { mode: 0o644 }));
+        assert_eq!(
+            lookup(&path, WANTED),
+            Err(Ignored::Readable { mode: 0o644 })
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(lookup(&path, WANTED), Ok(Some("secret".to_string())));
         assert_eq!(lookup(&dir.path().join("none"), WANTED), Ok(None));

@@ -256,3 +256,65 @@ BEFORE INSERT ON change_log FOR EACH ROW
 EXECUTE FUNCTION cqrs_change_log_append();
 "#,
 ];
+
+/// The protective triggers (table, trigger) the migrations create, which
+/// every check of the store looks for, enabled.
+pub const PROTECTIVE_TRIGGERS: &[(&str, &str)] = &[
+    ("accounts", "accounts_email_never_changes"),
+    ("accounts", "accounts_never_renamed"),
+    ("accounts", "accounts_never_deleted"),
+    ("activity", "activity_never_changed"),
+    ("activity", "activity_never_deleted"),
+    ("change_log", "change_log_no_update"),
+    ("change_log", "change_log_no_delete"),
+    ("change_log", "change_log_append"),
+];
+
+/// The functions the migrations create (name, body between the `$$`), as
+/// PostgreSQL keeps them (`pg_proc.prosrc` is the body exactly as written),
+/// so a function replaced by one that lets everything through is seen.
+pub fn functions() -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    for sql in MIGRATIONS {
+        let mut rest = *sql;
+        while let Some(at) = rest.find("CREATE FUNCTION ") {
+            rest = &rest[at + "CREATE FUNCTION ".len()..];
+            let name = &rest[..rest.find('(').unwrap_or(0)];
+            let Some(start) = rest.find("$$") else { break };
+            let body_and_rest = &rest[start + 2..];
+            let Some(end) = body_and_rest.find("$$") else {
+                break;
+            };
+            out.push((name, &body_and_rest[..end]));
+            rest = &body_and_rest[end + 2..];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_and_trigger_is_listed() {
+        let names: Vec<&str> = functions().iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "cqrs_refuse",
+                "cqrs_chain_field",
+                "cqrs_entry_hash",
+                "cqrs_change_log_append"
+            ]
+        );
+        assert!(functions()[0].1.contains("RAISE EXCEPTION"));
+        for (table, trigger) in PROTECTIVE_TRIGGERS {
+            assert!(
+                MIGRATIONS[0].contains(&format!("CREATE TRIGGER {trigger}\nBEFORE"))
+                    && MIGRATIONS[0].contains(&format!(" ON {table} ")),
+                "{trigger}"
+            );
+        }
+    }
+}

@@ -95,9 +95,19 @@ fn provider() -> Arc<CryptoProvider> {
 /// Reads the root certificates of a PEM file (`sslrootcert`).
 pub fn read_roots(path: &Path) -> Result<RootCertStore, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read the root certificate file {}: {e}", path.display()))?
+        .map_err(|e| {
+            format!(
+                "cannot read the root certificate file {}: {e}",
+                path.display()
+            )
+        })?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("the root certificate file {} is not PEM: {e}", path.display()))?;
+        .map_err(|e| {
+            format!(
+                "the root certificate file {} is not PEM: {e}",
+                path.display()
+            )
+        })?;
     if certs.is_empty() {
         return Err(format!(
             "the root certificate file {} holds no certificate",
@@ -126,9 +136,15 @@ pub fn client_config(check: Check, root: Option<&PathBuf>) -> Result<rustls::Cli
         (_, None) => return Err("no root certificate to check the server against".to_string()),
         (check, Some(path)) => {
             let roots = read_roots(path)?;
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|e| format!("the root certificates in {} cannot be used: {e}", path.display()))?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| {
+                        format!(
+                            "the root certificates in {} cannot be used: {e}",
+                            path.display()
+                        )
+                    })?;
             if check == Check::ChainAndName {
                 webpki
             } else {
@@ -202,10 +218,13 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .webpki
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
             // webpki checks the name last, after the chain: a name
             // mismatch means the chain was good.
             Err(rustls::Error::InvalidCertificate(

@@ -14,6 +14,7 @@ mod import;
 mod layers;
 mod pg_foundation;
 mod pg_server;
+mod pg_tls;
 mod plumbing;
 mod replace;
 mod report;

@@ -28,6 +28,9 @@ pub const SUPERUSER: &str = "postgres";
 pub struct Server {
     /// The temporary folder: data/, the socket, the log.
     pub dir: PathBuf,
+    /// The port: on the loopback interface for a TLS server, else only
+    /// the number in the socket's name.
+    pub port: u16,
     pub bin: PathBuf,
     /// Whom the server runs as, when the tests run as root.
     run_as: Option<String>,
@@ -66,7 +69,7 @@ fn running_as_root() -> bool {
 }
 
 impl Server {
-    fn start() -> Result<Server, String> {
+    fn start(tls: Option<&Tls>) -> Result<Server, String> {
         let bin = find_bin().ok_or("no PostgreSQL binaries (initdb, pg_ctl) found")?;
         let run_as = running_as_root().then(|| "postgres".to_string());
         let dir = tempfile::Builder::new()
@@ -93,8 +96,13 @@ impl Server {
                 .map_err(|e| e.to_string())?;
         }
         let data = dir.join("data");
+        let port = match tls {
+            Some(_) => free_port()?,
+            None => 5432,
+        };
         let mut server = Server {
             dir: dir.clone(),
+            port,
             bin,
             run_as,
             superuser_password,
@@ -116,10 +124,29 @@ impl Server {
                 "--no-sync".as_ref(),
             ],
         )?;
-        let options = format!(
-            "-c listen_addresses='' -k {} -c fsync=off -c full_page_writes=off -c max_connections=200",
+        let mut options = format!(
+            "-c listen_addresses='' -k {} -p {port} -c fsync=off -c full_page_writes=off \
+             -c max_connections=200",
             dir.display()
         );
+        if let Some(tls) = tls {
+            // Loopback only, encrypted only: a connection without TLS is
+            // rejected by pg_hba.conf.
+            let cert = server.private_file("server.crt", &tls.server_cert)?;
+            let key = server.private_file("server.key", &tls.server_key)?;
+            options = options.replace("listen_addresses=''", "listen_addresses=127.0.0.1");
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            ));
+            server.private_file(
+                "data/pg_hba.conf",
+                "local all all scram-sha-256\n\
+                 hostnossl all all 127.0.0.1/32 reject\n\
+                 hostssl all all 127.0.0.1/32 scram-sha-256\n",
+            )?;
+        }
         server.run_checked(
             "pg_ctl",
             &[
@@ -184,9 +211,29 @@ impl Server {
         Ok(())
     }
 
-    /// The socket folder, as a URL's host (percent-encoded).
+    /// The socket folder, as a URL's host (percent-encoded) and port.
     pub fn url_host(&self) -> String {
-        self.dir.display().to_string().replace('/', "%2F")
+        format!(
+            "{}:{}",
+            self.dir.display().to_string().replace('/', "%2F"),
+            self.port
+        )
+    }
+
+    /// Writes a file into the server's folder that only the server's user
+    /// may read (as PostgreSQL wants its key and its configuration).
+    fn private_file(&self, name: &str, content: &str) -> Result<PathBuf, String> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, content).map_err(|e| e.to_string())?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+        if let Some(user) = &self.run_as {
+            let user = nix::unistd::User::from_name(user).ok().flatten().ok_or("no postgres user")?;
+            std::os::unix::fs::chown(&path, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(path)
     }
 
     /// Runs psql as `login` (with `password`) on `database`: unaligned,
@@ -199,6 +246,8 @@ impl Server {
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
             .arg("-h")
             .arg(&self.dir)
+            .arg("-p")
+            .arg(self.port.to_string())
             .args(["-U", login, "-d", database, "-c", sql])
             .output()
             .expect("run psql");
@@ -238,7 +287,7 @@ fn nanos() -> u128 {
 pub fn server() -> Option<&'static Server> {
     static SERVER: OnceLock<Option<Server>> = OnceLock::new();
     static SKIP: Once = Once::new();
-    let server = SERVER.get_or_init(|| match Server::start() {
+    let server = SERVER.get_or_init(|| match Server::start(None) {
         Ok(s) => Some(s),
         Err(why) if std::env::var_os("CI").is_none() && find_bin().is_none() => {
             SKIP.call_once(|| {
@@ -270,7 +319,11 @@ static NEXT: AtomicUsize = AtomicUsize::new(1);
 /// A fresh database and its owner, or None when the PostgreSQL tests are
 /// skipped.
 pub fn database() -> Option<Db> {
-    let server = server()?;
+    Some(database_on(server()?))
+}
+
+/// A fresh database and its owner on `server`.
+pub fn database_on(server: &'static Server) -> Db {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let name = format!("t{n}");
     let owner = format!("owner_{n}");
@@ -283,13 +336,13 @@ pub fn database() -> Option<Db> {
         "postgres",
         &format!("CREATE DATABASE {name} OWNER {owner} ENCODING 'UTF8' TEMPLATE template0"),
     );
-    Some(Db {
+    Db {
         server,
         name,
         owner,
         owner_password,
         home: tempfile::tempdir().expect("home"),
-    })
+    }
 }
 
 impl Db {
@@ -365,4 +418,75 @@ pub fn private_file(dir: &Path, name: &str, content: &str) -> PathBuf {
     std::fs::write(&path, content).expect("write");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     path
+}
+
+/// The certificates of a TLS server: a test authority's, and the server's
+/// for `localhost` signed by it.
+pub struct Tls {
+    pub ca_cert: String,
+    pub server_cert: String,
+    pub server_key: String,
+}
+
+/// A certificate authority of the tests' own, and a server certificate
+/// for `localhost` signed by it.
+pub fn authority() -> (Tls, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "cqrs-admin test authority");
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = params.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::new(params, ca_key);
+    let mut server = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    server
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    server
+        .extended_key_usages
+        .push(rcgen::ExtendedKeyUsagePurpose::ServerAuth);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = server.signed_by(&key, &issuer).unwrap().pem();
+    (
+        Tls {
+            ca_cert,
+            server_cert: cert,
+            server_key: key.serialize_pem(),
+        },
+        issuer,
+    )
+}
+
+/// The run's TLS server (loopback TCP, encrypted connections only) and
+/// its authority's certificate; None as [`server`].
+pub fn tls_server() -> Option<&'static (Server, Tls)> {
+    static TLS: OnceLock<Option<(Server, Tls)>> = OnceLock::new();
+    // Without binaries, [`server`] says so once (or fails in CI).
+    server()?;
+    TLS.get_or_init(|| {
+        let (tls, _) = authority();
+        // A port found free can be taken before the server binds it:
+        // try a few.
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Server::start(Some(&tls)) {
+                Ok(server) => return Some((server, tls)),
+                Err(why) => last = why,
+            }
+        }
+        panic!("cannot start a TLS PostgreSQL server for the tests: {last}")
+    })
+    .as_ref()
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
 }

@@ -419,11 +419,21 @@ impl Target {
                     }
                     a
                 }
+                "28000" if db.message().contains("does not exist") => format!(
+                    "there is no login {} on that server: check the user name in the URL (or \
+                     PGUSER), or ask the server's administrator to create it",
+                    self.user()
+                ),
                 "28000" => format!(
                     "the server does not let {} connect this way ({}): ask its administrator \
-                     to allow it in pg_hba.conf, or try sslmode=require",
+                     to allow it in pg_hba.conf{}",
                     self.user(),
-                    self.scrub(db.message())
+                    self.scrub(db.message()),
+                    if db.message().contains("no encryption") {
+                        ", or connect with TLS (sslmode=require, or better verify-full)"
+                    } else {
+                        ""
+                    }
                 ),
                 "3D000" => format!(
                     "there is no database {} on that server: check the name in the URL, or ask \

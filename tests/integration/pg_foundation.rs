@@ -594,3 +594,68 @@ fn other_commands_say_they_do_not_run_on_postgresql_yet() {
         out.stderr
     );
 }
+
+#[test]
+fn the_owner_copying_a_store_appends_its_entries_as_written_if_they_continue_the_chain() {
+    let Some(db) = store() else { return };
+    // An entry as the SQLite store wrote it (another operator, another
+    // time), hashed there by entry_hash.
+    let content = EntryContent {
+        seq: 1,
+        at: "2020-09-01T10:00:00Z",
+        actor: "alice",
+        action: "replace",
+        old_account_id: Some("U1"),
+        new_account_id: Some("U1-R"),
+        email: Some("ann@nhs.net"),
+        reason: None,
+    };
+    let hash = cqrs_admin::store::entry_hash(GENESIS, &content);
+    let insert = |seq: i64, prev: &str, hash: &str| {
+        format!(
+            "SET cqrs_admin.copy_log = 'on';
+             INSERT INTO change_log (seq, at, actor, action, old_account_id, new_account_id,
+                                     email, reason, prev_hash, hash)
+             VALUES ({seq}, '2020-09-01T10:00:00Z', 'alice', 'replace', 'U1', 'U1-R',
+                     'ann@nhs.net', NULL, '{prev}', '{hash}')"
+        )
+    };
+    // A hash its content does not give, or a link that skips, is refused.
+    let forged = insert(1, GENESIS, &"f".repeat(64));
+    let out = db.psql_owner(&forged);
+    assert!(
+        out.stderr.contains("does not continue this store's chain"),
+        "{}",
+        out.stderr
+    );
+    let out = db.psql_owner(&insert(2, GENESIS, &hash));
+    assert!(out.stderr.contains("does not continue"), "{}", out.stderr);
+    db.psql_owner(&insert(1, GENESIS, &hash)).ok();
+    assert_eq!(
+        db.psql_owner("SELECT seq, at, actor, hash FROM change_log")
+            .ok()
+            .stdout,
+        format!("1|2020-09-01T10:00:00Z|alice|{hash}\n")
+    );
+    // Anyone but the owner is recorded as themselves, copying or not.
+    db.login("carol", "carols-password");
+    db.psql_owner("GRANT INSERT ON change_log TO carol").ok();
+    db.psql(
+        "carol",
+        "carols-password",
+        &insert(2, &hash, &"0".repeat(64)),
+    )
+    .ok();
+    assert_eq!(
+        db.psql_owner("SELECT actor, actor_claim FROM change_log WHERE seq = 2")
+            .ok()
+            .stdout,
+        "carol|alice\n"
+    );
+    let out = db.run(&["verify"]).ok();
+    assert!(
+        said(&out).contains("unbroken chain of 2 entries"),
+        "{}",
+        said(&out)
+    );
+}

@@ -229,7 +229,10 @@ impl Server {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| e.to_string())?;
         if let Some(user) = &self.run_as {
-            let user = nix::unistd::User::from_name(user).ok().flatten().ok_or("no postgres user")?;
+            let user = nix::unistd::User::from_name(user)
+                .ok()
+                .flatten()
+                .ok_or("no postgres user")?;
             std::os::unix::fs::chown(&path, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
                 .map_err(|e| e.to_string())?;
         }

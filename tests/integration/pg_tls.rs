@@ -32,14 +32,37 @@ fn verify(db: &Db, host: &str, params: &str) -> Run {
 #[test]
 fn verify_full_checks_the_authority_and_the_host_name() {
     let Some((db, ca)) = tls_db() else { return };
-    let out = verify(&db, "localhost", &format!("sslmode=verify-full&sslrootcert={ca}")).ok();
+    let out = verify(
+        &db,
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    )
+    .ok();
     assert!(out.stderr.contains("created now"), "{}", out.stderr);
     // The certificate names localhost, not 127.0.0.1.
-    let out = verify(&db, "127.0.0.1", &format!("sslmode=verify-full&sslrootcert={ca}")).fails(1);
-    assert!(out.stderr.contains("the encrypted connection failed"), "{}", out.stderr);
-    assert!(out.stderr.contains("not valid for name \"127.0.0.1\""), "{}", out.stderr);
+    let out = verify(
+        &db,
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    )
+    .fails(1);
+    assert!(
+        out.stderr.contains("the encrypted connection failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("not valid for name \"127.0.0.1\""),
+        "{}",
+        out.stderr
+    );
     // verify-ca checks only the authority.
-    verify(&db, "127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")).ok();
+    verify(
+        &db,
+        "127.0.0.1",
+        &format!("sslmode=verify-ca&sslrootcert={ca}"),
+    )
+    .ok();
 }
 
 #[test]
@@ -54,8 +77,16 @@ fn a_certificate_from_another_authority_is_refused() {
             &format!("sslmode={mode}&sslrootcert={}", other.display()),
         )
         .fails(1);
-        assert!(out.stderr.contains("the encrypted connection failed"), "{mode}: {}", out.stderr);
-        assert!(out.stderr.contains("invalid peer certificate"), "{mode}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("the encrypted connection failed"),
+            "{mode}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("invalid peer certificate"),
+            "{mode}: {}",
+            out.stderr
+        );
         assert!(!out.stderr.contains(&db.owner_password), "{}", out.stderr);
     }
     // require encrypts without checking, unless a root certificate is at
@@ -64,14 +95,23 @@ fn a_certificate_from_another_authority_is_refused() {
     std::fs::create_dir(db.home.path().join(".postgresql")).unwrap();
     std::fs::copy(&other, db.home.path().join(".postgresql/root.crt")).unwrap();
     let out = verify(&db, "localhost", "sslmode=require").fails(1);
-    assert!(out.stderr.contains("the encrypted connection failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the encrypted connection failed"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn verify_modes_without_a_root_certificate_say_what_is_missing() {
     let Some((db, _)) = tls_db() else { return };
     let out = verify(&db, "localhost", "sslmode=verify-full").fails(1);
-    assert!(out.stderr.contains("needs the certificate of the authority"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("needs the certificate of the authority"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("sslrootcert="), "{}", out.stderr);
 }
 
@@ -92,6 +132,10 @@ fn disable_allow_and_prefer_behave_as_in_libpq() {
         .env("PGPORT", db.server.port.to_string())
         .env("PGSSLMODE", "verify-full")
         .env("PGSSLROOTCERT", db.home.path().join("ca.crt"))
-        .args(["--db", &format!("postgres://{}@/{}", db.owner, db.name), "verify"]);
+        .args([
+            "--db",
+            &format!("postgres://{}@/{}", db.owner, db.name),
+            "verify",
+        ]);
     run(c).ok();
 }

@@ -233,6 +233,25 @@ BEGIN
     PERFORM 1 FROM public.settings WHERE key = 'change_log.head' FOR UPDATE;
     SELECT c.seq, c.hash INTO last_seq, last_hash
         FROM public.change_log c ORDER BY c.seq DESC LIMIT 1;
+    -- Copying a whole store (`store copy`): the owner, having set
+    -- cqrs_admin.copy_log = 'on' for the transaction, appends entries as
+    -- another store wrote them, operator and time included, and each must
+    -- continue this chain exactly: its seq the next, its prev_hash the
+    -- newest hash, its hash the one its content gives.
+    IF current_setting('cqrs_admin.copy_log', true) = 'on'
+       AND pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+        IF NEW.seq IS DISTINCT FROM coalesce(last_seq, 0) + 1
+           OR NEW.prev_hash IS DISTINCT FROM coalesce(last_hash, repeat('0', 64))
+           OR NEW.hash IS DISTINCT FROM public.cqrs_entry_hash(NEW.prev_hash, NEW.seq, NEW.at,
+                   NEW.actor, NEW.action, NEW.old_account_id, NEW.new_account_id, NEW.email,
+                   NEW.reason, NEW.actor_claim) THEN
+            RAISE EXCEPTION USING ERRCODE = 'CQ001',
+                MESSAGE = format('the copied change log entry %s does not continue this store''s chain', NEW.seq);
+        END IF;
+        UPDATE public.settings SET value = NEW.seq::text || ':' || NEW.hash
+            WHERE key = 'change_log.head';
+        RETURN NEW;
+    END IF;
     -- A client that wrote its claim into actor (as the SQLite store's
     -- writer does) has it kept as the claim.
     IF NEW.actor_claim IS NULL AND NEW.actor IS DISTINCT FROM session_user::text THEN

@@ -7,7 +7,7 @@
 //! once, and can never put a value under another column's name.
 //!
 //! The rows hold borrowed text and become the same array of `&str` the
-//! store binds without copies (`store/raw.rs`), so naming costs the import
+//! store binds without copies (`store/sqlite/raw.rs`), so naming costs the import
 //! nothing per row.
 
 use crate::input::Column;

@@ -43,6 +43,12 @@ pub struct Guarded {
 }
 
 impl Guarded {
+    /// The store's file and its companions, if it keeps one (a database
+    /// server's store has nothing here to guard).
+    pub fn store_of(store: &crate::store::Store) -> Guarded {
+        store.file().map(Guarded::store).unwrap_or_default()
+    }
+
     /// The store at `path` and its companions, by the path given and by the
     /// path it resolves to (SQLite may name the journal after either).
     pub fn store(path: &Path) -> Guarded {

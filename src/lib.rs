@@ -103,13 +103,12 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     refuse_control_characters(&cli)?;
-    // A PostgreSQL store (issue 12): so far only `verify`, which also
-    // creates or upgrades the schema (the database's owner).
-    if let Some(url) = cli.db.to_str().filter(|db| store::postgres::is_url(db)) {
-        if !matches!(cli.command, Command::Verify) {
-            return Err(UserError::Store(store::postgres::NOT_YET.to_string()).into());
-        }
-        shell.message(&store::postgres::verify(url)?.to_string());
+    // A store the Backend trait does not reach yet (PostgreSQL): `verify`
+    // only, which also creates or upgrades its schema.
+    if let Some(verified) =
+        store::beyond_the_boundary(&cli.db, matches!(cli.command, Command::Verify))
+    {
+        shell.message(&verified?);
         return Ok(());
     }
     // Only the commands that write may create a store: a reading command
@@ -179,7 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plan(args) => {
             // The target is checked before the plan is made: a refused
             // command does no work and writes nothing.
-            let guarded = files::Guarded::store(store.path());
+            let guarded = files::Guarded::store_of(&store);
             let target =
                 files::Target::check(&args.out, args.force, &guarded, output::replacements::PLAN)?;
             let plan = commands::plan::run(&store, args, format, &shell)?;
@@ -221,7 +220,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 problems.push(format!(
                     "{} was changed outside cqrs-admin:\n{}\nTo recover, {}; until then every \
                      command that writes refuses this store",
-                    store.path().display(),
+                    store.name(),
                     list.join("\n"),
                     store::TAMPERED_RECOVERY
                 ));

@@ -50,7 +50,7 @@ pub fn run(
     format: Format,
     reporter: &dyn Reporter,
 ) -> Result<Exported> {
-    let guarded = Guarded::store(store.path());
+    let guarded = Guarded::store_of(store);
     let files: Vec<ExportFile> = match args.only {
         Some(file) => vec![file],
         None => ExportFile::ALL.to_vec(),

@@ -181,3 +181,40 @@ fn no_layer_reaches_up_and_no_two_files_import_each_other() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The store is a boundary: only a back end's own folder names its
+/// database (rusqlite, a pragma, SQLite's error codes; the postgres crate),
+/// and nothing outside the store names a back end: the commands, the audit
+/// and the output layer see `store::Store` and the `Backend` trait's records.
+#[test]
+fn only_a_back_end_names_its_database() {
+    let sqlite_words = ["rusqlite", "PRAGMA", "pragma_", "ErrorCode::", "sqlite3_"];
+    let postgres_words = ["postgres::", "tokio_postgres", "rustls"];
+    let mut wrong = Vec::new();
+    for (module, (path, text)) in sources() {
+        let text = code(&text);
+        let path = path.display();
+        if !under(&module, "store::sqlite") {
+            for word in sqlite_words {
+                if text.contains(word) {
+                    wrong.push(format!("{path} names `{word}` outside store::sqlite"));
+                }
+            }
+        }
+        if !under(&module, "store::postgres") {
+            for word in postgres_words {
+                if text.contains(word) {
+                    wrong.push(format!("{path} names `{word}` outside store::postgres"));
+                }
+            }
+        }
+        if !under(&module, "store") {
+            for backend in ["store::sqlite", "store::postgres"] {
+                if text.contains(backend) {
+                    wrong.push(format!("{path} names the back end `{backend}`"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

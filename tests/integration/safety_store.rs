@@ -318,11 +318,11 @@ fn an_inserted_or_reordered_log_entry_is_found() {
 
 #[test]
 fn an_older_store_has_its_log_chained_by_the_migration() {
-    use cqrs_admin::store::schema::MIGRATIONS;
+    use cqrs_admin::store::sqlite::schema::MIGRATIONS;
     let store = Store::new();
     {
         let conn = open(&store);
-        cqrs_admin::store::address_key::register(&conn).unwrap();
+        cqrs_admin::store::sqlite::register(&conn).unwrap();
         for sql in &MIGRATIONS[..5] {
             conn.execute_batch(sql).unwrap();
         }

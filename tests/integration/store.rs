@@ -173,7 +173,7 @@ fn the_db_flag_and_environment_variable_choose_the_store() {
 /// cache dropped, and the report the same as on a new store.
 #[test]
 fn a_store_from_schema_2_is_upgraded_in_place() {
-    use cqrs_admin::store::schema::MIGRATIONS;
+    use cqrs_admin::store::sqlite::schema::MIGRATIONS;
     let fresh = Store::with_fixtures();
     let expected = fresh
         .run(&["report", "--format", "csv", "--today", "2020-09-01"])
@@ -183,8 +183,12 @@ fn a_store_from_schema_2_is_upgraded_in_place() {
     let old = Store::new();
     {
         let conn = rusqlite::Connection::open(&old.db).unwrap();
-        conn.pragma_update(None, "application_id", cqrs_admin::store::APPLICATION_ID)
-            .unwrap();
+        conn.pragma_update(
+            None,
+            "application_id",
+            cqrs_admin::store::sqlite::APPLICATION_ID,
+        )
+        .unwrap();
         for sql in &MIGRATIONS[..2] {
             conn.execute_batch(sql).unwrap();
         }

@@ -355,7 +355,7 @@ impl PgStore {
             let head: Option<String> = tx
                 .query_opt(
                     "SELECT value FROM settings WHERE key = $1",
-                    &[&schema::HEAD_KEY],
+                    &[&crate::store::HEAD_KEY],
                 )?
                 .map(|r| r.get(0));
             Ok((entries, head))

@@ -38,10 +38,6 @@ pub const REFUSED_SQLSTATE: &str = "CQ001";
 /// so two first users do not both create the schema: "CQRS".
 pub const MIGRATION_LOCK: i64 = 0x4351_5253;
 
-/// The `settings` key holding `SEQ:HASH` of the newest change-log entry, as
-/// on SQLite.
-pub const HEAD_KEY: &str = "change_log.head";
-
 pub const MIGRATIONS: &[&str] = &[
     // 1: the whole schema, as the SQLite store has it after its migration 7.
     r#"

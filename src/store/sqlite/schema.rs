@@ -234,7 +234,7 @@ BEGIN
 END;
 "#,
     // 6: the change log becomes a hash chain (src/store/chain.rs). The
-    // columns are added here; `Store::migrate` then chains the entries an
+    // columns are added here; `SqliteStore::migrate` then chains the entries an
     // older store already holds, in seq order, before migration 7 puts the
     // append-only trigger back. NULL only between those two steps.
     r#"

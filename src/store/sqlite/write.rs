@@ -1,47 +1,30 @@
-//! Writes other than imports: replacements, reverts and the change log.
+//! Writes other than imports, in SQLite: replacements, reverts and the change
+//! log.
 //!
-//! Every write happens inside a [`WriteTx`]: `BEGIN IMMEDIATE` takes the
-//! store's write lock before anything is read, so the caller can re-check the
-//! rules against the store as it is now (a second operator may have acted
-//! since the first look) and nobody can change it between that check and the
-//! commit. Dropping the transaction without `commit` rolls everything back.
-
-use std::ops::Deref;
+//! Every write happens between [`SqliteStore::begin_write`] and its commit
+//! (`crate::store::WriteTx` holds it): `BEGIN IMMEDIATE` takes the store's
+//! write lock before anything is read, so the caller can re-check the rules
+//! against the store as it is now (a second operator may have acted since the
+//! first look) and nobody can change it between that check and the commit.
 
 use anyhow::{Result, bail};
 use rusqlite::params;
 
 use super::chain::{NewEntry, append};
-use super::{Store, store_error};
+use super::{SqliteStore, store_error, tx};
+use crate::store::{DISABLE_OLD_REASON, NewAccount, REENABLE_OLD_REASON, Stamp};
 
-/// A write transaction on the store. Reads through it (it derefs to the
-/// store) see the store under the write lock.
-pub struct WriteTx<'a> {
-    store: &'a Store,
-    done: bool,
-}
-
-impl Deref for WriteTx<'_> {
-    type Target = Store;
-    fn deref(&self) -> &Store {
-        self.store
-    }
-}
-
-impl Store {
+impl SqliteStore {
     /// Starts a write: takes the write lock now (waiting for another
-    /// operator's write to finish, up to the busy timeout).
-    pub(crate) fn begin_write(&mut self) -> Result<WriteTx<'_>> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| store_error(&self.path, e))?;
-        let tx = WriteTx {
-            store: self,
-            done: false,
-        };
-        // Dropping `tx` on a refusal rolls back.
-        super::refuse_if_tampered(&tx.store.conn, &tx.store.path)?;
-        Ok(tx)
+    /// operator's write to finish, up to the busy timeout), and refuses a
+    /// store changed past cqrs-admin.
+    pub(super) fn begin_write(&self) -> Result<()> {
+        tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&self.path, e))?;
+        if let Err(e) = super::refuse_if_tampered(&self.conn, &self.path) {
+            self.rollback_write();
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Readies the connection for writing a long plan, for this process only
@@ -51,53 +34,19 @@ impl Store {
     /// the exclusive lock, locking out the connection that checks the next
     /// batch (see `replace`); this way the file stays as it was until the
     /// commit.
-    pub(crate) fn prepare_for_bulk(&self) -> Result<()> {
+    pub(super) fn prepare_for_bulk(&self) -> Result<()> {
         self.conn.execute_batch(
             "PRAGMA cache_size = -262144;
              PRAGMA cache_spill = OFF;",
         )?;
         Ok(())
     }
-}
 
-impl Drop for WriteTx<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = self.store.conn.execute_batch("ROLLBACK");
-        }
+    /// Undoes everything written since [`SqliteStore::begin_write`].
+    pub(super) fn rollback_write(&self) {
+        tx::rollback(&self.conn);
     }
-}
 
-/// One replacement account to create.
-#[derive(Debug, Clone)]
-pub struct NewAccount<'a> {
-    pub old_account_id: &'a str,
-    pub new_account_id: &'a str,
-    /// The new address: also the new account's username.
-    pub email: &'a str,
-    pub email_key: &'a str,
-    pub given_name: &'a str,
-    pub family_name: &'a str,
-    pub reason: Option<&'a str>,
-}
-
-/// Who made a change and when, for the change log.
-#[derive(Debug, Clone, Copy)]
-pub struct Stamp<'a> {
-    /// UTC, RFC 3339 (`2020-09-01T10:00:00Z`).
-    pub at: &'a str,
-    pub actor: &'a str,
-    /// The new accounts' `created_at` (today's date).
-    pub created_at: &'a str,
-}
-
-/// The change-log reason of the separate `disable` step of `--disable-old`.
-pub const DISABLE_OLD_REASON: &str = "disabled with its replacement (--disable-old)";
-/// The change-log reason of the `enable` step of a revert.
-pub const REENABLE_OLD_REASON: &str =
-    "re-enabled by the revert: it had been disabled with its replacement (--disable-old)";
-
-impl WriteTx<'_> {
     /// Creates these replacement accounts: each new account with exactly the
     /// old account's roles (copied row for row in SQL), the old account marked
     /// as replaced (and, with `disable_old`, disabled), and the change log
@@ -106,7 +55,7 @@ impl WriteTx<'_> {
     /// Set-based: the batch goes into a temporary table and four statements
     /// do the work for all of it, so large plans cost a few statements per
     /// batch rather than per account.
-    pub(crate) fn create_replacements(
+    pub(super) fn create_replacements(
         &self,
         batch: &[NewAccount<'_>],
         disable_old: bool,
@@ -115,7 +64,7 @@ impl WriteTx<'_> {
         if batch.is_empty() {
             return Ok(());
         }
-        let conn = &self.store.conn;
+        let conn = &self.conn;
         conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS new_replacements (
                 seq INTEGER PRIMARY KEY, old_id TEXT NOT NULL, new_id TEXT NOT NULL,
@@ -234,7 +183,7 @@ impl WriteTx<'_> {
     /// it), clears the old account's `replaced_by` and, with `reenable_old`,
     /// makes the old account active again; the change log records `revert`
     /// (and `enable`).
-    pub(crate) fn revert_replacement(
+    pub(super) fn revert_replacement(
         &self,
         old_account_id: &str,
         new_account_id: &str,
@@ -243,7 +192,7 @@ impl WriteTx<'_> {
         reenable_old: bool,
         stamp: Stamp<'_>,
     ) -> Result<()> {
-        let conn = &self.store.conn;
+        let conn = &self.conn;
         let disabled = conn
             .prepare_cached(
                 "UPDATE accounts SET status = 'disabled'
@@ -293,7 +242,7 @@ impl WriteTx<'_> {
     /// again and the old account is marked as replaced by it again; the
     /// change log records `reinstate`. The caller has checked the rules
     /// inside this transaction.
-    pub(crate) fn reinstate_replacement(
+    pub(super) fn reinstate_replacement(
         &self,
         old_account_id: &str,
         new_account_id: &str,
@@ -301,7 +250,7 @@ impl WriteTx<'_> {
         reason: Option<&str>,
         stamp: Stamp<'_>,
     ) -> Result<()> {
-        let conn = &self.store.conn;
+        let conn = &self.conn;
         let enabled = conn
             .prepare_cached(
                 "UPDATE accounts SET status = 'active'
@@ -336,13 +285,9 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Commits everything written through this transaction.
-    pub(crate) fn commit(mut self) -> Result<()> {
-        self.store
-            .conn
-            .execute_batch("COMMIT")
-            .map_err(|e| store_error(&self.store.path, e))?;
-        self.done = true;
+    /// Commits everything written since [`SqliteStore::begin_write`].
+    pub(super) fn commit_write(&self) -> Result<()> {
+        tx::commit(&self.conn).map_err(|e| store_error(&self.path, e))?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! consistent snapshot of the store, each by a scan that can run on a thread
 //! of its own.
 //!
-//! The audit engine (`crate::audit`) asks for [`Store::audit_inputs`] and
+//! The audit engine (`crate::audit`) asks for `SqliteStore::audit_inputs` and
 //! gets three scans; how they are kept consistent is the store's business.
 //! Here (SQLite) each scan is a connection of its own, with a small page
 //! cache, whose read transaction starts together with the others' (see
@@ -17,70 +17,40 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::raw::Scan;
-use super::{Store, store_error};
+use super::{SqliteStore, store_error, tx};
 use crate::model::{MailboxType, Role, Status};
+use crate::store::{
+    AccountBytes, AuditInputs, DirectoryBytes, ReadAccounts, ReadDirectory, ReadRoles, RoleVisit,
+};
 
-/// An account as stored, for bulk loads: its text as bytes, unchecked (the
-/// caller checks that what it keeps is UTF-8, in bulk rather than per field).
-#[derive(Debug, Clone, Copy)]
-pub struct AccountBytes<'a> {
-    pub account_id: &'a [u8],
-    pub email: &'a [u8],
-    pub given_name: &'a [u8],
-    pub family_name: &'a [u8],
-    pub status: Status,
-    pub superseded: bool,
-}
+/// The directory's scan: a connection of its own.
+pub(super) struct DirectoryScan(SqliteStore);
 
-/// A directory entry as stored, for bulk loads: its text as bytes, unchecked.
-#[derive(Debug, Clone, Copy)]
-pub struct DirectoryBytes<'a> {
-    pub address: &'a [u8],
-    pub given_name: &'a [u8],
-    pub family_name: &'a [u8],
-    pub ods_code: &'a [u8],
-    pub status: Status,
-    pub mailbox_type: MailboxType,
-}
+/// The roles' scan: a connection of its own.
+pub(super) struct RoleScan(SqliteStore);
 
-/// The audit's three inputs, all seeing the same state of the store: an
-/// account is never read before a replacement and its roles after it. Each
-/// scan may be moved to a thread of its own; each lets go of its snapshot
-/// when it has been read (or dropped).
-pub struct AuditInputs {
-    pub directory: DirectoryScan,
-    pub roles: RoleScan,
-    pub accounts: AccountScan,
-}
+/// The accounts' scan: a connection of its own.
+pub(super) struct AccountScan(SqliteStore);
 
-/// Every directory entry, in no particular order.
-pub struct DirectoryScan(Store);
-
-/// Every role, grouped by account in account_id order.
-pub struct RoleScan(Store);
-
-/// Every account, in account_id order.
-pub struct AccountScan(Store);
-
-impl Store {
+impl SqliteStore {
     /// The audit's inputs as one consistent snapshot (see [`AuditInputs`]).
-    pub(crate) fn audit_inputs(&self) -> Result<AuditInputs> {
+    pub(super) fn audit_inputs(&self) -> Result<AuditInputs> {
         let directory = self.bulk_reader()?;
         let roles = self.bulk_reader()?;
         let accounts = self.bulk_reader()?;
         start_together(&[&directory, &roles, &accounts])?;
-        Ok(AuditInputs {
-            directory: DirectoryScan(directory),
-            roles: RoleScan(roles),
-            accounts: AccountScan(accounts),
-        })
+        Ok(AuditInputs::new(
+            Box::new(DirectoryScan(directory)),
+            Box::new(RoleScan(roles)),
+            Box::new(AccountScan(accounts)),
+        ))
     }
 
     /// A second connection for one long front-to-back scan. A scan reads
     /// each page once, so a small page cache serves it as well as the
     /// default one and keeps the audit's memory down.
-    fn bulk_reader(&self) -> Result<Store> {
-        let store = Store::open(&self.path)?;
+    fn bulk_reader(&self) -> Result<SqliteStore> {
+        let store = SqliteStore::open(&self.path)?;
         store
             .conn
             .execute_batch("PRAGMA cache_size = -1024")
@@ -98,7 +68,7 @@ impl Store {
 /// is waiting for the first connection's lock, and waiting for it would
 /// deadlock both until the busy timeout. Then every lock is let go, and the
 /// whole start is tried again shortly after (the writer commits in between).
-fn start_together(connections: &[&Store]) -> Result<()> {
+fn start_together(connections: &[&SqliteStore]) -> Result<()> {
     let mut attempt = 0u32;
     loop {
         let mut held = 0;
@@ -107,7 +77,7 @@ fn start_together(connections: &[&Store]) -> Result<()> {
             if i > 0 {
                 store.conn.busy_timeout(Duration::ZERO)?;
             }
-            let started = store.conn.execute_batch("BEGIN").and_then(|()| {
+            let started = tx::begin(&store.conn, tx::Lock::Read).and_then(|()| {
                 store
                     .conn
                     .query_row("SELECT count(*) FROM settings", [], |_| Ok(()))
@@ -120,15 +90,15 @@ fn start_together(connections: &[&Store]) -> Result<()> {
             match started {
                 Ok(()) => held += 1,
                 Err(e) if i > 0 && super::fault::is_busy(&e) => {
-                    let _ = store.conn.execute_batch("ROLLBACK");
+                    tx::rollback(&store.conn);
                     busy = true;
                     break;
                 }
                 Err(e) => {
                     for store in &connections[..held] {
-                        let _ = store.conn.execute_batch("ROLLBACK");
+                        tx::rollback(&store.conn);
                     }
-                    let _ = store.conn.execute_batch("ROLLBACK");
+                    tx::rollback(&store.conn);
                     return Err(store_error(&store.path, e));
                 }
             }
@@ -137,7 +107,7 @@ fn start_together(connections: &[&Store]) -> Result<()> {
             return Ok(());
         }
         for store in &connections[..held] {
-            let _ = store.conn.execute_batch("ROLLBACK");
+            tx::rollback(&store.conn);
         }
         attempt += 1;
         if attempt > 200 {
@@ -165,17 +135,17 @@ fn role_bytes(bytes: &[u8]) -> rusqlite::Result<Role> {
         .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)).into())
 }
 
-impl DirectoryScan {
+impl ReadDirectory for DirectoryScan {
     /// How many entries the last import wrote (0 if unknown), to reserve
     /// room for them.
-    pub(crate) fn expected_entries(&self) -> Result<usize> {
+    fn expected_entries(&self) -> Result<usize> {
         Ok(super::setting(&self.0.conn, "directory.entries")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
     }
 
     /// Streams every directory entry as bytes (see [`DirectoryBytes`]).
-    pub(crate) fn read(self, mut visit: impl FnMut(DirectoryBytes<'_>)) -> Result<()> {
+    fn read(self: Box<Self>, visit: &mut dyn FnMut(DirectoryBytes<'_>)) -> Result<()> {
         let mut scan = Scan::prepare(
             &self.0.conn,
             "SELECT address, given_name, family_name, ods_code,
@@ -201,20 +171,17 @@ impl DirectoryScan {
     }
 }
 
-impl RoleScan {
+impl ReadRoles for RoleScan {
     /// How many accounts the store holds, to reserve room for their roles.
-    pub(crate) fn expected_accounts(&self) -> Result<usize> {
+    fn expected_accounts(&self) -> Result<usize> {
         self.0.account_count_hint()
     }
 
     /// Streams every role as (account_id, ods_code) bytes and the role, in
     /// account_id order (the order of [`AccountScan::read`], so the two
     /// streams can be merged) and, within an account, in the table's key
-    /// order, as [`Store::for_each_account_with_roles`] reads them.
-    pub(crate) fn read(
-        self,
-        mut visit: impl FnMut(&[u8], &[u8], Role) -> Result<()>,
-    ) -> Result<()> {
+    /// order, as [`SqliteStore::for_each_account_with_roles`] reads them.
+    fn read(self: Box<Self>, visit: &mut RoleVisit<'_>) -> Result<()> {
         let mut scan = Scan::prepare(
             &self.0.conn,
             "SELECT account_id, ods_code, role FROM permissions ORDER BY account_id",
@@ -223,15 +190,15 @@ impl RoleScan {
     }
 }
 
-impl AccountScan {
+impl ReadAccounts for AccountScan {
     /// How many accounts the store holds, to reserve room for them.
-    pub(crate) fn expected_accounts(&self) -> Result<usize> {
+    fn expected_accounts(&self) -> Result<usize> {
         self.0.account_count_hint()
     }
 
     /// Streams every account in account_id order as bytes (see
     /// [`AccountBytes`]).
-    pub(crate) fn read(self, mut visit: impl FnMut(AccountBytes<'_>) -> Result<()>) -> Result<()> {
+    fn read(self: Box<Self>, visit: &mut dyn FnMut(AccountBytes<'_>) -> Result<()>) -> Result<()> {
         let mut scan = Scan::prepare(
             &self.0.conn,
             "SELECT account_id, email, given_name, family_name,

@@ -18,258 +18,13 @@ use rusqlite::{Connection, OptionalExtension, Statement};
 
 use super::raw::{BulkInsert, Value};
 
-use super::address_key::normal_form_key;
-use super::{Store, schema, store_error};
+use super::{SqliteStore, schema, store_error, tx};
 use crate::error::FileProblem;
 use crate::model::FileKind;
-
-/// What an import did, for the one-line summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ImportCounts {
-    pub added: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    /// For the directory, which is replaced whole: the entries it replaced.
-    pub replaced: Option<u64>,
-}
-
-/// The most fields a row of any input file has.
-const MAX_FIELDS: usize = 8;
-
-/// Checked rows, their values owned in one buffer per chunk (not one per row:
-/// a national import has millions of rows, and per-row allocations cost more
-/// than parsing them). Values are in the column order of the table they go
-/// into (see [`columns`]); an empty value is stored as NULL where the column
-/// is optional. The writer hands chunks back to be refilled.
-#[derive(Debug, Default)]
-pub struct Chunk {
-    text: String,
-    rows: Vec<RowMeta>,
-    /// The rows are in the table's key order (then by line): see
-    /// [`Chunk::sort`].
-    sorted: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct RowMeta {
-    line: u64,
-    start: u32,
-    ends: [u32; MAX_FIELDS],
-    len: u8,
-}
-
-/// One row of a chunk.
-#[derive(Debug, Clone, Copy)]
-pub struct RowRef<'a> {
-    text: &'a str,
-    meta: &'a RowMeta,
-}
-
-impl Chunk {
-    pub fn with_capacity(rows: usize) -> Chunk {
-        Chunk {
-            text: String::with_capacity(rows * 96),
-            rows: Vec::with_capacity(rows),
-            sorted: false,
-        }
-    }
-
-    pub fn push(&mut self, line: u64, fields: &[&str]) {
-        let start = self.text.len() as u32;
-        let mut ends = [0u32; MAX_FIELDS];
-        for (i, f) in fields.iter().take(MAX_FIELDS).enumerate() {
-            self.text.push_str(f);
-            ends[i] = self.text.len() as u32 - start;
-        }
-        self.rows.push(RowMeta {
-            line,
-            start,
-            ends,
-            len: fields.len().min(MAX_FIELDS) as u8,
-        });
-        self.sorted = false;
-    }
-
-    /// Puts the rows in the order `kind`'s table keeps them (then by line),
-    /// so the writer need not. Done on the parsing thread, which has time to
-    /// spare while the writer is busy.
-    pub fn sort(&mut self, kind: FileKind) {
-        if !self.sorted {
-            let order = sort_by_key(kind, (0..self.len()).map(|i| (i, self.row(i))));
-            self.rows = order.into_iter().map(|i| self.rows[i]).collect();
-            self.sorted = true;
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    pub fn clear(&mut self) {
-        self.text.clear();
-        self.rows.clear();
-        self.sorted = false;
-    }
-
-    pub fn row(&self, i: usize) -> RowRef<'_> {
-        RowRef {
-            text: &self.text,
-            meta: &self.rows[i],
-        }
-    }
-
-    pub fn last(&self) -> Option<RowRef<'_>> {
-        self.len().checked_sub(1).map(|i| self.row(i))
-    }
-}
-
-impl<'a> RowRef<'a> {
-    pub fn line(&self) -> u64 {
-        self.meta.line
-    }
-
-    pub fn field(&self, i: usize) -> &'a str {
-        if i >= self.meta.len as usize {
-            return "";
-        }
-        let base = self.meta.start as usize;
-        let start = if i == 0 {
-            0
-        } else {
-            self.meta.ends[i - 1] as usize
-        };
-        &self.text[base + start..base + self.meta.ends[i] as usize]
-    }
-}
-
-/// The look-up key of every imported account's address (its normal form's
-/// `cqrs_address_key`) with its account id, the ids in one buffer, sorted
-/// for writing `account_emails` in key order.
-#[derive(Debug, Default)]
-pub struct EmailKeys {
-    ids: String,
-    entries: Vec<EmailEntry>,
-}
-
-/// One (key, id) in [`EmailKeys`]: the key, and where the id is in its buffer.
-#[derive(Debug, Clone, Copy)]
-struct EmailEntry {
-    key: i64,
-    start: u32,
-    end: u32,
-}
-
-impl EmailKeys {
-    /// Adds an account's address and id.
-    pub fn push(&mut self, email: &str, account_id: &str) {
-        let start = self.ids.len() as u32;
-        self.ids.push_str(account_id);
-        self.entries.push(EmailEntry {
-            key: normal_form_key(email),
-            start,
-            end: self.ids.len() as u32,
-        });
-    }
-
-    fn id(&self, e: &EmailEntry) -> &str {
-        &self.ids[e.start as usize..e.end as usize]
-    }
-
-    /// Sorts by (key, id), the table's order.
-    pub fn sort(&mut self) {
-        let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| self.id(a).cmp(self.id(b))));
-        self.entries = entries;
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (i64, &str)> {
-        self.entries.iter().map(|e| (e.key, self.id(e)))
-    }
-}
-
-/// The table's columns, in the order a [`Chunk`] row holds them: the
-/// columns of the import files, as `crate::columns` defines them once (the
-/// checks fill a chunk's rows from the same typed rows, and `export` writes
-/// them).
-pub fn columns(kind: FileKind) -> &'static [&'static str] {
-    crate::columns::names(kind)
-}
-
-/// Columns stored as NULL when the file leaves them empty.
-fn nullable(kind: FileKind, column: usize) -> bool {
-    crate::columns::nullable(kind)[column]
-}
-
-/// How many leading columns form the table's key.
-fn key_len(kind: FileKind) -> usize {
-    match kind {
-        FileKind::Permissions => 3,
-        _ => 1,
-    }
-}
-
-/// Compares two rows by the table's key, as SQLite orders it: column by
-/// column, bytewise. (The directory, the one table with a `NOCASE` key
-/// column, is written in the file's order and never sorted here.)
-fn key_order(kind: FileKind, a: &RowRef<'_>, b: &RowRef<'_>) -> Ordering {
-    for i in 0..key_len(kind) {
-        match a.field(i).cmp(b.field(i)) {
-            Ordering::Equal => continue,
-            other => return other,
-        }
-    }
-    Ordering::Equal
-}
-
-/// Sorts rows by the table's key, then by line (so of two rows with one key
-/// the earlier comes first), returning their tags in that order. Each key is
-/// written once into one buffer as bytes that compare in SQLite's order
-/// (fields separated by NUL, which no checked value contains), with its first
-/// eight bytes as a number: most comparisons are then one integer comparison.
-fn sort_by_key<'a, T: Copy>(kind: FileKind, rows: impl Iterator<Item = (T, RowRef<'a>)>) -> Vec<T> {
-    let mut keys: Vec<u8> = Vec::new();
-    let mut entries: Vec<(u64, u32, u32, u64, T)> = Vec::new();
-    for (tag, row) in rows {
-        let start = keys.len();
-        for i in 0..key_len(kind) {
-            if i > 0 {
-                keys.push(0);
-            }
-            keys.extend_from_slice(row.field(i).as_bytes());
-        }
-        let mut prefix = [0u8; 8];
-        for (slot, b) in prefix.iter_mut().zip(&keys[start..]) {
-            *slot = *b;
-        }
-        entries.push((
-            u64::from_be_bytes(prefix),
-            start as u32,
-            keys.len() as u32,
-            row.line(),
-            tag,
-        ));
-    }
-    let key = |e: &(u64, u32, u32, u64, T)| &keys[e.1 as usize..e.2 as usize];
-    entries.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| key(a).cmp(key(b)))
-            .then_with(|| a.3.cmp(&b.3))
-    });
-    entries.into_iter().map(|e| e.4).collect()
-}
-
-/// Whether an import of `kind` writes its rows in the table's key order:
-/// into an empty table, every kind but organisations (few) and the
-/// directory (kept in the file's order). Files are often in order but for a
-/// few rows (an account's roles in any order): each chunk is sorted first,
-/// which puts those right.
-pub fn written_in_key_order(kind: FileKind, fresh: bool) -> bool {
-    fresh && !matches!(kind, FileKind::Organisations | FileKind::Directory)
-}
+use crate::store::chunk::{MAX_FIELDS, key_len, key_order, nullable, sort_by_key};
+use crate::store::{
+    BackgroundSync, Chunk, EmailKeys, ImportCounts, RowRef, columns, written_in_key_order,
+};
 
 fn table(kind: FileKind) -> &'static str {
     match kind {
@@ -283,7 +38,7 @@ fn table(kind: FileKind) -> &'static str {
 
 /// The statement for `rows` rows into an empty table: a plain insert. A
 /// directory entry also gets its line as its rowid (bound first, see
-/// `Importer::bind`).
+/// `SqliteImport::bind`).
 fn insert_sql(kind: FileKind, rows: usize) -> String {
     let (head, per_row) = if kind == FileKind::Directory {
         (
@@ -346,7 +101,7 @@ fn count_rows(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
 /// An import in progress. `finish` commits; dropping it without `finish` rolls
 /// everything back, so a file with any problem (or a killed process) leaves the
 /// store as it was.
-pub struct Importer<'a> {
+pub struct SqliteImport<'a> {
     conn: &'a Connection,
     /// The store's path, for errors about the file itself (read-only, full).
     path: std::path::PathBuf,
@@ -390,9 +145,9 @@ pub struct EarlySync {
     file: std::sync::Mutex<Option<std::fs::File>>,
 }
 
-impl EarlySync {
+impl BackgroundSync for EarlySync {
     /// Syncs the rows written so far (call it on a thread of its own).
-    pub fn sync(&self) {
+    fn sync(&self) {
         if let Ok(file) = std::fs::File::open(&self.path) {
             let _ = file.sync_data();
             tracing::info!("rows synced");
@@ -403,7 +158,7 @@ impl EarlySync {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// An [`EarlySync`] of this store, for a large import.
     pub fn early_sync(&self) -> EarlySync {
         EarlySync {
@@ -413,7 +168,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Whether a file of `kind` would go into an empty table (the fast path).
     /// The directory is always replaced whole, so it always does.
     pub fn import_is_fresh(&self, kind: FileKind) -> Result<bool> {
@@ -421,7 +176,7 @@ impl Store {
     }
 
     /// Starts importing a file of `kind`. Takes the write lock now.
-    pub fn begin_import(&mut self, kind: FileKind) -> Result<Importer<'_>> {
+    pub fn begin_import(&mut self, kind: FileKind) -> Result<SqliteImport<'_>> {
         let path = self.path.clone();
         let conn = &self.conn;
         // The ordinary 16 MB page cache: a bulk load into an empty table only
@@ -429,13 +184,12 @@ impl Store {
         // written out (spilled) as it goes. Keeping every new page in memory
         // until the commit (256 MB) cost more time, in the kernel zeroing
         // that memory, than it saved.
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| store_error(&path, e))?;
+        tx::begin(conn, tx::Lock::Write).map_err(|e| store_error(&path, e))?;
         if let Err(e) = super::refuse_if_tampered(conn, &path) {
-            let _ = conn.execute_batch("ROLLBACK");
+            tx::rollback(conn);
             return Err(e);
         }
-        let started = (|| -> rusqlite::Result<Importer<'_>> {
+        let started = (|| -> rusqlite::Result<SqliteImport<'_>> {
             let name = table(kind);
             let mut rows_before = count_rows(conn, name)?;
             let mut replaced = None;
@@ -495,7 +249,7 @@ impl Store {
             } else {
                 None
             };
-            Ok(Importer {
+            Ok(SqliteImport {
                 conn,
                 path: path.clone(),
                 kind,
@@ -517,14 +271,14 @@ impl Store {
         match started {
             Ok(importer) => Ok(importer),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                tx::rollback(conn);
                 Err(store_error(&path, e))
             }
         }
     }
 }
 
-impl Importer<'_> {
+impl SqliteImport<'_> {
     /// Whether the table was empty when the import started.
     pub fn is_fresh(&self) -> bool {
         self.fresh
@@ -898,7 +652,7 @@ impl Importer<'_> {
             for sql in &self.suspended {
                 self.conn.execute_batch(sql)?;
             }
-            self.conn.execute_batch("COMMIT")?;
+            tx::commit(self.conn)?;
             self.done = true;
             tracing::info!("committed");
         }
@@ -943,11 +697,11 @@ fn pair_values<'a, 'v>(pairs: &'a [(i64, Value<'v>)]) -> impl Iterator<Item = Va
         .flat_map(|&(key, value)| [Value::Integer(key), value])
 }
 
-impl Drop for Importer<'_> {
+impl Drop for SqliteImport<'_> {
     fn drop(&mut self) {
         if !self.done {
             // Nothing of a refused file is kept.
-            let _ = self.conn.execute_batch("ROLLBACK");
+            tx::rollback(self.conn);
         }
     }
 }
@@ -962,7 +716,8 @@ mod tests {
     #[test]
     fn lines_sharing_a_key_are_repeats_only_if_the_addresses_match() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store =
+            SqliteStore::open_as(&dir.path().join("s.db"), true, &mut Vec::new()).unwrap();
         let mut importer = store.begin_import(FileKind::Directory).unwrap();
         let mut chunk = Chunk::with_capacity(3);
         let row = |a: &'static str| [a, "A", "B", "A81001", "active", "personal"];
@@ -991,7 +746,8 @@ mod tests {
     #[test]
     fn unknown_accounts_are_found_however_the_ids_lie() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store =
+            SqliteStore::open_as(&dir.path().join("s.db"), true, &mut Vec::new()).unwrap();
         store
             .conn
             .execute_batch(
@@ -1034,7 +790,8 @@ mod tests {
     #[test]
     fn a_refused_batch_is_retried_row_by_row() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store =
+            SqliteStore::open_as(&dir.path().join("s.db"), true, &mut Vec::new()).unwrap();
         let mut importer = store.begin_import(FileKind::Activity).unwrap();
         let ids: Vec<String> = (1..=80).map(|n| format!("A{n:04}")).collect();
         let mut problems = Vec::new();

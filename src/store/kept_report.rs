@@ -18,115 +18,7 @@
 //! Rows that cannot be read back in full are never shown in part: the store
 //! says the kept report is unreadable and the report computes it afresh.
 
-use anyhow::Result;
-
-use super::{Store, setting};
 use crate::rules::{Category, Section};
-
-/// The settings key holding the generation the kept rows were computed at.
-const GENERATION_KEY: &str = "report_cache.generation";
-
-impl Store {
-    /// Whether the kept report rows were computed at this generation.
-    pub fn report_cache_is_current(&self, generation: u64) -> Result<bool> {
-        Ok(kept_at(&self.conn)?.is_some_and(|(kept, _)| kept == generation))
-    }
-
-    /// Visits the kept report rows in the report's order, if they were
-    /// computed at this generation. Returns false when there is no usable
-    /// kept report (none kept, stale, or unreadable: damaged, or fewer or
-    /// more rows than were kept), so the caller computes the report instead;
-    /// nothing is visited then.
-    pub fn for_each_cached_report_row(
-        &self,
-        generation: u64,
-        mut visit: impl FnMut(&KeptRow<'_>),
-    ) -> Result<bool> {
-        let Some((kept, count)) = kept_at(&self.conn)? else {
-            return Ok(false);
-        };
-        if kept != generation {
-            return Ok(false);
-        }
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT rows FROM report_cache ORDER BY part")?;
-        let mut rows = stmt.query([])?;
-        let mut parts = Vec::new();
-        while let Some(row) = rows.next()? {
-            match row.get_ref(0)?.as_blob() {
-                Ok(blob) => parts.push(blob.to_vec()),
-                Err(_) => {
-                    tracing::info!("kept report unreadable (a part is not a blob): computing it");
-                    return Ok(false);
-                }
-            }
-        }
-        // Decode everything before visiting anything: a damaged value must
-        // fall back to computing the report, not show part of it.
-        let report = KeptReport { parts, count };
-        let decoded = match report.rows() {
-            Ok(decoded) if decoded.len() as u64 == count => decoded,
-            Ok(decoded) => {
-                tracing::info!(
-                    "kept report unreadable ({} rows where {count} were kept): computing it",
-                    decoded.len()
-                );
-                return Ok(false);
-            }
-            Err(e) => {
-                tracing::info!("kept report unreadable ({e}): computing it");
-                return Ok(false);
-            }
-        };
-        for row in &decoded {
-            visit(row);
-        }
-        Ok(true)
-    }
-
-    /// Keeps the report's rows for the generation they were computed at.
-    /// Nothing is kept if something was written since.
-    pub fn save_report_cache(&mut self, generation: u64, report: &KeptReport) -> Result<()> {
-        let tx = self.write_tx()?;
-        if Store::generation_in(&tx)? != generation {
-            // Something was written since the report was computed.
-            return Ok(());
-        }
-        tx.execute("DELETE FROM report_cache", [])?;
-        {
-            let mut insert = tx.prepare("INSERT INTO report_cache (part, rows) VALUES (?1, ?2)")?;
-            for (part, rows) in report.parts.iter().enumerate() {
-                insert.execute(rusqlite::params![part as i64, rows])?;
-            }
-        }
-        // Counted as they were encoded: decoding them all again here would
-        // cost the audit that keeps them time and memory at its peak.
-        let count = report.count;
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [GENERATION_KEY, &format!("{generation} {count}")],
-        )?;
-        tracing::info!("report rows written");
-        tx.commit()?;
-        Ok(())
-    }
-}
-
-/// The generation and row count the kept report was saved with, if one was
-/// kept and its settings value reads as both (a store kept by an earlier
-/// version holds the generation only: its rows are computed afresh).
-fn kept_at(conn: &rusqlite::Connection) -> Result<Option<(u64, u64)>> {
-    let Some(value) = setting(conn, GENERATION_KEY)? else {
-        return Ok(None);
-    };
-    let mut words = value.split(' ');
-    let (Some(generation), Some(count), None) = (words.next(), words.next(), words.next()) else {
-        return Ok(None);
-    };
-    Ok(generation.parse().ok().zip(count.parse().ok()))
-}
 
 /// One kept report row, read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,9 +48,9 @@ pub struct Unreadable {
 /// so nothing is copied into one large value at the audit's peak memory.
 #[derive(Debug, Default)]
 pub struct KeptReport {
-    parts: Vec<Vec<u8>>,
+    pub(super) parts: Vec<Vec<u8>>,
     /// How many rows the parts hold.
-    count: u64,
+    pub(super) count: u64,
 }
 
 impl KeptReport {

@@ -6,30 +6,15 @@ use std::collections::HashMap;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
-use super::address_key::address_key as key_of;
-use super::{Store, store_error};
+use super::{SqliteStore, store_error};
 use crate::model::{
     Account, Activity, ActivityKind, DirectoryEntry, MailboxType, OrgKind, Organisation, Role,
     RoleGrant, Status,
 };
-
-/// An account as the audit sees it, borrowed from the current row.
-#[derive(Debug, Clone, Copy)]
-pub struct AccountView<'a> {
-    pub account_id: &'a str,
-    pub email: &'a str,
-    pub given_name: &'a str,
-    pub family_name: &'a str,
-    pub status: Status,
-    pub superseded: bool,
-}
-
-/// One role of an account, borrowed from the current row.
-#[derive(Debug, Clone, Copy)]
-pub struct RoleView<'a> {
-    pub ods_code: &'a str,
-    pub role: Role,
-}
+use crate::store::Holdings;
+use crate::store::address_key::address_key as key_of;
+#[cfg(test)]
+use crate::store::{AccountView, RoleView};
 
 fn status(text: &str) -> Status {
     // The schema's CHECK constraint admits only these two spellings.
@@ -69,14 +54,14 @@ fn split_payment_types(text: &str) -> Vec<String> {
         .collect()
 }
 
-impl Store {
+impl SqliteStore {
     /// A second connection for many scattered look-ups (checking a long
     /// plan), with a 64 MB page cache. Not a memory map: the pages a map
     /// touches count in the process's resident size, and for a 2 million
     /// account store they were 500 MB of the 1.2 GB peak of a 177,000-row
     /// plan.
-    pub(crate) fn lookup_reader(&self) -> Result<Store> {
-        let store = Store::open(&self.path)?;
+    pub(crate) fn lookup_reader(&self) -> Result<SqliteStore> {
+        let store = SqliteStore::open(&self.path)?;
         store
             .conn
             .execute_batch("PRAGMA cache_size = -65536")
@@ -374,15 +359,7 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
-/// What the store holds that a check of the accounts needs (`audit --check`,
-/// `report --check`): a check without them would find nothing to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Holdings {
-    pub accounts: bool,
-    pub directory: bool,
-}
-
-impl Store {
+impl SqliteStore {
     /// Whether any account and any NHSmail directory entry has been imported.
     pub(crate) fn holdings(&self) -> Result<Holdings> {
         let any = |table: &str| -> Result<bool> {

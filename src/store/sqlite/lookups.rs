@@ -12,89 +12,11 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
-use super::Store;
+use super::SqliteStore;
 use crate::model::{DirectoryEntry, MailboxType, Role, RoleGrant, Status};
-
-/// What the store holds about an account that a replacement would supersede.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OldAccount {
-    pub account_id: String,
-    pub email: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub status: Status,
-    pub replaced_by: Option<String>,
-    /// The normal form of the replacing account's address, when it is replaced.
-    pub replaced_by_email_key: Option<String>,
-}
-
-/// Everything the replacement checks need about a set of (account, address)
-/// pairs, loaded in one go.
-#[derive(Debug, Default)]
-pub struct ReplacementLookup {
-    /// The plan's accounts that exist, by account_id.
-    pub accounts: HashMap<String, OldAccount>,
-    /// Their roles, in (organisation, role) order.
-    pub roles: HashMap<String, Vec<RoleGrant>>,
-    /// Directory entries for the plan's addresses, by normal form.
-    pub directory: HashMap<String, DirectoryEntry>,
-    /// Accounts (any status) holding one of the plan's addresses, by normal
-    /// form, in account_id order.
-    pub email_owners: HashMap<String, Vec<String>>,
-    /// Accounts whose username is one of the plan's addresses (ignoring case),
-    /// by the address's normal form.
-    pub username_owners: HashMap<String, String>,
-    /// How many replacement accounts each of the plan's accounts already has
-    /// (including reverted ones).
-    pub replacement_counts: HashMap<String, u32>,
-}
-
-/// One entry of the change log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LogEntry {
-    pub seq: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub old_account_id: Option<String>,
-    pub new_account_id: Option<String>,
-    pub email: Option<String>,
-    pub reason: Option<String>,
-}
-
-/// Which change-log entries to read. Times compare as text, which is exact for
-/// the log's fixed RFC 3339 UTC form.
-#[derive(Debug, Clone, Default)]
-pub struct LogFilter {
-    /// Entries at or after this time.
-    pub from: Option<String>,
-    /// Entries strictly before this time.
-    pub before: Option<String>,
-    pub actor: Option<String>,
-    /// Entries about this account, as the old or the new one.
-    pub account: Option<String>,
-}
-
-/// A replacement account and the account it replaced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplacementPair {
-    pub old_account_id: String,
-    pub new_account_id: String,
-    pub new_status: Status,
-}
-
-/// A row of accounts.csv as exported.
-#[derive(Debug, Clone)]
-pub struct ExportAccount {
-    pub account_id: String,
-    pub username: String,
-    pub email: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub status: Status,
-    pub created_at: Option<String>,
-    pub last_login_at: Option<String>,
-}
+use crate::store::{
+    ExportAccount, LogEntry, LogFilter, OldAccount, ReplacementLookup, ReplacementPair,
+};
 
 fn status(text: &str) -> Status {
     if text == "disabled" {
@@ -117,7 +39,7 @@ fn grant(ods_code: String, role: &str, payment_types: &str) -> RoleGrant {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Fills the temporary key table with (account_id, email_key) pairs.
     fn fill_lookup_keys<'k>(
         &self,

@@ -7,37 +7,73 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::rules::{Category, Section};
 
+/// The help heading of the options every command takes, apart from each
+/// command's own.
+const GLOBAL: &str = "Global options";
+
+/// The environment variable that turns a run into a shell's completion
+/// request (clap_complete's dynamic protocol). The tool's own name, not the
+/// usual `COMPLETE`: a `COMPLETE` left in someone's environment for another
+/// purpose must not turn every command into a completion request.
+pub const COMPLETE_VAR: &str = "CQRS_ADMIN_COMPLETE";
+
+/// What to do first: shown after `--help` and on its own when the tool is
+/// run with no arguments.
+pub const START_HERE: &str = "\
+Start here:
+  1. Import the files, in this order (each checked whole before it is kept):
+       cqrs-admin import organisations organisations.csv
+       cqrs-admin import accounts accounts.csv
+       cqrs-admin import permissions permissions.csv
+       cqrs-admin import directory directory.csv
+       cqrs-admin import activity activity.csv
+  2. cqrs-admin audit     which accounts will sign in on cutover day, and why not
+  3. cqrs-admin report    who must do what, grouped by whom they contact
+  4. cqrs-admin plan --out plan.csv, review it, then
+     cqrs-admin replace --plan plan.csv
+                          create the replacement accounts
+
+Every command: cqrs-admin --help. One command: cqrs-admin help COMMAND.";
+
 /// Get every CQRS user account ready for NHSmail single sign-on.
 ///
 /// Import the CQRS exports and an NHSmail directory extract, audit which accounts
 /// will sign in on cutover day and why not, report who must contact whom, and
 /// create replacement accounts safely.
 #[derive(Debug, Parser)]
-#[command(name = "cqrs-admin", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "cqrs-admin",
+    version,
+    about,
+    long_about = None,
+    max_term_width = 100,
+    after_help = START_HERE
+)]
 pub struct Cli {
     /// The store (an SQLite file, created by the first import or `cutover set`).
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "CQRS_ADMIN_DB",
         default_value = "cqrs-admin.db"
     )]
     pub db: PathBuf,
 
     /// Who is running the command; recorded with every change [default: your login name].
-    #[arg(long, global = true, env = "CQRS_ADMIN_ACTOR")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CQRS_ADMIN_ACTOR")]
     pub actor: Option<String>,
 
     /// How to print records.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
     /// Pin today's date (YYYY-MM-DD), for reproducible reports [default: the system date].
-    #[arg(long, global = true, env = "CQRS_ADMIN_TODAY", value_parser = parse_date)]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "CQRS_ADMIN_TODAY", value_parser = parse_date)]
     pub today: Option<NaiveDate>,
 
     /// Use this cutover date (YYYY-MM-DD) for this run instead of the stored one.
-    #[arg(long, global = true, value_parser = parse_date)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_parser = parse_date)]
     pub cutover: Option<NaiveDate>,
 
     #[command(subcommand)]
@@ -88,9 +124,19 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff).
-    #[command(hide = true)]
-    Man,
+    /// Write a manual page for every command (roff), or print the main one.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write cqrs-admin.1 and cqrs-admin-COMMAND.1 into (created
+    /// owner-only if missing); without it the main page is printed.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the pages already in the folder (never the store, a link or a device).
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// Which input file is being imported: a domain term, kept in the model so
@@ -115,10 +161,10 @@ pub struct AuditArgs {
     #[arg(long)]
     pub include_disabled: bool,
     /// Only accounts in this category (repeatable).
-    #[arg(long, value_parser = parse_category)]
+    #[arg(long, value_parser = Words::new(parse_category, category_words))]
     pub category: Vec<Category>,
     /// Only accounts in this section (repeatable).
-    #[arg(long, value_parser = parse_section)]
+    #[arg(long, value_parser = Words::new(parse_section, section_words))]
     pub section: Vec<Section>,
     /// Only accounts holding a role at this organisation (ODS code).
     #[arg(long)]
@@ -137,7 +183,7 @@ pub struct AuditArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Only this section (repeatable).
-    #[arg(long, value_parser = parse_section)]
+    #[arg(long, value_parser = Words::new(parse_section, section_words))]
     pub section: Vec<Section>,
     /// Only this contact (ODS code, or cqrs-administrator).
     #[arg(long)]
@@ -310,6 +356,52 @@ impl ExportFile {
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a date: write it as YYYY-MM-DD, e.g. 2020-09-23"))
+}
+
+/// A value parser that keeps the tool's own message for a wrong word and
+/// tells clap the words, so that help lists them and completion offers them.
+#[derive(Clone)]
+struct Words<T> {
+    parse: fn(&str) -> Result<T, String>,
+    words: fn() -> Vec<&'static str>,
+}
+
+impl<T> Words<T> {
+    fn new(parse: fn(&str) -> Result<T, String>, words: fn() -> Vec<&'static str>) -> Self {
+        Words { parse, words }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Words<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        // The plain function's parser: the same message as before.
+        self.parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            (self.words)()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+fn category_words() -> Vec<&'static str> {
+    Category::ALL.iter().map(|c| c.as_str()).collect()
+}
+
+fn section_words() -> Vec<&'static str> {
+    Section::ALL.iter().map(|c| c.as_str()).collect()
 }
 
 fn parse_category(text: &str) -> Result<Category, String> {

@@ -402,3 +402,28 @@ pub fn create_owner_only_dir(path: &Path) -> io::Result<()> {
     }
     builder.create(path)
 }
+
+/// Prepares the folder `path` that `what` ("the manual pages") is written
+/// into: refuses a symbolic link or anything that is not a folder, and
+/// creates a missing one (and its parents) owner-only. The files inside are
+/// then each checked as a [`Target`].
+pub fn prepare_folder(path: &Path, what: &str) -> Result<(), UserError> {
+    let shown = path.display();
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(meta) => Err(UserError::Refused(format!(
+            "cannot write {what} into {shown}: it is {}; give --out a folder (the tool never \
+             writes through a link); nothing was written",
+            kind_of(&meta)
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => create_owner_only_dir(path).map_err(|e| {
+            UserError::Refused(format!(
+                "cannot create the folder {shown} for {what}: {e}; check the path and its \
+                     permissions"
+            ))
+        }),
+        Err(e) => Err(UserError::Refused(format!(
+            "cannot write {what} into {shown}: {e}; check the path and its permissions"
+        ))),
+    }
+}

@@ -91,15 +91,20 @@ pub fn run(cli: Cli) -> Result<()> {
     // Commands that need no store.
     match &cli.command {
         Command::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "cqrs-admin", &mut out);
-            return Ok(output::print_text(&String::from_utf8_lossy(&out))?);
+            let script = commands::completions::registration(*shell, &mut Cli::command())?;
+            return Ok(output::print_text(&script)?);
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            return Ok(output::print_text(&String::from_utf8_lossy(&out))?);
-        }
+        Command::Man(args) => match &args.out {
+            None => {
+                let page = commands::man::main_page(Cli::command())?;
+                return Ok(output::print_text(&String::from_utf8_lossy(&page.roff))?);
+            }
+            Some(folder) => {
+                let pages = commands::man::pages(Cli::command())?;
+                let written = commands::man::write(&pages, folder, args.force, &cli.db)?;
+                return views::manual_pages(&written, cli.format);
+            }
+        },
         _ => {}
     }
     refuse_control_characters(&cli)?;
@@ -259,7 +264,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let exported = commands::export::run(&store, args, format, &shell)?;
             output::replacements::exported(&exported, format)?;
         }
-        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
+        Command::Completions { .. } | Command::Man(_) => unreachable!("handled above"),
     }
     Ok(())
 }

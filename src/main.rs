@@ -2,13 +2,29 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use cqrs_admin::cli::Cli;
+use cqrs_admin::cli::{COMPLETE_VAR, Cli};
 use cqrs_admin::error::exit_code;
 use cqrs_admin::hint;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (the scripts `completions` prints set
+    // CQRS_ADMIN_COMPLETE): answered from the command line alone, before
+    // anything else runs, and the process exits.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(COMPLETE_VAR)
+        .completer(cqrs_admin::commands::completions::COMPLETER)
+        .complete();
+    // No arguments at all: what to do first, and success (as cargo, gh and
+    // kubectl do), since asking what the tool does is not a mistake.
+    if std::env::args_os().len() <= 1 {
+        return match cqrs_admin::output::start_here() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
     let cli = Cli::parse();
     match cqrs_admin::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

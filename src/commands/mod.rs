@@ -7,12 +7,14 @@
 pub(crate) mod accounts;
 pub mod audit;
 pub(crate) mod checks;
+pub mod completions;
 pub(crate) mod confirm;
 pub(crate) mod cutover;
 pub(crate) mod export;
 pub(crate) mod history;
 pub mod import;
 pub(crate) mod log;
+pub(crate) mod man;
 pub(crate) mod plan;
 pub(crate) mod reinstate;
 pub(crate) mod replace;

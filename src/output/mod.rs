@@ -146,10 +146,27 @@ pub fn styled() -> bool {
 /// A table for people: boxed at a terminal, plain ASCII when piped.
 pub fn render_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String {
     let mut table = Table::new();
+    let mut cells: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|v| shown(v.as_ref())).collect())
+        .collect();
+    let mut headers: Vec<std::borrow::Cow<'_, str>> = headers.iter().map(|&h| h.into()).collect();
     if io::stdout().is_terminal() {
+        // Wrapped here, at the places an address may break (fit.rs), and
+        // laid out as wrapped.
         table
             .load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
+            .set_content_arrangement(ContentArrangement::Disabled);
+        let names: Vec<&str> = headers.iter().map(|h| h.as_ref()).collect();
+        let widths = fit::widths(&names, &cells, fit::terminal_width());
+        for (header, &width) in headers.iter_mut().zip(&widths) {
+            *header = fit::wrap(header, width).into();
+        }
+        for row in &mut cells {
+            for (cell, &width) in row.iter_mut().zip(&widths) {
+                *cell = fit::wrap(cell, width).into();
+            }
+        }
     } else {
         table.load_style(presets::ASCII_MARKDOWN).force_no_tty();
     }
@@ -162,8 +179,8 @@ pub fn render_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String 
             cell
         }
     }));
-    for row in rows {
-        table.add_row(row.iter().map(|v| shown(v.as_ref())));
+    for row in &cells {
+        table.add_row(row);
     }
     table.to_string()
 }
@@ -195,6 +212,20 @@ pub fn print_text(text: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// What `cqrs-admin` run with no arguments prints: what the tool is, how it
+/// is used, and what to do first.
+pub fn start_here() -> io::Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = crate::cli::Cli::command();
+    let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+    let usage = cmd.render_usage();
+    print_text(&format!(
+        "cqrs-admin {}: {about}\n\n{usage}\n\n{}",
+        env!("CARGO_PKG_VERSION"),
+        crate::cli::START_HERE
+    ))
+}
+
 /// A message for the person at the terminal: standard error, never data.
 pub fn message(text: &str) {
     let mut err = io::stderr().lock();
@@ -207,6 +238,7 @@ pub fn warning(text: &str) {
     message(&format!("warning: {text}"));
 }
 
+mod fit;
 mod json;
 pub(crate) mod progress;
 pub use shell::{Go, Shell};

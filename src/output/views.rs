@@ -346,3 +346,19 @@ pub fn cutover(dates: &Dates, format: Format) -> io::Result<()> {
         Format::Table => print_text(&format!("{} (today is {})", dates.describe(), dates.today)),
     }
 }
+
+/// What `man --out` wrote: the folder and its pages in JSON; a line on
+/// standard error for a person.
+pub fn manual_pages(written: &crate::commands::man::Written, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        print_json(written)?;
+    }
+    let first = written.folder.join("cqrs-admin.1");
+    message(&format!(
+        "wrote {} manual pages to {} (read one with `man -l {}`)",
+        written.files.len(),
+        written.folder.display(),
+        first.display()
+    ));
+    Ok(())
+}

@@ -6,6 +6,7 @@
 mod common;
 
 mod audit;
+mod cli_conventions;
 mod completions;
 mod confirmations;
 mod fuzz;

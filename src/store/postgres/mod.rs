@@ -12,6 +12,8 @@ pub mod pgpass;
 pub mod schema;
 pub mod tls;
 
+use std::cell::{RefCell, RefMut};
+
 use anyhow::Result;
 use postgres::types::ToSql;
 
@@ -21,8 +23,11 @@ use crate::error::UserError;
 use crate::store::Tampering;
 
 /// A connection to a PostgreSQL store.
+/// The connection sits in a `RefCell` because the store boundary's
+/// methods take `&self` while the driver's take `&mut`; nothing holds the
+/// borrow past one call.
 pub struct PgStore {
-    client: postgres::Client,
+    client: RefCell<postgres::Client>,
     target: Target,
 }
 
@@ -67,7 +72,10 @@ impl PgStore {
     /// Connects to a parsed target.
     pub fn connect_to(target: Target) -> Result<PgStore> {
         let client = target.connect()?;
-        Ok(PgStore { client, target })
+        Ok(PgStore {
+            client: RefCell::new(client),
+            target,
+        })
     }
 
     /// The store's URL without its password, for messages.
@@ -76,8 +84,18 @@ impl PgStore {
     }
 
     /// The connection itself, for the queries of the store's own modules.
-    pub fn client(&mut self) -> &mut postgres::Client {
-        &mut self.client
+    pub fn client(&self) -> RefMut<'_, postgres::Client> {
+        self.client.borrow_mut()
+    }
+
+    /// Another connection to the same store, with the same settings.
+    pub fn second_connection(&self) -> Result<PgStore> {
+        PgStore::connect_to(self.target.clone())
+    }
+
+    /// The parsed URL this store was reached by.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// A database error explained: a refused promise as a refusal (exit 1,
@@ -89,13 +107,14 @@ impl PgStore {
 
     /// Rows of `sql`, each turned into a value by `f`.
     pub fn query<T>(
-        &mut self,
+        &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
         f: impl Fn(&postgres::Row) -> Result<T, postgres::Error>,
     ) -> Result<Vec<T>> {
         let rows = self
             .client
+            .borrow_mut()
             .query(sql, params)
             .map_err(|e| explain(&self.target, &e))?;
         rows.iter()
@@ -104,17 +123,19 @@ impl PgStore {
     }
 
     /// Runs `sql`; the number of rows it changed.
-    pub fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+    pub fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         self.client
+            .borrow_mut()
             .execute(sql, params)
             .map_err(|e| explain(&self.target, &e))
     }
 
-    /// Runs `work` in one transaction, again from the start after a
+    /// Runs `work` in one transaction (`work` uses the transaction it is
+    /// given, never this store), again from the start after a
     /// serialization failure or a deadlock (another operator's
     /// transaction won), up to 20 times.
     pub fn transaction<R>(
-        &mut self,
+        &self,
         isolation: postgres::IsolationLevel,
         mut work: impl FnMut(&mut postgres::Transaction<'_>) -> Result<R, postgres::Error>,
     ) -> Result<R> {
@@ -122,8 +143,8 @@ impl PgStore {
         loop {
             attempt += 1;
             let outcome = (|| -> Result<R, postgres::Error> {
-                let mut tx = self
-                    .client
+                let mut client = self.client.borrow_mut();
+                let mut tx = client
                     .build_transaction()
                     .isolation_level(isolation)
                     .start()?;
@@ -145,9 +166,10 @@ impl PgStore {
     }
 
     /// The schema version the store has (0: none yet).
-    pub fn schema_version(&mut self) -> Result<i32> {
+    pub fn schema_version(&self) -> Result<i32> {
         let exists: bool = self
             .client
+            .borrow_mut()
             .query_one(
                 "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
                 &[],
@@ -158,6 +180,7 @@ impl PgStore {
             return Ok(0);
         }
         self.client
+            .borrow_mut()
             .query_one(
                 "SELECT coalesce(max(version), 0) FROM schema_migrations",
                 &[],
@@ -172,13 +195,11 @@ impl PgStore {
     /// create or upgrade it; anyone else is told to ask the owner. A
     /// schema from a newer cqrs-admin, or a database holding other tables,
     /// is refused and left as it is.
-    pub fn migrate(&mut self) -> Result<Migrated> {
+    pub fn migrate(&self) -> Result<Migrated> {
         let shown = self.target.shown().to_string();
         let target = self.target.clone();
-        let mut tx = self
-            .client
-            .transaction()
-            .map_err(|e| explain(&target, &e))?;
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(|e| explain(&target, &e))?;
         let sql_err = |e: postgres::Error| explain(&target, &e);
         tx.execute(
             "SELECT pg_advisory_xact_lock($1)",
@@ -314,7 +335,7 @@ impl PgStore {
 
     /// Appends entries to the change log in one transaction. The database
     /// numbers and chains them and records the login as the operator.
-    pub fn append(&mut self, entries: &[NewEntry<'_>]) -> Result<()> {
+    pub fn append(&self, entries: &[NewEntry<'_>]) -> Result<()> {
         self.transaction(postgres::IsolationLevel::ReadCommitted, |tx| {
             let insert = tx.prepare(
                 "INSERT INTO change_log (action, old_account_id, new_account_id, email, reason,
@@ -339,13 +360,13 @@ impl PgStore {
     }
 
     /// Every change-log entry, in order.
-    pub fn change_log(&mut self) -> Result<Vec<chain::StoredEntry>> {
+    pub fn change_log(&self) -> Result<Vec<chain::StoredEntry>> {
         self.query(chain::SELECT_ENTRIES, &[], chain::entry)
     }
 
     /// What was changed past the database's triggers: breaks in the chain
     /// and the head (one snapshot, so a concurrent append is not a break).
-    pub fn tampering(&mut self) -> Result<Vec<Tampering>> {
+    pub fn tampering(&self) -> Result<Vec<Tampering>> {
         let (entries, head) = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
             let entries = tx
                 .query(chain::SELECT_ENTRIES, &[])?
@@ -367,7 +388,7 @@ impl PgStore {
 
     /// Protective triggers missing or disabled, and protective functions
     /// whose body is not the migration's.
-    fn trigger_tampering(&mut self) -> Result<Vec<Tampering>> {
+    fn trigger_tampering(&self) -> Result<Vec<Tampering>> {
         let found: Vec<(String, String, bool)> = self.query(
             "SELECT c.relname::text, t.tgname::text, t.tgenabled <> 'D'
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -409,7 +430,7 @@ impl PgStore {
     }
 
     /// The newest entry's seq and hash.
-    pub fn change_log_head(&mut self) -> Result<Option<(i64, String)>> {
+    pub fn change_log_head(&self) -> Result<Option<(i64, String)>> {
         Ok(self
             .query(
                 "SELECT seq, hash FROM change_log ORDER BY seq DESC LIMIT 1",
@@ -460,7 +481,7 @@ impl std::fmt::Display for Verified {
 /// Connects to `url`, migrates, and checks the change log's chain: a
 /// broken chain is an error naming every break.
 pub fn verify(url: &str) -> Result<Verified> {
-    let mut store = PgStore::connect(url)?;
+    let store = PgStore::connect(url)?;
     let migrated = store.migrate()?;
     let tampering = store.tampering()?;
     if !tampering.is_empty() {

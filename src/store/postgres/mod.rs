@@ -508,8 +508,14 @@ fn quote_ident(name: &str) -> String {
 /// A database error as the user should read it.
 fn explain(target: &Target, e: &postgres::Error) -> anyhow::Error {
     let Some(db) = e.as_db_error() else {
-        if e.is_closed() || e.code().is_none() {
-            return target.explain(e).into();
+        if e.is_closed() {
+            return UserError::Store(format!(
+                "the connection to the PostgreSQL store {} was lost ({}): nothing more was \
+                 written; check that the server is running and run the command again",
+                target.shown(),
+                target.scrub(&e.to_string())
+            ))
+            .into();
         }
         return UserError::Store(format!(
             "the PostgreSQL store {}: {}",
@@ -540,5 +546,16 @@ fn explain(target: &Target, e: &postgres::Error) -> anyhow::Error {
                 .unwrap_or_default()
         ))
         .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_can_move_to_another_thread_as_the_store_boundary_needs() {
+        fn send<T: Send>() {}
+        send::<PgStore>();
     }
 }

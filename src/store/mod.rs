@@ -15,6 +15,9 @@ mod backend;
 mod chain;
 mod chunk;
 mod kept_report;
+pub mod postgres;
+// Named `pg` here: layers.rs keeps the word for the postgres crate.
+use self::postgres as pg;
 mod records;
 pub mod sqlite;
 
@@ -36,6 +39,20 @@ pub use sqlite::advice;
 use crate::error::FileProblem;
 use crate::model::{FileKind, RoleGrant};
 use crate::reporting::Reporter;
+
+/// For a store the [`Backend`] trait does not reach yet (`--db
+/// postgres://…`, issue 12): `verify` connects, creates or upgrades the
+/// schema (the database's owner) and checks the change log, giving what to
+/// say; any other command is refused. None for an SQLite store.
+pub fn beyond_the_boundary(location: &Path, verifying: bool) -> Option<Result<String>> {
+    let url = location.to_str().filter(|l| pg::is_url(l))?;
+    if !verifying {
+        return Some(Err(
+            crate::error::UserError::Store(pg::NOT_YET.to_string()).into()
+        ));
+    }
+    Some(pg::verify(url).map(|v| v.to_string()))
+}
 
 /// The cutover date of the original bulletin, used until one is set.
 pub const DEFAULT_CUTOVER: &str = "2020-09-23";

@@ -1,0 +1,218 @@
+//! The change log's hash chain on PostgreSQL: the database computes every
+//! hash (schema.rs, `cqrs_change_log_append`); this module checks the chain
+//! in Rust, with the same `entry_hash` as the SQLite store, so one
+//! definition judges both back ends.
+//!
+//! An entry with an `actor_claim` (the `--actor` a client gave, beside the
+//! login the database recorded) is hashed by version 2 of the canonical
+//! encoding: the domain text `cqrs-admin change_log v2` and the claim as a
+//! tenth field after `reason`, each field encoded as in version 1. An entry
+//! without a claim is hashed by version 1, exactly as the SQLite store
+//! hashes it, so SQLite chains (which have no claims) verify unchanged and
+//! copy across with the same hashes. (Proposed for src/store/chain.rs:
+//! `entry_hash` taking the claim, as [`entry_hash_with_claim`] does.)
+
+use sha2::{Digest, Sha256};
+
+use crate::store::{EntryContent, GENESIS, Tampering, entry_hash};
+
+const DOMAIN_V2: &[u8] = b"cqrs-admin change_log v2";
+
+fn field(h: &mut Sha256, value: Option<&str>) {
+    match value {
+        None => h.update([0u8]),
+        Some(v) => {
+            h.update([1u8]);
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(v.as_bytes());
+        }
+    }
+}
+
+/// The hash of an entry with its claim: version 1 (the SQLite store's
+/// `entry_hash`) without one, version 2 with one.
+pub fn entry_hash_with_claim(prev: &str, e: &EntryContent<'_>, claim: Option<&str>) -> String {
+    let Some(claim) = claim else {
+        return entry_hash(prev, e);
+    };
+    let mut h = Sha256::new();
+    h.update(DOMAIN_V2);
+    field(&mut h, Some(prev));
+    field(&mut h, Some(&e.seq.to_string()));
+    for v in [
+        Some(e.at),
+        Some(e.actor),
+        Some(e.action),
+        e.old_account_id,
+        e.new_account_id,
+        e.email,
+        e.reason,
+        Some(claim),
+    ] {
+        field(&mut h, v);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One entry as the log holds it.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub old_account_id: Option<String>,
+    pub new_account_id: Option<String>,
+    pub email: Option<String>,
+    pub reason: Option<String>,
+    pub actor_claim: Option<String>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl StoredEntry {
+    pub fn content(&self) -> EntryContent<'_> {
+        EntryContent {
+            seq: self.seq,
+            at: &self.at,
+            actor: &self.actor,
+            action: &self.action,
+            old_account_id: self.old_account_id.as_deref(),
+            new_account_id: self.new_account_id.as_deref(),
+            email: self.email.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    /// The hash its content and link give.
+    pub fn computed_hash(&self) -> String {
+        entry_hash_with_claim(
+            self.prev_hash.as_deref().unwrap_or(GENESIS),
+            &self.content(),
+            self.actor_claim.as_deref(),
+        )
+    }
+}
+
+pub const SELECT_ENTRIES: &str = "SELECT seq, at, actor, action, old_account_id, new_account_id, \
+     email, reason, actor_claim, prev_hash, hash FROM change_log ORDER BY seq";
+
+pub fn entry(row: &postgres::Row) -> Result<StoredEntry, postgres::Error> {
+    Ok(StoredEntry {
+        seq: row.try_get(0)?,
+        at: row.try_get(1)?,
+        actor: row.try_get(2)?,
+        action: row.try_get(3)?,
+        old_account_id: row.try_get(4)?,
+        new_account_id: row.try_get(5)?,
+        email: row.try_get(6)?,
+        reason: row.try_get(7)?,
+        actor_claim: row.try_get(8)?,
+        prev_hash: row.try_get(9)?,
+        hash: row.try_get(10)?,
+    })
+}
+
+/// Every break in the chain of `entries` (in seq order) and the head
+/// recorded in settings, judged as the SQLite store judges its own.
+pub fn check(entries: &[StoredEntry], head: Option<&str>) -> Vec<Tampering> {
+    let mut out = Vec::new();
+    let mut expected_prev = GENESIS.to_string();
+    let mut last: Option<(i64, String)> = None;
+    for e in entries {
+        if e.prev_hash.as_deref() != Some(expected_prev.as_str()) {
+            out.push(Tampering::ChainBroken(e.seq));
+        }
+        let computed = e.computed_hash();
+        if e.hash.as_deref() != Some(computed.as_str()) {
+            out.push(Tampering::EntryEdited(e.seq));
+        }
+        expected_prev = e.hash.clone().unwrap_or(computed);
+        last = Some((e.seq, expected_prev.clone()));
+    }
+    match head.and_then(|h| h.split_once(':')) {
+        Some((seq, hash)) => {
+            let head_seq: i64 = seq.parse().unwrap_or(-1);
+            match &last {
+                Some((s, h)) if *s == head_seq && h == hash => {}
+                Some((s, _)) if *s > head_seq => {
+                    if !out
+                        .iter()
+                        .any(|t| matches!(t, Tampering::ChainBroken(_) | Tampering::EntryEdited(_)))
+                    {
+                        out.push(Tampering::ChainBroken(head_seq + 1));
+                    }
+                }
+                Some((s, _)) if *s == head_seq => {
+                    if !out.contains(&Tampering::EntryEdited(*s)) {
+                        out.push(Tampering::EntryEdited(*s));
+                    }
+                }
+                other => out.push(Tampering::HeadMissing {
+                    head_seq,
+                    last_seq: other.as_ref().map(|(s, _)| *s),
+                }),
+            }
+        }
+        None if last.is_some() => out.push(Tampering::HeadRemoved),
+        None => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: i64, claim: Option<&str>, prev: &str) -> StoredEntry {
+        let mut e = StoredEntry {
+            seq,
+            at: "2026-12-01T10:00:00Z".into(),
+            actor: "alice".into(),
+            action: "replace".into(),
+            old_account_id: Some("U1".into()),
+            new_account_id: None,
+            email: None,
+            reason: Some("why".into()),
+            actor_claim: claim.map(str::to_string),
+            prev_hash: Some(prev.to_string()),
+            hash: None,
+        };
+        e.hash = Some(e.computed_hash());
+        e
+    }
+
+    #[test]
+    fn without_a_claim_the_hash_is_the_sqlite_stores() {
+        let e = entry(1, None, GENESIS);
+        assert_eq!(
+            e.hash.as_deref(),
+            Some(entry_hash(GENESIS, &e.content()).as_str())
+        );
+        let claimed = entry(1, Some("alice"), GENESIS);
+        assert_ne!(claimed.hash, e.hash);
+        // An empty claim is still a claim, not its absence.
+        assert_ne!(entry(1, Some(""), GENESIS).hash, e.hash);
+    }
+
+    #[test]
+    fn removing_or_changing_a_claim_breaks_the_chain() {
+        let first = entry(1, Some("bob"), GENESIS);
+        let second = entry(2, None, first.hash.as_deref().unwrap());
+        let head = format!("2:{}", second.hash.as_deref().unwrap());
+        assert_eq!(check(&[first.clone(), second.clone()], Some(&head)), []);
+        let mut forged = first.clone();
+        forged.actor_claim = None;
+        assert_eq!(
+            check(&[forged, second.clone()], Some(&head)),
+            [Tampering::EntryEdited(1)]
+        );
+        assert_eq!(
+            check(&[first], Some(&head)),
+            [Tampering::HeadMissing {
+                head_seq: 2,
+                last_seq: Some(1)
+            }]
+        );
+    }
+}

@@ -6,7 +6,6 @@
 
 use std::process::Stdio;
 
-use cqrs_admin::store::postgres::chain::entry_hash_with_claim;
 use cqrs_admin::store::{EntryContent, GENESIS};
 
 use super::pg_server::{self, Db, private_file, run};
@@ -389,13 +388,11 @@ fn the_chain_the_database_writes_is_the_one_entry_hash_computes() {
             new_account_id: new.as_deref(),
             email: email.as_deref(),
             reason: reason.as_deref(),
+            actor_claim: claim.as_deref(),
         };
         assert_eq!(f[9], prev, "entry {seq} names the previous entry's hash");
-        let expected = match claim.as_deref() {
-            // Without a claim: exactly the SQLite store's entry_hash.
-            None => cqrs_admin::store::entry_hash(&prev, &content),
-            Some(c) => entry_hash_with_claim(&prev, &content, Some(c)),
-        };
+        // The one entry_hash of both back ends (version 2 with a claim).
+        let expected = cqrs_admin::store::entry_hash(&prev, &content);
         assert_eq!(f[10], expected, "entry {seq}");
         prev = expected;
         seen += 1;
@@ -609,6 +606,7 @@ fn the_owner_copying_a_store_appends_its_entries_as_written_if_they_continue_the
         new_account_id: Some("U1-R"),
         email: Some("ann@nhs.net"),
         reason: None,
+        actor_claim: None,
     };
     let hash = cqrs_admin::store::entry_hash(GENESIS, &content);
     let insert = |seq: i64, prev: &str, hash: &str| {

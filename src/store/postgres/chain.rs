@@ -1,57 +1,20 @@
 //! The change log's hash chain on PostgreSQL: the database computes every
 //! hash (schema.rs, `cqrs_change_log_append`); this module checks the chain
-//! in Rust, with the same `entry_hash` as the SQLite store, so one
-//! definition judges both back ends.
-//!
-//! An entry with an `actor_claim` (the `--actor` a client gave, beside the
-//! login the database recorded) is hashed by version 2 of the canonical
-//! encoding: the domain text `cqrs-admin change_log v2` and the claim as a
-//! tenth field after `reason`, each field encoded as in version 1. An entry
-//! without a claim is hashed by version 1, exactly as the SQLite store
-//! hashes it, so SQLite chains (which have no claims) verify unchanged and
-//! copy across with the same hashes. (Proposed for src/store/chain.rs:
-//! `entry_hash` taking the claim, as [`entry_hash_with_claim`] does.)
-
-use sha2::{Digest, Sha256};
+//! in Rust, with the same `entry_hash` as the SQLite store
+//! (`crate::store::chain`, whose version 2 covers an operator's claim), so
+//! one definition judges both back ends.
 
 use crate::store::{EntryContent, GENESIS, Tampering, entry_hash};
 
-const DOMAIN_V2: &[u8] = b"cqrs-admin change_log v2";
-
-fn field(h: &mut Sha256, value: Option<&str>) {
-    match value {
-        None => h.update([0u8]),
-        Some(v) => {
-            h.update([1u8]);
-            h.update((v.len() as u64).to_be_bytes());
-            h.update(v.as_bytes());
-        }
-    }
-}
-
-/// The hash of an entry with its claim: version 1 (the SQLite store's
-/// `entry_hash`) without one, version 2 with one.
+/// The hash of an entry with its claim, as `entry_hash` computes it.
 pub fn entry_hash_with_claim(prev: &str, e: &EntryContent<'_>, claim: Option<&str>) -> String {
-    let Some(claim) = claim else {
-        return entry_hash(prev, e);
-    };
-    let mut h = Sha256::new();
-    h.update(DOMAIN_V2);
-    field(&mut h, Some(prev));
-    field(&mut h, Some(&e.seq.to_string()));
-    for v in [
-        Some(e.at),
-        Some(e.actor),
-        Some(e.action),
-        e.old_account_id,
-        e.new_account_id,
-        e.email,
-        e.reason,
-        Some(claim),
-    ] {
-        field(&mut h, v);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    entry_hash(
+        prev,
+        &EntryContent {
+            actor_claim: claim,
+            ..*e
+        },
+    )
 }
 
 /// One entry as the log holds it.
@@ -81,6 +44,7 @@ impl StoredEntry {
             new_account_id: self.new_account_id.as_deref(),
             email: self.email.as_deref(),
             reason: self.reason.as_deref(),
+            actor_claim: self.actor_claim.as_deref(),
         }
     }
 

@@ -15,6 +15,7 @@ mod import;
 mod layers;
 mod pg_foundation;
 mod pg_server;
+mod pg_throwaway;
 mod pg_tls;
 mod plumbing;
 mod replace;

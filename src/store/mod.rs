@@ -15,6 +15,7 @@ mod backend;
 mod chain;
 mod chunk;
 mod kept_report;
+mod notifications;
 mod records;
 pub mod sqlite;
 
@@ -30,6 +31,7 @@ pub use backend::{
 pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
+pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use records::*;
 pub use sqlite::advice;
 

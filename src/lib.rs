@@ -105,6 +105,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 return views::manual_pages(&written, cli.format);
             }
         },
+        Command::Notify(args) if args.write_templates.is_some() => {
+            let folder = args.write_templates.as_deref().unwrap_or(std::path::Path::new("."));
+            let written = commands::notify::templates::write_defaults(
+                folder,
+                args.force,
+                &files::Guarded::store(&cli.db),
+            )?;
+            return output::notify::templates_written(&written, cli.format);
+        }
         _ => {}
     }
     refuse_control_characters(&cli)?;
@@ -171,6 +180,10 @@ pub fn run(cli: Cli) -> Result<()> {
             commands::cutover::set(&mut store, *date, &operator(&cli))?;
             let dates = Dates::resolve(&store, None, today(&cli))?;
             views::cutover(&dates, format)?;
+        }
+        Command::Notify(args) => {
+            let dates = dates()?;
+            app::notify(&mut store, args, &operator(&cli), dates, format, &shell)?;
         }
         Command::Plan(args) => {
             // The target is checked before the plan is made: a refused

@@ -239,6 +239,7 @@ pub fn warning(text: &str) {
 }
 
 mod fit;
+pub mod notify;
 mod json;
 pub(crate) mod progress;
 pub use shell::{Go, Shell};

@@ -219,7 +219,6 @@ impl Templates {
     fn from_sources(sources: Vec<(String, String)>, origin: Option<PathBuf>) -> Result<Templates> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
         let mut templates = Templates { env, origin };
         for (name, text) in sources {
             if !text.starts_with("Subject:") {
@@ -281,7 +280,10 @@ impl Templates {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        let body = body.strip_prefix('\n').unwrap_or(body).to_string();
+        let mut body = body.strip_prefix('\n').unwrap_or(body).to_string();
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
         Ok(Rendered { subject, body })
     }
 }

@@ -154,6 +154,14 @@ pub fn notify(
     let proposal = notify::propose(store, args, dates, &setup)?;
     if proposal.to_send.is_empty() {
         let outcome = notify::Outcome::preview(&proposal);
+        let outcome = notify::Outcome {
+            sent: Default::default(),
+            ..outcome
+        };
+        if !args.dry_run {
+            // A run that found nothing new is a run too: the log says so.
+            notify::record_run(store, &outcome, op)?;
+        }
         shell.message(&format!(
             "nothing to send: {} message(s) were already sent and have not changed",
             outcome.unchanged_total()

@@ -223,13 +223,17 @@ pub fn commit(
     if let Err(e) = &result {
         outcome.stopped.get_or_insert_with(|| format!("{e:#}"));
     }
-    let summary = summary(&outcome);
+    record_run(store, &outcome, op)?;
+    Ok(outcome)
+}
+
+/// The run's one change-log entry, with its counts.
+pub fn record_run(store: &Store, outcome: &Outcome, op: &Operator) -> Result<()> {
     store.record_notify_run(&NotifyRun {
         at: &Operator::now(),
         operator: &op.actor,
-        summary: &summary,
-    })?;
-    Ok(outcome)
+        summary: &summary(outcome),
+    })
 }
 
 fn send_all(

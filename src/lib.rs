@@ -166,7 +166,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Signin(args) => {
-            let signin = commands::signin::run(&store, &args.address)?;
+            let dates = dates()?;
+            let signin = commands::signin::run(&mut store, &args.address, dates)?;
             views::signin(&signin, format)?;
         }
         Command::Accounts(AccountsCommand::Show { account }) => {

@@ -42,8 +42,12 @@ pub(super) struct SigninView<'a> {
     /// The one account reached, when exactly one is.
     account_id: Option<&'a str>,
     account_ids: Vec<&'a str>,
+    /// The person's active mailboxes, when this one is disabled.
+    active_mailboxes: &'a [String],
     address: &'a str,
     directory: &'a str,
+    /// Accounts whose NHSmail address found (a confident match) is this one.
+    found_for: &'a [crate::commands::signin::FoundFor],
     next_step: &'a str,
     outcome: &'a str,
     roles: Option<Vec<Role<'a>>>,
@@ -66,8 +70,10 @@ impl<'a> SigninView<'a> {
                 .first()
                 .copied()
                 .filter(|_| account_ids.len() == 1),
+            active_mailboxes: &s.active_mailboxes,
             address: &s.address,
             directory: &s.directory,
+            found_for: &s.found_for,
             next_step: s.outcome.next_step(),
             outcome: s.outcome.as_str(),
             roles: s.account.as_ref().map(|(_, r)| roles(r)),
@@ -95,6 +101,7 @@ pub(super) struct AccountView<'a> {
     email: &'a str,
     family_name: &'a str,
     given_name: &'a str,
+    invalid_because: Option<&'a str>,
     last_login_at: Option<&'a str>,
     #[serde(rename = "match")]
     nhsmail_match: &'a str,
@@ -133,6 +140,7 @@ impl<'a> From<&'a AccountDetails> for AccountView<'a> {
             email: &a.email,
             family_name: &a.family_name,
             given_name: &a.given_name,
+            invalid_because: d.invalid_because.as_deref(),
             last_login_at: a.last_login_at.as_deref(),
             nhsmail_match: d.nhsmail_match.as_ref().map_or("", |m| m.as_column()),
             replaced_by: a.replaced_by.as_deref(),

@@ -111,6 +111,10 @@ NHSmail.
 What to do, before {{ cutover }}:
   Contact {% for c in contacts %}{% if not loop.first %}{% if loop.last %} or {% else %}, {% endif %}{% endif %}{{ c.name }}{% if c.email %} ({{ c.email }}){% endif %}{% endfor %}
   and ask for your account to be put right.
+{%- if address_found %}
+  The NHSmail address we found for you is {{ address_found }}: tell them
+  whether it is yours.
+{%- endif %}
 
 CQRS help desk: {{ help_desk_email }}, {{ help_desk_phone }}
 (8am to 6pm, Monday to Friday, except bank holidays)

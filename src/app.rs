@@ -166,10 +166,13 @@ pub fn notify(
             "nothing to send: {} message(s) were already sent and have not changed",
             outcome.unchanged_total()
         ));
-        return Ok(notify_views::outcome(&notify::Outcome {
-            dry_run: args.dry_run,
-            ..outcome
-        }, format)?);
+        return Ok(notify_views::outcome(
+            &notify::Outcome {
+                dry_run: args.dry_run,
+                ..outcome
+            },
+            format,
+        )?);
     }
     let question = notify_views::question(&proposal);
     let go = shell.confirm(args.yes, args.dry_run, &question, || {

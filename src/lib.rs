@@ -106,7 +106,10 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         },
         Command::Notify(args) if args.write_templates.is_some() => {
-            let folder = args.write_templates.as_deref().unwrap_or(std::path::Path::new("."));
+            let folder = args
+                .write_templates
+                .as_deref()
+                .unwrap_or(std::path::Path::new("."));
             let written = commands::notify::templates::write_defaults(
                 folder,
                 args.force,

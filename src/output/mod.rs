@@ -239,8 +239,8 @@ pub fn warning(text: &str) {
 }
 
 mod fit;
-pub mod notify;
 mod json;
+pub mod notify;
 pub(crate) mod progress;
 pub use shell::{Go, Shell};
 pub(crate) mod replacements;

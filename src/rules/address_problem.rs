@@ -157,7 +157,10 @@ mod tests {
     #[test]
     fn names_each_structural_fault() {
         assert_eq!(why_invalid("sarah.jones@nhs.net"), None);
-        assert_eq!(why_invalid("nicola.white.nhs.net").unwrap(), "it has no `@`");
+        assert_eq!(
+            why_invalid("nicola.white.nhs.net").unwrap(),
+            "it has no `@`"
+        );
         assert_eq!(
             why_invalid("mark..lewis@nhs.net").unwrap(),
             "characters 5 and 6 are two dots in a row (`..`)"
@@ -172,11 +175,25 @@ mod tests {
                 .unwrap()
                 .starts_with("character 2 is U+0020 SPACE")
         );
-        assert!(why_invalid("a@b@nhs.net").unwrap().contains("character 4 is a second `@`"));
+        assert!(
+            why_invalid("a@b@nhs.net")
+                .unwrap()
+                .contains("character 4 is a second `@`")
+        );
         assert!(why_invalid("a@localhost").unwrap().contains("has no `.`"));
-        assert!(why_invalid("a@nhs..net").unwrap().contains("character 6 leaves an empty part"));
+        assert!(
+            why_invalid("a@nhs..net")
+                .unwrap()
+                .contains("character 6 leaves an empty part")
+        );
         // Every invalid address gets a reason.
-        for bad in [".a@nhs.net", "a.@nhs.net", "@nhs.net", "a@-x.net", "a@x.net."] {
+        for bad in [
+            ".a@nhs.net",
+            "a.@nhs.net",
+            "@nhs.net",
+            "a@-x.net",
+            "a@x.net.",
+        ] {
             assert!(why_invalid(bad).is_some(), "{bad}");
         }
     }

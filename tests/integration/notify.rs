@@ -98,9 +98,10 @@ fn check_round(messages: &[serde_json::Value], e: &Expected, admin: &str) {
         }
         let text = body(m);
         let digest_of = e.digests.keys().find(|c| c.as_str() == to[0]);
-        let account = e.accounts.iter().find(|(id, (addr, _, _))| {
-            addr == to[0] && text.contains(&format!("account {id} "))
-        });
+        let account = e
+            .accounts
+            .iter()
+            .find(|(id, (addr, _, _))| addr == to[0] && text.contains(&format!("account {id} ")));
         if let Some((id, (_, contacts, found))) = account {
             *per_account.entry(id.clone()).or_default() += 1;
             for c in contacts.iter().filter(|c| !c.is_empty()) {
@@ -122,7 +123,10 @@ fn check_round(messages: &[serde_json::Value], e: &Expected, admin: &str) {
                 .collect();
             assert_eq!(&listed, &e.digests[contact], "digest to {contact}");
             for id in &e.digests[contact] {
-                assert!(text.contains(id.as_str()), "{id} in the digest to {contact}");
+                assert!(
+                    text.contains(id.as_str()),
+                    "{id} in the digest to {contact}"
+                );
             }
         } else {
             assert_eq!(to[0], admin, "an unexpected message: {m}");
@@ -168,7 +172,9 @@ fn eml_files(folder: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_user_and_contact_gets_exactly_one_message_through_a_real_relay() {
-    if !smtp_server::available("every_user_and_contact_gets_exactly_one_message_through_a_real_relay") {
+    if !smtp_server::available(
+        "every_user_and_contact_gets_exactly_one_message_through_a_real_relay",
+    ) {
         return;
     }
     let store = Store::with_fixtures();
@@ -176,7 +182,12 @@ fn every_user_and_contact_gets_exactly_one_message_through_a_real_relay() {
     let log = store.dir.path().join("received.jsonl");
     let server = Server::start(&log, Fault::None);
     let run = smtp(&store, &server, &["--yes"]).ok();
-    assert!(run.stderr.contains(&format!("{} message(s) sent", total(&e))), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{} message(s) sent", total(&e))),
+        "{}",
+        run.stderr
+    );
     check_round(&server.received(), &e, FROM);
     // A second run sends nothing, and says so.
     let again = smtp(&store, &server, &["--yes"]).ok();
@@ -192,7 +203,8 @@ fn every_user_and_contact_gets_exactly_one_message_through_a_real_relay() {
 
 #[test]
 fn after_a_relay_refuses_part_way_the_next_run_sends_exactly_the_rest() {
-    if !smtp_server::available("after_a_relay_refuses_part_way_the_next_run_sends_exactly_the_rest") {
+    if !smtp_server::available("after_a_relay_refuses_part_way_the_next_run_sends_exactly_the_rest")
+    {
         return;
     }
     let store = Store::with_fixtures();
@@ -241,7 +253,16 @@ fn a_run_killed_mid_message_is_finished_by_the_next_run() {
             .arg("--db")
             .arg(&store.db)
             .env("CQRS_ADMIN_ACTOR", "test-operator")
-            .args(["--today", TODAY, "notify", "--from", FROM, "--smtp", &hanging.url(), "--yes"])
+            .args([
+                "--today",
+                TODAY,
+                "notify",
+                "--from",
+                FROM,
+                "--smtp",
+                &hanging.url(),
+                "--yes",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -255,7 +276,8 @@ fn a_run_killed_mid_message_is_finished_by_the_next_run() {
     let good = Server::start(&log, Fault::None);
     let run = smtp(&store, &good, &["--yes"]).ok();
     assert!(
-        run.stderr.contains(&format!("{} message(s) sent", total(&e) - 4)),
+        run.stderr
+            .contains(&format!("{} message(s) sent", total(&e) - 4)),
         "{}",
         run.stderr
     );
@@ -302,7 +324,11 @@ fn the_outbox_holds_one_rfc_5322_file_per_message_and_a_rerun_writes_none() {
     let e = expected(&store);
     let outbox = store.dir.path().join("outbox");
     let out = outbox.to_str().unwrap();
-    notify(&store, &["--outbox", out, "--admin-to", "admin@example.org", "--yes"]).ok();
+    notify(
+        &store,
+        &["--outbox", out, "--admin-to", "admin@example.org", "--yes"],
+    )
+    .ok();
     let files = eml_files(&outbox);
     assert_eq!(files.len(), total(&e));
     #[cfg(unix)]
@@ -312,7 +338,11 @@ fn the_outbox_holds_one_rfc_5322_file_per_message_and_a_rerun_writes_none() {
     if smtp_server::available("the_outbox_holds_one_rfc_5322_file_per_message") {
         check_round(&smtp_server::parse_files(&files), &e, "admin@example.org");
     }
-    let again = notify(&store, &["--outbox", out, "--admin-to", "admin@example.org", "--yes"]).ok();
+    let again = notify(
+        &store,
+        &["--outbox", out, "--admin-to", "admin@example.org", "--yes"],
+    )
+    .ok();
     assert!(again.stderr.contains("nothing to send"));
     assert_eq!(eml_files(&outbox).len(), total(&e));
 }
@@ -326,7 +356,16 @@ fn a_changed_situation_sends_new_instructions_and_nothing_else() {
     let before = eml_files(&outbox).len();
     // A week later nothing has changed but the days left: nothing goes.
     store
-        .run(&["--today", "2020-09-17", "notify", "--from", FROM, "--outbox", out, "--yes"])
+        .run(&[
+            "--today",
+            "2020-09-17",
+            "notify",
+            "--from",
+            FROM,
+            "--outbox",
+            out,
+            "--yes",
+        ])
         .ok();
     assert_eq!(eml_files(&outbox).len(), before);
     // U0000011 gets a replacement account: its situation changed, and so
@@ -350,7 +389,17 @@ fn filters_narrow_the_round_as_the_report_does() {
     let out = outbox.to_str().unwrap();
     let run = notify(
         &store,
-        &["--outbox", out, "--contact", "15N", "--section", "no-nhsmail", "--yes", "--format", "json"],
+        &[
+            "--outbox",
+            out,
+            "--contact",
+            "15N",
+            "--section",
+            "no-nhsmail",
+            "--yes",
+            "--format",
+            "json",
+        ],
     )
     .ok();
     let json = run.json();
@@ -361,8 +410,14 @@ fn filters_narrow_the_round_as_the_report_does() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().any(|n| n.starts_with("account_U0000038-")), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("digest_15N-")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("account_U0000038-")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("digest_15N-")),
+        "{names:?}"
+    );
     let unknown = notify(&store, &["--outbox", out, "--contact", "ZZZ", "--yes"]).fails(1);
     assert!(unknown.stderr.contains("ZZZ"), "{}", unknown.stderr);
 }
@@ -382,16 +437,31 @@ fn edited_templates_are_used_and_an_unknown_value_is_refused_before_sending() {
     let outbox = store.dir.path().join("outbox");
     let out = outbox.to_str().unwrap();
     let dry = notify(&store, &["--outbox", out, "--templates", dir, "--dry-run"]).ok();
-    assert!(dry.stderr.contains("Subject: [Edited] CQRS sign-in"), "{}", dry.stderr);
+    assert!(
+        dry.stderr.contains("Subject: [Edited] CQRS sign-in"),
+        "{}",
+        dry.stderr
+    );
     // A value no message has: refused, naming the file and line, nothing sent.
     let bad = folder.join("account-no-nhsmail.txt");
     let text = std::fs::read_to_string(&bad).unwrap();
-    std::fs::write(&bad, text.replacen("Dear {{ given_name }}", "Dear {{ first_name }}", 1))
-        .unwrap();
+    std::fs::write(
+        &bad,
+        text.replacen("Dear {{ given_name }}", "Dear {{ first_name }}", 1),
+    )
+    .unwrap();
     let before = store.snapshot();
     let refused = notify(&store, &["--outbox", out, "--templates", dir, "--yes"]).fails(1);
-    assert!(refused.stderr.contains("account-no-nhsmail.txt, line 3"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("nothing was sent"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("account-no-nhsmail.txt, line 3"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("nothing was sent"),
+        "{}",
+        refused.stderr
+    );
     assert!(!outbox.exists() || eml_files(&outbox).is_empty());
     assert_eq!(store.snapshot(), before);
 }
@@ -399,20 +469,46 @@ fn edited_templates_are_used_and_an_unknown_value_is_refused_before_sending() {
 #[test]
 fn relay_settings_are_checked_and_credentials_never_taken_from_the_command_line() {
     let store = Store::with_fixtures();
-    let with_password = notify(&store, &["--smtp", "smtp://ops:s3cret@127.0.0.1:2525", "--yes"]).fails(1);
-    assert!(with_password.stderr.contains("CQRS_ADMIN_SMTP_PASSWORD"), "{}", with_password.stderr);
+    let with_password = notify(
+        &store,
+        &["--smtp", "smtp://ops:s3cret@127.0.0.1:2525", "--yes"],
+    )
+    .fails(1);
+    assert!(
+        with_password.stderr.contains("CQRS_ADMIN_SMTP_PASSWORD"),
+        "{}",
+        with_password.stderr
+    );
     assert!(!with_password.stderr.contains("s3cret"));
     let bad_scheme = notify(&store, &["--smtp", "http://127.0.0.1", "--yes"]).fails(1);
-    assert!(bad_scheme.stderr.contains("smtps://"), "{}", bad_scheme.stderr);
+    assert!(
+        bad_scheme.stderr.contains("smtps://"),
+        "{}",
+        bad_scheme.stderr
+    );
     let bad_from = store
-        .run(&["notify", "--from", "not an address", "--outbox", "o", "--yes"])
+        .run(&[
+            "notify",
+            "--from",
+            "not an address",
+            "--outbox",
+            "o",
+            "--yes",
+        ])
         .fails(1);
     assert!(bad_from.stderr.contains("--from"), "{}", bad_from.stderr);
     let half = store
         .cmd()
         .env("CQRS_ADMIN_SMTP_USER", "ops")
         .env_remove("CQRS_ADMIN_SMTP_PASSWORD")
-        .args(["notify", "--from", FROM, "--smtp", "smtp://127.0.0.1:2525", "--yes"])
+        .args([
+            "notify",
+            "--from",
+            FROM,
+            "--smtp",
+            "smtp://127.0.0.1:2525",
+            "--yes",
+        ])
         .output()
         .unwrap();
     assert_eq!(half.status.code(), Some(1));
@@ -429,7 +525,9 @@ fn accounts_show_names_the_character_that_makes_an_address_invalid() {
         "{}",
         run.stdout
     );
-    let run = store.run(&["accounts", "show", "U0000030", "--format", "json"]).ok();
+    let run = store
+        .run(&["accounts", "show", "U0000030", "--format", "json"])
+        .ok();
     assert!(
         run.json()[0]["invalid_because"]
             .as_str()
@@ -448,9 +546,20 @@ fn signin_tells_the_help_desk_whose_address_was_found_and_where_the_active_mailb
     // gary.walker@nhs.net is the address found for U0000010 (gary.walker@nth.nhs.uk).
     let run = store.run(&["signin", "gary.walker@nhs.net"]).ok();
     assert!(run.stdout.contains("U0000010"), "{}", run.stdout);
-    assert!(run.stdout.contains("gary.walker@nth.nhs.uk"), "{}", run.stdout);
-    assert!(run.stdout.contains("hastccg.primarycare@nhs.net"), "{}", run.stdout);
-    let json = store.run(&["signin", "gary.walker@nhs.net", "--format", "json"]).ok().json();
+    assert!(
+        run.stdout.contains("gary.walker@nth.nhs.uk"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("hastccg.primarycare@nhs.net"),
+        "{}",
+        run.stdout
+    );
+    let json = store
+        .run(&["signin", "gary.walker@nhs.net", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(json["found_for"][0]["account_id"], "U0000010", "{json}");
     // tom.evans@nhs.net is disabled; Tom Evans's active mailbox is tom.evans2@nhs.net.
     let run = store.run(&["signin", "tom.evans@nhs.net"]).ok();

@@ -132,7 +132,11 @@ pub fn parse_files(files: &[PathBuf]) -> Vec<serde_json::Value> {
         .args(files)
         .output()
         .expect("run the parser");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("a parsed message"))

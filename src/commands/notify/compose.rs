@@ -136,9 +136,9 @@ fn problem(category: Category, email: &str) -> String {
             format!("{email} is not an NHSmail account in the NHSmail directory")
         }
         Category::NhsmailDisabled => format!("the NHSmail account {email} is disabled"),
-        Category::SharedMailbox => format!(
-            "{email} is a shared mailbox, and CQRS needs your own personal NHSmail address"
-        ),
+        Category::SharedMailbox => {
+            format!("{email} is a shared mailbox, and CQRS needs your own personal NHSmail address")
+        }
         Category::NhsUkDomain | Category::OtherDomain => {
             format!("{email} is not an NHSmail (@nhs.net) address")
         }
@@ -313,7 +313,13 @@ pub fn messages(
             })
             .collect();
         let key = format!("digest:{code}");
-        let hash = hash(&(&key, normal_form(to), first.contact_name.as_ref(), &cutover, &table))?;
+        let hash = hash(&(
+            &key,
+            normal_form(to),
+            first.contact_name.as_ref(),
+            &cutover,
+            &table,
+        ))?;
         let context = context! {
             contact_code => *code,
             contact_name => first.contact_name.as_ref(),
@@ -385,7 +391,14 @@ fn invalid_list(
                 .get(r.account_id())
                 .map(|rows| {
                     rows.iter()
-                        .map(|c| format!("{} ({}) {}", c.contact_name, c.contact.code(), c.contact_email))
+                        .map(|c| {
+                            format!(
+                                "{} ({}) {}",
+                                c.contact_name,
+                                c.contact.code(),
+                                c.contact_email
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join("; ")
                 })
@@ -433,7 +446,14 @@ fn invalid_list(
         attachment: Some(Attachment {
             file_name: "cqrs-invalid-addresses.csv".to_string(),
             csv: csv_text(
-                &["account_id", "given_name", "family_name", "email", "why", "contacts"],
+                &[
+                    "account_id",
+                    "given_name",
+                    "family_name",
+                    "email",
+                    "why",
+                    "contacts",
+                ],
                 &table,
             )?,
         }),
@@ -443,6 +463,12 @@ fn invalid_list(
 /// A code as part of a file name: letters, digits and `-` only.
 pub fn file_safe(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }

@@ -24,8 +24,13 @@ pub const PASSWORD_VAR: &str = "CQRS_ADMIN_SMTP_PASSWORD";
 
 /// Where the messages go.
 pub enum Destination {
-    Outbox { folder: PathBuf },
-    Smtp { shown: String, transport: Box<SmtpTransport> },
+    Outbox {
+        folder: PathBuf,
+    },
+    Smtp {
+        shown: String,
+        transport: Box<SmtpTransport>,
+    },
 }
 
 impl Destination {
@@ -42,7 +47,10 @@ impl Destination {
 /// Checks an outbox folder (a folder or nothing yet; never a link).
 pub fn outbox(folder: &Path) -> Result<Destination> {
     crate::files::check_folder(folder).map_err(|e| {
-        UserError::Refused(e.to_string().replace("cannot export into", "cannot use the outbox"))
+        UserError::Refused(
+            e.to_string()
+                .replace("cannot export into", "cannot use the outbox"),
+        )
     })?;
     Ok(Destination::Outbox {
         folder: folder.to_path_buf(),
@@ -136,7 +144,11 @@ pub fn address(flag: &str, text: &str) -> Result<Address> {
 /// a plain-text body, and the CSV attached.
 pub fn build(message: &Message, from: &Address) -> Result<lettre::Message> {
     let to: Address = message.to.parse().map_err(|e| {
-        anyhow::anyhow!("{}: the address {} cannot be written to ({e})", message.key, message.to)
+        anyhow::anyhow!(
+            "{}: the address {} cannot be written to ({e})",
+            message.key,
+            message.to
+        )
     })?;
     let name = message.to_name.trim();
     let to = Mailbox::new((!name.is_empty()).then(|| name.to_string()), to);
@@ -149,7 +161,10 @@ pub fn build(message: &Message, from: &Address) -> Result<lettre::Message> {
         from.domain()
     );
     let builder = lettre::Message::builder()
-        .from(Mailbox::new(Some("CQRS administrator".into()), from.clone()))
+        .from(Mailbox::new(
+            Some("CQRS administrator".into()),
+            from.clone(),
+        ))
         .to(to)
         .subject(message.rendered.subject.clone())
         .message_id(Some(message_id))
@@ -159,14 +174,12 @@ pub fn build(message: &Message, from: &Address) -> Result<lettre::Message> {
         .body(message.rendered.body.clone());
     let built = match &message.attachment {
         None => builder.singlepart(body),
-        Some(a) => builder.multipart(
-            MultiPart::mixed().singlepart(body).singlepart(
-                Attachment::new(a.file_name.clone()).body(
-                    a.csv.clone(),
-                    ContentType::parse("text/csv; charset=utf-8")?,
-                ),
+        Some(a) => builder.multipart(MultiPart::mixed().singlepart(body).singlepart(
+            Attachment::new(a.file_name.clone()).body(
+                a.csv.clone(),
+                ContentType::parse("text/csv; charset=utf-8")?,
             ),
-        ),
+        )),
     };
     Ok(built?)
 }

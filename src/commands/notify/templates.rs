@@ -18,12 +18,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         ACCOUNT_CONTACT_COMMISSIONER,
         "to an account whose address is not its NHSmail address",
     ),
-    (ACCOUNT_NO_NHSMAIL, "to an account with no NHSmail address found"),
+    (
+        ACCOUNT_NO_NHSMAIL,
+        "to an account with no NHSmail address found",
+    ),
     (
         ACCOUNT_ADMINISTRATOR,
         "to an account an administrator must put right (an address on two accounts)",
     ),
-    (DIGEST, "to each contact: every one of their accounts that needs action"),
+    (
+        DIGEST,
+        "to each contact: every one of their accounts that needs action",
+    ),
     (
         INVALID_ADDRESSES,
         "to the CQRS administrator: accounts whose address cannot be written to",
@@ -333,7 +339,7 @@ fn sample(name: &str) -> Value {
         today: chrono::NaiveDate::from_ymd_opt(2020, 9, 9).unwrap_or_default(),
     };
     let contact = context! { code => "07L", name => "NHS Barking and Dagenham CCG",
-        email => "bdccg.primarycare@nhs.net" };
+    email => "bdccg.primarycare@nhs.net" };
     let own = match name {
         DIGEST => context! {
             contact_code => "07L",

@@ -67,8 +67,8 @@ impl SqliteStore {
     /// Checks, before a run sends anything, that the store can be written:
     /// a store changed past cqrs-admin is refused, as every write is.
     pub fn check_notify_writable(&self) -> Result<()> {
-        let tx = tx::Tx::begin(&self.conn, tx::Lock::Write)
-            .map_err(|e| store_error(&self.path, e))?;
+        let tx =
+            tx::Tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&self.path, e))?;
         refuse_if_tampered(&tx, &self.path)
     }
 

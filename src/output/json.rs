@@ -47,12 +47,21 @@ pub(super) struct SigninView<'a> {
     address: &'a str,
     directory: &'a str,
     /// Accounts whose NHSmail address found (a confident match) is this one.
-    found_for: &'a [crate::commands::signin::FoundFor],
+    found_for: Vec<FoundForView<'a>>,
     next_step: &'a str,
     outcome: &'a str,
     roles: Option<Vec<Role<'a>>>,
     screen: &'a str,
     unusable_accounts: Vec<Unusable<'a>>,
+}
+
+#[derive(Serialize)]
+struct FoundForView<'a> {
+    account_id: &'a str,
+    contacts: Vec<Contact<'a>>,
+    email: &'a str,
+    family_name: &'a str,
+    given_name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -73,7 +82,25 @@ impl<'a> SigninView<'a> {
             active_mailboxes: &s.active_mailboxes,
             address: &s.address,
             directory: &s.directory,
-            found_for: &s.found_for,
+            found_for: s
+                .found_for
+                .iter()
+                .map(|f| FoundForView {
+                    account_id: &f.account_id,
+                    contacts: f
+                        .contacts
+                        .iter()
+                        .map(|(code, name, email)| Contact {
+                            contact_code: code,
+                            contact_email: email,
+                            contact_name: name,
+                        })
+                        .collect(),
+                    email: &f.email,
+                    family_name: &f.family_name,
+                    given_name: &f.given_name,
+                })
+                .collect(),
             next_step: s.outcome.next_step(),
             outcome: s.outcome.as_str(),
             roles: s.account.as_ref().map(|(_, r)| roles(r)),

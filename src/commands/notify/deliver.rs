@@ -1,5 +1,5 @@
 //! Where `notify`'s messages go: `.eml` files in an outbox folder, or an
-//! SMTP relay (lettre, over rustls). Both are checked before anything is
+//! SMTP relay (lettre, with its pure-Rust TLS). Both are checked before anything is
 //! composed, and credentials come only from the environment.
 
 use std::net::IpAddr;

@@ -566,3 +566,40 @@ fn signin_tells_the_help_desk_whose_address_was_found_and_where_the_active_mailb
     assert!(run.stdout.contains("tom.evans2@nhs.net"), "{}", run.stdout);
     assert!(run.stdout.contains("disabled"), "{}", run.stdout);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_outbox_follows_the_file_rules() {
+    let store = Store::with_fixtures();
+    let real = store.dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = store.dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let run = notify(&store, &["--outbox", link.to_str().unwrap(), "--yes"]).fails(1);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(&real).unwrap().count(), 0);
+    // A new outbox is created owner-only.
+    let outbox = store.dir.path().join("new-outbox");
+    notify(&store, &["--outbox", outbox.to_str().unwrap(), "--yes"]).ok();
+    assert_eq!(crate::common::mode(&outbox), 0o700);
+    // The store itself is never written over.
+    let file = store.dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let run = notify(&store, &["--outbox", file.to_str().unwrap(), "--yes"]).fails(1);
+    assert!(run.stderr.contains("it is a file"), "{}", run.stderr);
+}
+
+#[test]
+fn per_minute_is_a_positive_whole_number() {
+    let store = Store::with_fixtures();
+    let outbox = store.dir.path().join("outbox");
+    let out = outbox.to_str().unwrap();
+    let run = notify(&store, &["--outbox", out, "--per-minute", "0", "--yes"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--per-minute"), "{}", run.stderr);
+    assert!(!outbox.exists());
+    // A limit high enough not to slow the test still sends everything.
+    let e = expected(&store);
+    notify(&store, &["--outbox", out, "--per-minute", "600000", "--yes"]).ok();
+    assert_eq!(eml_files(&outbox).len(), total(&e));
+}

@@ -104,6 +104,23 @@ pub enum Command {
     #[command(subcommand)]
     Cutover(CutoverCommand),
     /// Tell every user who must act what to do, and every contact which users will ask: sent once.
+    ///
+    /// Each account in the report with a valid address gets one message at its
+    /// own registered address (what is wrong, what to do, before when, whom to
+    /// contact, the NHSmail address found, the help desk); each contact with a
+    /// contact_email gets one digest of its accounts with a CSV attached; accounts
+    /// whose address is not valid are listed for the CQRS administrator
+    /// (--admin-to, else the --from address). A message already sent with the
+    /// same content is never sent again: run it again next week and only the new
+    /// or changed messages go; after a relay refused part-way, exactly the rest.
+    ///
+    /// Templates may use: cutover, cutover_date, days_left, when, help_desk_email,
+    /// help_desk_phone; for an account: account_id, given_name, family_name,
+    /// email, section, category, problem, address_found, contacts (code, name,
+    /// email); for a digest: contact_code, contact_name, contact_email, count,
+    /// accounts and groups (section, title, accounts); for the list of invalid
+    /// addresses: count, accounts (account_id, given_name, family_name, email,
+    /// why, contacts) and contacts_without_address (code, name, email).
     Notify(NotifyArgs),
     /// Write a bulk replacement plan from the confident matches, for review.
     Plan(PlanArgs),
@@ -222,24 +239,7 @@ pub enum CutoverCommand {
     },
 }
 
-/// `notify`: the messages of the report, to each user and each contact.
-///
-/// Each account in the report with a valid address gets one message at its
-/// own registered address (what is wrong, what to do, before when, whom to
-/// contact, the NHSmail address found, the help desk); each contact with a
-/// contact_email gets one digest of its accounts with a CSV attached; accounts
-/// whose address is not valid are listed for the CQRS administrator
-/// (--admin-to, else the --from address). A message already sent with the
-/// same content is never sent again: run it again next week and only the new
-/// or changed messages go; after a relay refused part-way, exactly the rest.
-///
-/// Templates may use: cutover, cutover_date, days_left, when, help_desk_email,
-/// help_desk_phone; for an account: account_id, given_name, family_name,
-/// email, section, category, problem, address_found, contacts (code, name,
-/// email); for a digest: contact_code, contact_name, contact_email, count,
-/// accounts and groups (section, title, accounts); for the list of invalid
-/// addresses: count, accounts (account_id, given_name, family_name, email,
-/// why, contacts) and contacts_without_address (code, name, email).
+/// `notify`'s options (the command's help is on `Command::Notify`).
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("where").args(["outbox", "smtp", "write_templates"]).required(true)))]
 pub struct NotifyArgs {

@@ -204,6 +204,11 @@ pub trait Backend: Send {
     fn check_notify_writable(&self) -> Result<()>;
     /// The change-log entry of one `notify` run, with its counts.
     fn record_notify_run(&self, run: &super::NotifyRun<'_>) -> Result<()>;
+    /// Holds the store's notify lock for one run (released when the value
+    /// is dropped, or when the process dies, however it dies), so that two
+    /// operators running `notify` at once never both send a message. None
+    /// when another run holds it.
+    fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>>;
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

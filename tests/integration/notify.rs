@@ -600,6 +600,54 @@ fn per_minute_is_a_positive_whole_number() {
     assert!(!outbox.exists());
     // A limit high enough not to slow the test still sends everything.
     let e = expected(&store);
-    notify(&store, &["--outbox", out, "--per-minute", "600000", "--yes"]).ok();
+    notify(
+        &store,
+        &["--outbox", out, "--per-minute", "600000", "--yes"],
+    )
+    .ok();
     assert_eq!(eml_files(&outbox).len(), total(&e));
+}
+
+#[test]
+fn a_second_operator_cannot_send_while_a_run_is_sending() {
+    if !smtp_server::available("a_second_operator_cannot_send_while_a_run_is_sending") {
+        return;
+    }
+    let store = Store::with_fixtures();
+    let e = expected(&store);
+    let log = store.dir.path().join("received.jsonl");
+    let mut hanging = Server::start(&log, Fault::HangAfter(2));
+    let mut first = std::process::Command::new(crate::common::binary())
+        .arg("--db")
+        .arg(&store.db)
+        .env("CQRS_ADMIN_ACTOR", "first-operator")
+        .args([
+            "--today",
+            TODAY,
+            "notify",
+            "--from",
+            FROM,
+            "--smtp",
+            &hanging.url(),
+            "--yes",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first run is part-way, holding a message in flight.
+    hanging.wait_until_hanging();
+    let good = Server::start(&log, Fault::None);
+    let second = smtp(&store, &good, &["--yes"]).fails(1);
+    assert!(
+        second.stderr.contains("another `cqrs-admin notify`"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(good.received().len(), 2, "the second run sent nothing");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Once it is gone, the next run sends exactly the rest.
+    smtp(&store, &good, &["--yes"]).ok();
+    check_round(&good.received(), &e, FROM);
 }

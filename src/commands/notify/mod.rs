@@ -203,6 +203,35 @@ pub fn commit(
     op: &Operator,
 ) -> Result<Outcome> {
     store.check_notify_writable()?;
+    // One run at a time per store; what was sent is read again under the
+    // lock, so a run that started while another was sending sends only
+    // what that one did not.
+    let Some(_lock) = store.notify_lock()? else {
+        return Err(crate::error::UserError::Refused(
+            "another `cqrs-admin notify` is sending from this store now: wait for it to \
+             finish, then run this again (it will send only what that run did not); nothing \
+             was sent"
+                .into(),
+        )
+        .into());
+    };
+    let sent = store.sent_notifications()?;
+    let mut proposal = proposal;
+    let mut sent_meanwhile = Vec::new();
+    proposal.to_send.retain(|m| {
+        let already = sent.contains(&SentKey {
+            message_key: m.key.clone(),
+            recipient: crate::rules::normal_form(&m.to),
+            content_hash: m.hash.clone(),
+        });
+        if already {
+            sent_meanwhile.push(m.kind);
+        }
+        !already
+    });
+    for kind in sent_meanwhile {
+        *proposal.unchanged.entry(kind).or_default() += 1;
+    }
     if let Destination::Outbox { folder } = &setup.destination {
         crate::files::prepare_folder(folder, "the outbox")?;
     }

@@ -245,6 +245,9 @@ impl Backend for SqliteStore {
     fn record_notify_run(&self, run: &crate::store::NotifyRun<'_>) -> Result<()> {
         self.record_notify_run(run)
     }
+    fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>> {
+        self.notify_lock()
+    }
 }
 
 impl Import for SqliteImport<'_> {

@@ -92,4 +92,44 @@ impl SqliteStore {
         .map_err(|e| store_error(path, e))?;
         tx.commit().map_err(|e| store_error(path, e))
     }
+
+    /// The notify lock: an exclusive `flock` on `STORE-notify.lock`, a file
+    /// beside the store (created owner-only, never through a link). The
+    /// operating system releases it when the process ends, so a killed run
+    /// never leaves it held.
+    pub fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>> {
+        let mut name = self.path.clone().into_os_string();
+        name.push("-notify.lock");
+        let path = std::path::PathBuf::from(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(nix::libc::O_NOFOLLOW);
+        }
+        let file = options.open(&path).map_err(|e| {
+            crate::error::UserError::Refused(format!(
+                "cannot open the notify lock {}: {e}; check that it is a file (not a link) \
+                 and that the store's folder can be written; nothing was sent",
+                path.display()
+            ))
+        })?;
+        #[cfg(unix)]
+        {
+            use nix::fcntl::{Flock, FlockArg};
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => Ok(Some(Box::new(lock))),
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+                Err((_, e)) => Err(anyhow::anyhow!(
+                    "cannot lock {} for notify: {e}",
+                    path.display()
+                )),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Some(Box::new(file)))
+        }
+    }
 }

@@ -5,9 +5,12 @@
 
 use anyhow::Result;
 
-use crate::cli::{Format, ReinstateArgs, ReplaceArgs, RevertArgs};
+use crate::cli::{Format, NotifyArgs, ReinstateArgs, ReplaceArgs, RevertArgs};
 use crate::commands::confirm::Operator;
-use crate::commands::{reinstate, replace, revert};
+use crate::commands::cutover::Dates;
+use crate::commands::{notify, reinstate, replace, revert};
+use crate::error::UserError;
+use crate::output::notify as notify_views;
 use crate::output::replacements as views;
 use crate::output::{Go, Shell};
 use crate::store::Store;
@@ -131,6 +134,72 @@ pub fn reinstate(
     shell.message(&format!(
         "reinstated: {} active again, {} replaced by it again",
         r.new_account_id, r.old_account_id
+    ));
+    Ok(())
+}
+
+/// `notify`: compose, show and ask, then send one message at a time.
+pub fn notify(
+    store: &mut Store,
+    args: &NotifyArgs,
+    op: &Operator,
+    dates: Dates,
+    format: Format,
+    shell: &Shell,
+) -> Result<()> {
+    // The words, the sender and the destination are checked before any
+    // message is composed; every message is composed (so every template
+    // rendered) before any is sent.
+    let setup = notify::setup(args)?;
+    let proposal = notify::propose(store, args, dates, &setup)?;
+    if proposal.to_send.is_empty() {
+        let outcome = notify::Outcome::preview(&proposal);
+        let outcome = notify::Outcome {
+            sent: Default::default(),
+            ..outcome
+        };
+        if !args.dry_run {
+            // A run that found nothing new is a run too: the log says so.
+            notify::record_run(store, &outcome, op)?;
+        }
+        shell.message(&format!(
+            "nothing to send: {} message(s) were already sent and have not changed",
+            outcome.unchanged_total()
+        ));
+        return Ok(notify_views::outcome(
+            &notify::Outcome {
+                dry_run: args.dry_run,
+                ..outcome
+            },
+            format,
+        )?);
+    }
+    let question = notify_views::question(&proposal);
+    let go = shell.confirm(args.yes, args.dry_run, &question, || {
+        notify_views::preview_on_stderr(&proposal)
+    })?;
+    if go == Go::Preview {
+        notify_views::outcome(&notify::Outcome::preview(&proposal), format)?;
+        notify_views::preview_on_stderr(&proposal)?;
+        shell.message("nothing was sent (--dry-run)");
+        return Ok(());
+    }
+    let outcome = notify::commit(store, proposal, &setup, args.per_minute, op)?;
+    notify_views::outcome(&outcome, format)?;
+    if let Some(why) = &outcome.stopped {
+        return Err(UserError::Refused(format!(
+            "notify stopped part-way: {} message(s) sent, {} not sent. {why}. Nothing is lost: \
+             run the same command again to send exactly the ones not sent",
+            outcome.sent_total(),
+            outcome.not_sent
+        ))
+        .into());
+    }
+    shell.message(&format!(
+        "{} message(s) sent via {}; {} already sent and unchanged",
+        outcome.sent_total(),
+        outcome.channel,
+        outcome.unchanged_total()
     ));
     Ok(())
 }

@@ -103,6 +103,25 @@ pub enum Command {
     /// Show or set the cutover date kept in the store.
     #[command(subcommand)]
     Cutover(CutoverCommand),
+    /// Tell every user who must act what to do, and every contact which users will ask: sent once.
+    ///
+    /// Each account in the report with a valid address gets one message at its
+    /// own registered address (what is wrong, what to do, before when, whom to
+    /// contact, the NHSmail address found, the help desk); each contact with a
+    /// contact_email gets one digest of its accounts with a CSV attached; accounts
+    /// whose address is not valid are listed for the CQRS administrator
+    /// (--admin-to, else the --from address). A message already sent with the
+    /// same content is never sent again: run it again next week and only the new
+    /// or changed messages go; after a relay refused part-way, exactly the rest.
+    ///
+    /// Templates may use: cutover, cutover_date, days_left, when, help_desk_email,
+    /// help_desk_phone; for an account: account_id, given_name, family_name,
+    /// email, section, category, problem, address_found, contacts (code, name,
+    /// email); for a digest: contact_code, contact_name, contact_email, count,
+    /// accounts and groups (section, title, accounts); for the list of invalid
+    /// addresses: count, accounts (account_id, given_name, family_name, email,
+    /// why, contacts) and contacts_without_address (code, name, email).
+    Notify(NotifyArgs),
     /// Write a bulk replacement plan from the confident matches, for review.
     Plan(PlanArgs),
     /// Create replacement accounts, one at a time or from a reviewed plan.
@@ -218,6 +237,50 @@ pub enum CutoverCommand {
         #[arg(value_parser = parse_date)]
         date: NaiveDate,
     },
+}
+
+/// `notify`'s options (the command's help is on `Command::Notify`).
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("where").args(["outbox", "smtp", "write_templates"]).required(true)))]
+pub struct NotifyArgs {
+    /// Write each message as an RFC 5322 file (.eml) into this folder (created owner-only).
+    #[arg(long, group = "where")]
+    pub outbox: Option<PathBuf>,
+    /// Send through this relay: smtps://HOST[:PORT] (TLS) or smtp://HOST[:PORT]
+    /// (STARTTLS required; plain only to a loopback address). User and password
+    /// from CQRS_ADMIN_SMTP_USER and CQRS_ADMIN_SMTP_PASSWORD, never the command line.
+    #[arg(long, group = "where")]
+    pub smtp: Option<String>,
+    /// The sender's address.
+    #[arg(long, required_unless_present = "write_templates")]
+    pub from: Option<String>,
+    /// Where the list of accounts that cannot be written to goes [default: the --from address].
+    #[arg(long)]
+    pub admin_to: Option<String>,
+    /// Only this section (repeatable).
+    #[arg(long, value_parser = Words::new(parse_section, section_words))]
+    pub section: Vec<Section>,
+    /// Only this contact (ODS code, or cqrs-administrator).
+    #[arg(long)]
+    pub contact: Option<String>,
+    /// Use the templates in this folder (write the built-in ones with --write-templates).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+    /// Write the built-in templates into this folder, to edit, and send nothing.
+    #[arg(long, group = "where", conflicts_with_all = ["from", "templates", "yes", "dry_run"])]
+    pub write_templates: Option<PathBuf>,
+    /// Replace templates already in the --write-templates folder (never a link or the store).
+    #[arg(long, requires = "write_templates")]
+    pub force: bool,
+    /// Send at most this many messages a minute.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_minute: Option<u32>,
+    /// Answer yes to the confirmation (needed when not at a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show how many messages would go to whom, and one of each kind; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

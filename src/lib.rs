@@ -105,6 +105,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 return views::manual_pages(&written, cli.format);
             }
         },
+        Command::Notify(args) if args.write_templates.is_some() => {
+            let folder = args
+                .write_templates
+                .as_deref()
+                .unwrap_or(std::path::Path::new("."));
+            let written = commands::notify::templates::write_defaults(
+                folder,
+                args.force,
+                &files::Guarded::store(&cli.db),
+            )?;
+            return output::notify::templates_written(&written, cli.format);
+        }
         _ => {}
     }
     refuse_control_characters(&cli)?;
@@ -165,7 +177,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Signin(args) => {
-            let signin = commands::signin::run(&store, &args.address)?;
+            let dates = dates()?;
+            let signin = commands::signin::run(&mut store, &args.address, dates)?;
             views::signin(&signin, format)?;
         }
         Command::Accounts(AccountsCommand::Show { account }) => {
@@ -179,6 +192,10 @@ pub fn run(cli: Cli) -> Result<()> {
             commands::cutover::set(&mut store, *date, &operator(&cli))?;
             let dates = Dates::resolve(&store, None, today(&cli))?;
             views::cutover(&dates, format)?;
+        }
+        Command::Notify(args) => {
+            let dates = dates()?;
+            app::notify(&mut store, args, &operator(&cli), dates, format, &shell)?;
         }
         Command::Plan(args) => {
             // The target is checked before the plan is made: a refused

@@ -23,6 +23,9 @@ pub struct AccountDetails {
     pub suggestions: Vec<String>,
     /// The account this one replaced, if it is a replacement.
     pub replaces: Option<String>,
+    /// Why its address is not valid (the character and its position), if
+    /// it is not: on screen a look-alike letter looks right.
+    pub invalid_because: Option<String>,
 }
 
 /// Finds accounts by id, or by address (all accounts with that address).
@@ -98,7 +101,9 @@ pub fn details(
         Vec::new()
     };
     let replaces = store.replaced_account_of(&account.account_id)?;
+    let invalid_because = crate::rules::why_invalid(&account.email);
     Ok(AccountDetails {
+        invalid_because,
         account,
         roles,
         category,

@@ -3,7 +3,9 @@
 
 use anyhow::Result;
 
-use crate::model::{Account, RoleGrant, Status};
+use crate::cli::ReportArgs;
+use crate::commands::cutover::Dates;
+use crate::model::{Account, MailboxType, RoleGrant, Status};
 use crate::rules::{DirectoryFacts, SigninOutcome, normal_form, signin_outcome};
 use crate::store::Store;
 
@@ -17,9 +19,26 @@ pub struct Signin {
     pub account: Option<(Account, Vec<RoleGrant>)>,
     /// Accounts with this address that cannot be used (superseded or disabled).
     pub other_accounts: Vec<Account>,
+    /// Accounts for which this is the NHSmail address found (a confident
+    /// match): the caller is probably that account's user.
+    pub found_for: Vec<FoundFor>,
+    /// When this mailbox is disabled: the same person's active personal
+    /// mailboxes (same names, same organisation).
+    pub active_mailboxes: Vec<String>,
 }
 
-pub fn run(store: &Store, address: &str) -> Result<Signin> {
+/// An account whose NHSmail address found is the one asked about.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FoundFor {
+    pub account_id: String,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    /// (code, name, email) of each contact.
+    pub contacts: Vec<(String, String, String)>,
+}
+
+pub fn run(store: &mut Store, address: &str, dates: Dates) -> Result<Signin> {
     let key = normal_form(address);
     let entry = store.directory_entry(&key)?;
     let facts = entry.as_ref().map(|e| DirectoryFacts {
@@ -47,11 +66,63 @@ pub fn run(store: &Store, address: &str) -> Result<Signin> {
         None => "not in the NHSmail directory".to_string(),
         Some(e) => format!("{} {} mailbox ({})", e.status, e.mailbox_type, e.address),
     };
+    let found_for = found_for(store, &key, dates)?;
+    let active_mailboxes = match &entry {
+        Some(e) if e.status == Status::Disabled && e.mailbox_type == MailboxType::Personal => store
+            .directory_entries_named(&e.given_name, &e.family_name)?
+            .into_iter()
+            .filter(|o| {
+                o.status == Status::Active
+                    && o.mailbox_type == MailboxType::Personal
+                    && o.ods_code.eq_ignore_ascii_case(&e.ods_code)
+                    && normal_form(&o.address) != key
+            })
+            .map(|o| o.address)
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(Signin {
+        found_for,
+        active_mailboxes,
         address: address.to_string(),
         outcome,
         directory,
         account,
         other_accounts,
     })
+}
+
+/// The report's accounts whose confident match is `key`, with their
+/// contacts: the report's rows are kept in the store, so this is a read of
+/// them, not a new audit, on an unchanged store.
+fn found_for(store: &mut Store, key: &str, dates: Dates) -> Result<Vec<FoundFor>> {
+    let all = ReportArgs {
+        section: Vec::new(),
+        contact: None,
+        check: false,
+    };
+    let report = crate::commands::report::run(store, &all, dates)?;
+    let mut out: Vec<FoundFor> = Vec::new();
+    for row in report
+        .rows
+        .iter()
+        .filter(|r| r.nhsmail_match().contains('@') && normal_form(r.nhsmail_match()) == key)
+    {
+        let contact = (
+            row.contact.code().to_string(),
+            row.contact_name.to_string(),
+            row.contact_email.to_string(),
+        );
+        match out.iter_mut().find(|f| f.account_id == row.account_id()) {
+            Some(f) => f.contacts.push(contact),
+            None => out.push(FoundFor {
+                account_id: row.account_id().to_string(),
+                email: row.email().to_string(),
+                given_name: row.given_name().to_string(),
+                family_name: row.family_name().to_string(),
+                contacts: vec![contact],
+            }),
+        }
+    }
+    Ok(out)
 }

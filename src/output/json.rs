@@ -42,13 +42,26 @@ pub(super) struct SigninView<'a> {
     /// The one account reached, when exactly one is.
     account_id: Option<&'a str>,
     account_ids: Vec<&'a str>,
+    /// The person's active mailboxes, when this one is disabled.
+    active_mailboxes: &'a [String],
     address: &'a str,
     directory: &'a str,
+    /// Accounts whose NHSmail address found (a confident match) is this one.
+    found_for: Vec<FoundForView<'a>>,
     next_step: &'a str,
     outcome: &'a str,
     roles: Option<Vec<Role<'a>>>,
     screen: &'a str,
     unusable_accounts: Vec<Unusable<'a>>,
+}
+
+#[derive(Serialize)]
+struct FoundForView<'a> {
+    account_id: &'a str,
+    contacts: Vec<Contact<'a>>,
+    email: &'a str,
+    family_name: &'a str,
+    given_name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -66,8 +79,28 @@ impl<'a> SigninView<'a> {
                 .first()
                 .copied()
                 .filter(|_| account_ids.len() == 1),
+            active_mailboxes: &s.active_mailboxes,
             address: &s.address,
             directory: &s.directory,
+            found_for: s
+                .found_for
+                .iter()
+                .map(|f| FoundForView {
+                    account_id: &f.account_id,
+                    contacts: f
+                        .contacts
+                        .iter()
+                        .map(|(code, name, email)| Contact {
+                            contact_code: code,
+                            contact_email: email,
+                            contact_name: name,
+                        })
+                        .collect(),
+                    email: &f.email,
+                    family_name: &f.family_name,
+                    given_name: &f.given_name,
+                })
+                .collect(),
             next_step: s.outcome.next_step(),
             outcome: s.outcome.as_str(),
             roles: s.account.as_ref().map(|(_, r)| roles(r)),
@@ -95,6 +128,7 @@ pub(super) struct AccountView<'a> {
     email: &'a str,
     family_name: &'a str,
     given_name: &'a str,
+    invalid_because: Option<&'a str>,
     last_login_at: Option<&'a str>,
     #[serde(rename = "match")]
     nhsmail_match: &'a str,
@@ -133,6 +167,7 @@ impl<'a> From<&'a AccountDetails> for AccountView<'a> {
             email: &a.email,
             family_name: &a.family_name,
             given_name: &a.given_name,
+            invalid_because: d.invalid_because.as_deref(),
             last_login_at: a.last_login_at.as_deref(),
             nhsmail_match: d.nhsmail_match.as_ref().map_or("", |m| m.as_column()),
             replaced_by: a.replaced_by.as_deref(),

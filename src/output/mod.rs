@@ -240,6 +240,7 @@ pub fn warning(text: &str) {
 
 mod fit;
 mod json;
+pub mod notify;
 pub(crate) mod progress;
 pub use shell::{Go, Shell};
 pub(crate) mod replacements;

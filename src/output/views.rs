@@ -245,6 +245,29 @@ pub fn signin(s: &Signin, format: Format) -> io::Result<()> {
                     text.push('\n');
                 }
             }
+            if !s.active_mailboxes.is_empty() {
+                text.push_str(&shown(&format!(
+                    "\n  This mailbox is disabled, but the same person has an active one: {}\n  \
+                     They should sign in with that address (and may need a new CQRS account with it).\n",
+                    s.active_mailboxes.join(", ")
+                )));
+            }
+            for f in &s.found_for {
+                let contacts: Vec<String> = f
+                    .contacts
+                    .iter()
+                    .map(|(code, name, email)| format!("{name} ({code}) {email}"))
+                    .collect();
+                text.push_str(&shown(&format!(
+                    "\n  This is the NHSmail address found for account {} ({} {}), whose CQRS \
+                     address is {}.\n  They need a new account with this address: contact {}\n",
+                    f.account_id,
+                    f.given_name,
+                    f.family_name,
+                    f.email,
+                    contacts.join("; ")
+                )));
+            }
             for a in &s.other_accounts {
                 let why = match &a.replaced_by {
                     Some(new) => format!("superseded by {new}"),
@@ -298,6 +321,9 @@ pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
                     text.push_str(&shown(&format!("  replaces: {old}\n")));
                 }
                 text.push_str(&shown(&format!("  category: {}\n", d.category)));
+                if let Some(why) = &d.invalid_because {
+                    text.push_str(&shown(&format!("  invalid because: {why}\n")));
+                }
                 if let Some(m) = &d.nhsmail_match {
                     text.push_str(&shown(&format!("  NHSmail match: {}\n", m.as_column())));
                 }

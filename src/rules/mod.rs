@@ -5,6 +5,7 @@
 //! the audit, report, plan, sign-in check and history share one definition.
 
 pub mod address;
+pub mod address_problem;
 pub mod category;
 pub mod contact;
 pub mod history;
@@ -14,6 +15,7 @@ pub mod section;
 pub mod signin;
 
 pub use address::{is_valid, normal_form, same_name};
+pub use address_problem::why_invalid;
 pub use category::{Category, DirectoryFacts, categorise};
 pub use contact::{Contact, contacts_for};
 pub use matching::{Candidate, NhsmailMatch, find_match, suggestions};

@@ -189,6 +189,26 @@ pub trait Backend: Send {
     /// Something a large import can run on a spare thread to make its commit
     /// quicker (nothing, for a back end that has no use for it).
     fn early_sync(&self) -> Box<dyn BackgroundSync>;
+
+    // --- Notifications ---------------------------------------------------------
+
+    /// Every message a relay accepted (or an outbox holds), by what
+    /// identifies it: a message to the same recipient saying the same thing
+    /// is never sent again.
+    fn sent_notifications(&self) -> Result<HashSet<super::SentKey>>;
+    /// Records one message as the relay answered it (sent or refused), in a
+    /// transaction of its own, so that a run killed after it still knows.
+    fn record_notification(&self, record: &super::NotificationRecord) -> Result<()>;
+    /// Refuses, before anything is sent, a store that cannot record what is
+    /// sent (changed past cqrs-admin).
+    fn check_notify_writable(&self) -> Result<()>;
+    /// The change-log entry of one `notify` run, with its counts.
+    fn record_notify_run(&self, run: &super::NotifyRun<'_>) -> Result<()>;
+    /// Holds the store's notify lock for one run (released when the value
+    /// is dropped, or when the process dies, however it dies), so that two
+    /// operators running `notify` at once never both send a message. None
+    /// when another run holds it.
+    fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>>;
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

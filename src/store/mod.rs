@@ -18,6 +18,7 @@ mod kept_report;
 pub mod postgres;
 // Named `pg` here: layers.rs keeps the word for the postgres crate.
 use self::postgres as pg;
+mod notifications;
 mod records;
 pub mod sqlite;
 
@@ -33,6 +34,7 @@ pub use backend::{
 pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
+pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use records::*;
 pub use sqlite::advice;
 

@@ -231,6 +231,23 @@ impl Backend for SqliteStore {
     fn early_sync(&self) -> Box<dyn BackgroundSync> {
         Box::new(self.early_sync())
     }
+
+    // --- Notifications ---
+    fn sent_notifications(&self) -> Result<HashSet<crate::store::SentKey>> {
+        self.sent_notifications()
+    }
+    fn record_notification(&self, record: &crate::store::NotificationRecord) -> Result<()> {
+        self.record_notification(record)
+    }
+    fn check_notify_writable(&self) -> Result<()> {
+        self.check_notify_writable()
+    }
+    fn record_notify_run(&self, run: &crate::store::NotifyRun<'_>) -> Result<()> {
+        self.record_notify_run(run)
+    }
+    fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>> {
+        self.notify_lock()
+    }
 }
 
 impl Import for SqliteImport<'_> {

@@ -16,6 +16,7 @@ mod chain;
 mod fault;
 mod import;
 mod lookups;
+mod notifications;
 mod raw;
 mod read;
 mod report_cache;

@@ -307,6 +307,39 @@ END;
     r#"
 ALTER TABLE change_log ADD COLUMN actor_claim TEXT;
 "#,
+    // 9: notify: every message sent (or refused), so that a run can be repeated
+    // and resumed without anyone getting the same message twice.
+    r#"
+CREATE TABLE notifications (
+    seq          INTEGER PRIMARY KEY,
+    message_key  TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('account', 'digest', 'invalid-addresses')),
+    recipient    TEXT NOT NULL,
+    recipient_key TEXT NOT NULL,
+    accounts     TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    message_id   TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    operator     TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('sent', 'refused')),
+    relay_answer TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX notifications_by_message ON notifications (message_key, recipient_key, content_hash);
+
+CREATE TRIGGER notifications_no_update
+BEFORE UPDATE ON notifications
+BEGIN
+    SELECT RAISE(ABORT, 'the record of messages sent is append-only');
+END;
+
+CREATE TRIGGER notifications_no_delete
+BEFORE DELETE ON notifications
+BEGIN
+    SELECT RAISE(ABORT, 'the record of messages sent is append-only');
+END;
+"#,
 ];
 
 /// The triggers (table, name) an import drops for its transaction and

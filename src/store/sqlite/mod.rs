@@ -16,6 +16,7 @@ mod chain;
 mod fault;
 mod import;
 mod lookups;
+mod progress;
 mod raw;
 mod read;
 mod report_cache;

@@ -16,6 +16,7 @@ pub mod import;
 pub(crate) mod log;
 pub(crate) mod man;
 pub(crate) mod plan;
+pub(crate) mod progress;
 pub(crate) mod reinstate;
 pub(crate) mod replace;
 pub(crate) mod report;

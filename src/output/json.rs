@@ -94,10 +94,12 @@ pub(super) struct AccountView<'a> {
     created_at: Option<&'a str>,
     email: &'a str,
     family_name: &'a str,
+    follow_up: Option<&'a crate::store::FollowUpState>,
     given_name: &'a str,
     last_login_at: Option<&'a str>,
     #[serde(rename = "match")]
     nhsmail_match: &'a str,
+    notes: &'a [crate::store::Note],
     replaced_by: Option<&'a str>,
     replaces: Option<&'a str>,
     roles: Vec<Role<'a>>,
@@ -142,6 +144,8 @@ impl<'a> From<&'a AccountDetails> for AccountView<'a> {
             status: a.status.as_str(),
             suggestions: &d.suggestions,
             username: &a.username,
+            follow_up: d.follow_up.as_ref(),
+            notes: &d.notes,
         }
     }
 }
@@ -340,6 +344,7 @@ pub(super) struct ReportRecord<'a> {
     days_until_cutover: i64,
     email: &'a str,
     family_name: &'a str,
+    follow_up: Option<&'a str>,
     given_name: &'a str,
     #[serde(rename = "match")]
     nhsmail_match: &'a str,
@@ -347,7 +352,7 @@ pub(super) struct ReportRecord<'a> {
 }
 
 impl<'a> ReportRecord<'a> {
-    pub(super) fn new(cells: &[&'a str; 12], days_until_cutover: i64) -> Self {
+    pub(super) fn new(cells: &[&'a str; 13], days_until_cutover: i64) -> Self {
         let [
             section,
             contact_code,
@@ -361,6 +366,7 @@ impl<'a> ReportRecord<'a> {
             nhsmail_match,
             cutover,
             _days,
+            follow_up,
         ] = *cells;
         ReportRecord {
             account_id,
@@ -372,6 +378,7 @@ impl<'a> ReportRecord<'a> {
             days_until_cutover,
             email,
             family_name,
+            follow_up: (!follow_up.is_empty()).then_some(follow_up),
             given_name,
             nhsmail_match,
             section,

@@ -51,6 +51,9 @@ pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool)
     if let Some(why) = &summary.unchecked {
         warning(&format!("the accounts were not checked: {why}"));
     }
+    if let Some(why) = &summary.snapshot_not_kept {
+        warning(why);
+    }
     if format != Format::Table || counts_shown {
         return;
     }
@@ -71,7 +74,7 @@ pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool)
     ));
 }
 
-fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) -> [&'a str; 12] {
+fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) -> [&'a str; 13] {
     [
         r.section.as_str(),
         r.contact.code(),
@@ -85,6 +88,7 @@ fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) 
         r.nhsmail_match(),
         cutover,
         days,
+        r.follow_up.map_or("", |f| f.as_str()),
     ]
 }
 
@@ -149,6 +153,7 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                     r.email().to_string(),
                     r.category.as_str().to_string(),
                     r.nhsmail_match().to_string(),
+                    r.follow_up.map_or("", |f| f.as_str()).to_string(),
                 ]);
                 i += 1;
             }
@@ -166,7 +171,14 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                 if rows.len() == 1 { "" } else { "s" }
             )));
             text.push_str(&render_table(
-                &["account_id", "name", "email", "category", "match"],
+                &[
+                    "account_id",
+                    "name",
+                    "email",
+                    "category",
+                    "match",
+                    "follow_up",
+                ],
                 &rows,
             ));
             text.push('\n');
@@ -315,6 +327,22 @@ pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
                 for (code, name, email) in &d.contacts {
                     text.push_str(&shown(&format!("  contact: {name} ({code}) {email}\n")));
                 }
+                if let Some(f) = &d.follow_up {
+                    text.push_str(&shown(&format!(
+                        "  follow-up: {} (set {} by {})\n",
+                        f.state.as_str(),
+                        f.date,
+                        f.actor
+                    )));
+                }
+                for n in &d.notes {
+                    text.push_str(&shown(&format!(
+                        "  note ({}, {}): {}\n",
+                        n.date,
+                        n.actor,
+                        n.text.replace('\n', "\n    ")
+                    )));
+                }
                 if d.roles.is_empty() {
                     text.push_str("  roles: none\n");
                 } else {
@@ -361,4 +389,53 @@ pub fn manual_pages(written: &crate::commands::man::Written, format: Format) -> 
         first.display()
     ));
     Ok(())
+}
+
+/// A note kept: the note in JSON, a line for a person.
+pub fn noted(n: &crate::commands::accounts::Noted, format: Format) -> io::Result<()> {
+    match format {
+        Format::Json => print_json(n),
+        Format::Csv => {
+            let mut sink = Sink::stdout(format, &["account_id", "date", "actor", "note"])?;
+            sink.row(&[
+                n.account_id.as_str(),
+                &n.note.date.to_string(),
+                &n.note.actor,
+                &n.note.text,
+            ])?;
+            sink.finish()
+        }
+        Format::Table => {
+            message(&format!(
+                "note added to {} ({}, {}); `cqrs-admin accounts show {}` lists its notes",
+                n.account_id, n.note.date, n.note.actor, n.account_id
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// A follow-up state set: the change in JSON, a line for a person.
+pub fn followed_up(f: &crate::commands::accounts::FollowedUp, format: Format) -> io::Result<()> {
+    let state = f.state.map_or("none", |s| s.as_str());
+    let previous = f.previous.map_or("none", |s| s.as_str());
+    match format {
+        Format::Json => print_json(f),
+        Format::Csv => {
+            let mut sink = Sink::stdout(format, &["account_id", "follow_up", "previous"])?;
+            sink.row(&[f.account_id.as_str(), state, previous])?;
+            sink.finish()
+        }
+        Format::Table => {
+            message(&format!(
+                "{}: follow-up {} (was {previous})",
+                f.account_id,
+                match f.state {
+                    Some(s) => format!("set to {}", s.as_str()),
+                    None => "cleared".to_string(),
+                }
+            ));
+            Ok(())
+        }
+    }
 }

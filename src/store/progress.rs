@@ -138,6 +138,17 @@ impl NeedingAccounts {
         }
     }
 
+    /// The contact codes met so far.
+    pub fn codes(&self) -> Vec<String> {
+        let mut codes = self.codes.clone();
+        for (_, _, contacts) in &self.out_of_order {
+            codes.extend(contacts.iter().cloned());
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+
     pub fn len(&self) -> u64 {
         self.count
     }
@@ -247,9 +258,7 @@ pub fn decode(whole: &[u8]) -> Result<Decoded, Damaged> {
         }
     };
     let text = |at: &mut usize, len: usize| -> Result<&str, Damaged> {
-        let bytes = whole
-            .get(*at..*at + len)
-            .ok_or(Damaged(*at, "cut short"))?;
+        let bytes = whole.get(*at..*at + len).ok_or(Damaged(*at, "cut short"))?;
         let s = std::str::from_utf8(bytes).map_err(|_| Damaged(*at, "not UTF-8"))?;
         *at += len;
         Ok(s)
@@ -266,7 +275,10 @@ pub fn decode(whole: &[u8]) -> Result<Decoded, Damaged> {
         let shared = read_leb(&mut at)?;
         let len = read_leb(&mut at)?;
         if shared > last.len() || !last.is_char_boundary(shared) {
-            return Err(Damaged(at, "an id that shares more than the previous one has"));
+            return Err(Damaged(
+                at,
+                "an id that shares more than the previous one has",
+            ));
         }
         let rest = text(&mut at, len)?;
         let mut id = String::with_capacity(shared + len);
@@ -456,21 +468,21 @@ impl FollowUp {
 /// A note on an account: never edited or deleted.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Note {
-    /// The day it was written (`--today`, else today).
-    pub date: NaiveDate,
+    pub actor: String,
     /// When, UTC, RFC 3339 to the second.
     pub at: String,
-    pub actor: String,
+    /// The day it was written (`--today`, else today).
+    pub date: NaiveDate,
     pub text: String,
 }
 
 /// An account's follow-up state, who set it and when.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FollowUpState {
-    pub state: FollowUp,
-    pub date: NaiveDate,
-    pub at: String,
     pub actor: String,
+    pub at: String,
+    pub date: NaiveDate,
+    pub state: FollowUp,
 }
 
 #[cfg(test)]

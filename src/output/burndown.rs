@@ -122,17 +122,23 @@ fn footer(p: &Progress) -> String {
     text
 }
 
-/// One character per value, its height the value's share of the largest.
+/// One character per value, from the lowest (▁) to the highest (█), as
+/// sparklines are drawn: the shape of the burn-down, at a glance. All
+/// values equal are a flat line (▄; ▁ if they are all zero).
 pub fn sparkline(values: &[u64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let max = values.iter().copied().max().unwrap_or(0);
+    let min = values.iter().copied().min().unwrap_or(0);
     values
         .iter()
         .map(|&v| {
             if max == 0 {
                 BARS[0]
+            } else if max == min {
+                BARS[3]
             } else {
-                BARS[((v as u128 * 7).div_ceil(max as u128)) as usize]
+                let step = ((v - min) as u128 * 7 + (max - min) as u128 / 2) / (max - min) as u128;
+                BARS[step as usize]
             }
         })
         .collect()
@@ -428,4 +434,18 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Progress) -> Draw
         .label_font((FAMILY, 16))
         .draw()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn a_sparkline_spans_lowest_to_highest() {
+        assert_eq!(sparkline(&[30, 29]), "█▁");
+        assert_eq!(sparkline(&[8, 4, 6, 0]), "█▅▆▁");
+        assert_eq!(sparkline(&[5, 5]), "▄▄");
+        assert_eq!(sparkline(&[0, 0]), "▁▁");
+        assert_eq!(sparkline(&[]), "");
+    }
 }

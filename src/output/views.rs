@@ -130,6 +130,13 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
         report.accounts,
         if report.accounts == 1 { "" } else { "s" }
     )));
+    // A column of blanks until an operator has set a follow-up state; CSV
+    // and JSON always have it.
+    let follow_ups = report.rows.iter().any(|r| r.follow_up.is_some());
+    let mut headers = vec!["account_id", "name", "email", "category", "match"];
+    if follow_ups {
+        headers.push("follow_up");
+    }
     let mut i = 0;
     while i < report.rows.len() {
         let section = report.rows[i].section;
@@ -147,14 +154,17 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                 && report.rows[i].contact == contact
             {
                 let r = &report.rows[i];
-                rows.push(vec![
+                let mut row = vec![
                     r.account_id().to_string(),
                     format!("{} {}", r.given_name(), r.family_name()),
                     r.email().to_string(),
                     r.category.as_str().to_string(),
                     r.nhsmail_match().to_string(),
-                    r.follow_up.map_or("", |f| f.as_str()).to_string(),
-                ]);
+                ];
+                if follow_ups {
+                    row.push(r.follow_up.map_or("", |f| f.as_str()).to_string());
+                }
+                rows.push(row);
                 i += 1;
             }
             let email = if first.contact_email.is_empty() {
@@ -170,17 +180,7 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                 rows.len(),
                 if rows.len() == 1 { "" } else { "s" }
             )));
-            text.push_str(&render_table(
-                &[
-                    "account_id",
-                    "name",
-                    "email",
-                    "category",
-                    "match",
-                    "follow_up",
-                ],
-                &rows,
-            ));
+            text.push_str(&render_table(&headers, &rows));
             text.push('\n');
         }
     }

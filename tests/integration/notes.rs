@@ -266,3 +266,22 @@ fn notes_cannot_be_edited_or_deleted_and_the_triggers_are_checked() {
         run.stderr
     );
 }
+
+/// At a terminal-less table, the report's follow_up column appears once a
+/// state is set, at the end of each contact's table.
+#[test]
+fn the_report_table_shows_follow_up_once_one_is_set() {
+    let store = Store::with_fixtures();
+    let plain = store.run(&["report"]).ok().stdout;
+    assert!(!plain.contains("follow_up"), "{plain}");
+    store
+        .run(&["accounts", "follow-up", "U0000010", "contacted"])
+        .ok();
+    let table = store.run(&["report"]).ok().stdout;
+    let row = table.lines().find(|l| l.contains("| U0000010 ")).unwrap();
+    assert!(row.trim_end().ends_with("| contacted |"), "{row}");
+    assert!(
+        table.contains("| match                | follow_up |"),
+        "{table}"
+    );
+}

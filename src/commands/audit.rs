@@ -238,6 +238,7 @@ pub fn run(
             .iter()
             .map(|code| (code.clone(), contact_name(organisations, code)))
             .collect();
+        tracing::info!("snapshot's contacts named");
         let recorded_at = crate::commands::confirm::Operator::now();
         match store.save_snapshot(today, &recorded_at, snapshot) {
             Ok(bytes) => tracing::info!("progress snapshot kept ({bytes} bytes of accounts)"),

@@ -190,15 +190,14 @@ impl NeedingAccounts {
         head.extend_from_slice(&self.body);
         let mut rows: Vec<(String, Section, Vec<String>)> = decode(&head)
             .map(|d| {
-                d.accounts
-                    .iter()
-                    .map(|a| {
+                (0..d.len())
+                    .map(|i| {
                         (
-                            a.id.clone(),
-                            a.section,
-                            a.contacts
+                            d.id(i).to_string(),
+                            d.section(i),
+                            d.contacts(i)
                                 .iter()
-                                .map(|&c| d.codes[c as usize].clone())
+                                .map(|&c| d.code(c).to_string())
                                 .collect(),
                         )
                     })
@@ -218,19 +217,56 @@ fn leb(out: &mut Vec<u8>, mut n: usize) {
     out.push(n as u8);
 }
 
-/// A kept value read back.
+/// A kept value read back, flat: a national snapshot has 200,000 accounts,
+/// and one allocation each would cost the audit that compares two of them
+/// more than the rest of keeping it.
 #[derive(Debug, Default)]
 pub struct Decoded {
     pub codes: Vec<String>,
-    pub accounts: Vec<NeedingAccount>,
+    /// Every id, one after another; `id_ends[i]` is where the i-th ends.
+    ids: String,
+    id_ends: Vec<u32>,
+    sections: Vec<Section>,
+    /// Every account's contacts (places in `codes`), one after another.
+    contacts: Vec<u32>,
+    contact_ends: Vec<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NeedingAccount {
-    pub id: String,
-    pub section: Section,
-    /// Places in [`Decoded::codes`].
-    pub contacts: Vec<u32>,
+impl Decoded {
+    pub fn len(&self) -> usize {
+        self.id_ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.id_ends.is_empty()
+    }
+
+    pub fn id(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.id_ends[i - 1] as usize
+        };
+        &self.ids[start..self.id_ends[i] as usize]
+    }
+
+    pub fn section(&self, i: usize) -> Section {
+        self.sections[i]
+    }
+
+    /// The account's contacts, as places in [`Decoded::codes`].
+    pub fn contacts(&self, i: usize) -> &[u32] {
+        let start = if i == 0 {
+            0
+        } else {
+            self.contact_ends[i - 1] as usize
+        };
+        &self.contacts[start..self.contact_ends[i] as usize]
+    }
+
+    fn code(&self, c: u32) -> &str {
+        &self.codes[c as usize]
+    }
 }
 
 /// Why a kept value cannot be read: the byte where it is damaged.
@@ -258,54 +294,57 @@ pub fn decode(whole: &[u8]) -> Result<Decoded, Damaged> {
         }
     };
     let text = |at: &mut usize, len: usize| -> Result<&str, Damaged> {
-        let bytes = whole.get(*at..*at + len).ok_or(Damaged(*at, "cut short"))?;
+        let bytes = whole
+            .get(*at..at.saturating_add(len))
+            .ok_or(Damaged(*at, "cut short"))?;
         let s = std::str::from_utf8(bytes).map_err(|_| Damaged(*at, "not UTF-8"))?;
         *at += len;
         Ok(s)
     };
     let n = read_leb(&mut at)?;
-    let mut codes = Vec::with_capacity(n.min(1 << 16));
+    let mut d = Decoded {
+        codes: Vec::with_capacity(n.min(1 << 16)),
+        ..Decoded::default()
+    };
     for _ in 0..n {
         let len = read_leb(&mut at)?;
-        codes.push(text(&mut at, len)?.to_string());
+        d.codes.push(text(&mut at, len)?.to_string());
     }
-    let mut accounts: Vec<NeedingAccount> = Vec::new();
-    let mut last = String::new();
+    let mut last_start = 0usize;
     while at < whole.len() {
         let shared = read_leb(&mut at)?;
         let len = read_leb(&mut at)?;
-        if shared > last.len() || !last.is_char_boundary(shared) {
+        let last_len = d.ids.len() - last_start;
+        if shared > last_len || !d.ids.is_char_boundary(last_start + shared) {
             return Err(Damaged(
                 at,
                 "an id that shares more than the previous one has",
             ));
         }
         let rest = text(&mut at, len)?;
-        let mut id = String::with_capacity(shared + len);
-        id.push_str(&last[..shared]);
-        id.push_str(rest);
+        let start = d.ids.len();
+        d.ids.extend_from_within(last_start..last_start + shared);
+        d.ids.push_str(rest);
+        last_start = start;
+        let end = u32::try_from(d.ids.len()).map_err(|_| Damaged(at, "too large"))?;
+        d.id_ends.push(end);
         let section = *whole
             .get(at)
             .and_then(|&s| Section::ALL.get(usize::from(s)))
             .ok_or(Damaged(at, "no such section"))?;
+        d.sections.push(section);
         at += 1;
         let k = read_leb(&mut at)?;
-        let mut contacts = Vec::with_capacity(k.min(64));
         for _ in 0..k {
             let c = read_leb(&mut at)?;
-            if c >= codes.len() {
+            if c >= d.codes.len() {
                 return Err(Damaged(at, "no such contact"));
             }
-            contacts.push(c as u32);
+            d.contacts.push(c as u32);
         }
-        last.clone_from(&id);
-        accounts.push(NeedingAccount {
-            id,
-            section,
-            contacts,
-        });
+        d.contact_ends.push(d.contacts.len() as u32);
     }
-    Ok(Decoded { codes, accounts })
+    Ok(d)
 }
 
 /// What changed between two snapshots: accounts fixed (needed action then,
@@ -320,87 +359,85 @@ pub struct Changes {
     pub by_contact: BTreeMap<String, (u64, u64)>,
 }
 
-/// Compares the accounts of an earlier snapshot with a later one's.
+/// Compares the accounts of an earlier snapshot with a later one's: one
+/// merge of the two id lists (both in id order).
 pub fn compare(before: &Decoded, after: &Decoded) -> Changes {
-    let mut changes = Changes::default();
+    // Counted by place in each snapshot's list of codes, named at the end.
+    let mut lost = vec![0u64; before.codes.len()];
+    let mut gained = vec![0u64; after.codes.len()];
+    let (mut fixed, mut new) = (0, 0);
     let (mut i, mut j) = (0, 0);
-    let (a, b) = (&before.accounts, &after.accounts);
-    let mut bump = |codes: &[String], list: &[u32], fixed: bool| {
-        for &c in list {
-            let entry = changes
-                .by_contact
-                .entry(codes[c as usize].clone())
-                .or_default();
-            if fixed {
-                entry.0 += 1;
-            } else {
-                entry.1 += 1;
-            }
-        }
-    };
-    let mut fixed = 0;
-    let mut new = 0;
-    while i < a.len() || j < b.len() {
-        let order = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => x.id.cmp(&y.id),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
+    while i < before.len() || j < after.len() {
+        let order = if i == before.len() {
+            std::cmp::Ordering::Greater
+        } else if j == after.len() {
+            std::cmp::Ordering::Less
+        } else {
+            before.id(i).cmp(after.id(j))
         };
         match order {
             std::cmp::Ordering::Less => {
                 fixed += 1;
-                bump(&before.codes, &a[i].contacts, true);
+                for &c in before.contacts(i) {
+                    lost[c as usize] += 1;
+                }
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
                 new += 1;
-                bump(&after.codes, &b[j].contacts, false);
+                for &c in after.contacts(j) {
+                    gained[c as usize] += 1;
+                }
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                let then: Vec<&str> = a[i]
-                    .contacts
-                    .iter()
-                    .map(|&c| before.codes[c as usize].as_str())
-                    .collect();
-                let now: Vec<&str> = b[j]
-                    .contacts
-                    .iter()
-                    .map(|&c| after.codes[c as usize].as_str())
-                    .collect();
-                if then != now {
-                    let lost: Vec<u32> = a[i]
-                        .contacts
+                let (then, now) = (before.contacts(i), after.contacts(j));
+                // Almost always the same contacts: compared by name, since
+                // each snapshot numbers its codes in its own order.
+                let same = then.len() == now.len()
+                    && then
                         .iter()
-                        .copied()
-                        .filter(|&c| !now.contains(&before.codes[c as usize].as_str()))
-                        .collect();
-                    let gained: Vec<u32> = b[j]
-                        .contacts
-                        .iter()
-                        .copied()
-                        .filter(|&c| !then.contains(&after.codes[c as usize].as_str()))
-                        .collect();
-                    bump(&before.codes, &lost, true);
-                    bump(&after.codes, &gained, false);
+                        .zip(now)
+                        .all(|(&a, &b)| before.code(a) == after.code(b));
+                if !same {
+                    for &c in then {
+                        if !now.iter().any(|&n| after.code(n) == before.code(c)) {
+                            lost[c as usize] += 1;
+                        }
+                    }
+                    for &c in now {
+                        if !then.iter().any(|&t| before.code(t) == after.code(c)) {
+                            gained[c as usize] += 1;
+                        }
+                    }
                 }
                 i += 1;
                 j += 1;
             }
         }
     }
-    changes.fixed = fixed;
-    changes.new = new;
-    changes
+    let mut by_contact: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (c, n) in lost.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+        by_contact.entry(before.codes[c].clone()).or_default().0 += n;
+    }
+    for (c, n) in gained.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+        by_contact.entry(after.codes[c].clone()).or_default().1 += n;
+    }
+    Changes {
+        fixed,
+        new,
+        by_contact,
+    }
 }
 
 /// How many accounts of a decoded snapshot each contact has, in each
 /// section (rules.md's order).
 pub fn per_contact(decoded: &Decoded) -> BTreeMap<String, [u64; 3]> {
     let mut counts = vec![[0u64; 3]; decoded.codes.len()];
-    for a in &decoded.accounts {
-        for &c in &a.contacts {
-            counts[c as usize][section_rank(a.section)] += 1;
+    for i in 0..decoded.len() {
+        let rank = section_rank(decoded.section(i));
+        for &c in decoded.contacts(i) {
+            counts[c as usize][rank] += 1;
         }
     }
     decoded.codes.iter().cloned().zip(counts).collect()
@@ -504,17 +541,18 @@ mod tests {
             ("U0002", Section::Administrator, &["00T"]),
             ("U0010", Section::ContactCommissioner, &[]),
         ]);
-        let ids: Vec<&str> = d.accounts.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = (0..d.len()).map(|i| d.id(i)).collect();
         assert_eq!(ids, ["U0001", "U0002", "U0010"]);
-        assert_eq!(d.accounts[1].section, Section::Administrator);
-        assert_eq!(d.codes[d.accounts[1].contacts[0] as usize], "00T");
-        assert_eq!(d.accounts[0].contacts.len(), 2);
+        assert_eq!(d.section(1), Section::Administrator);
+        assert_eq!(d.code(d.contacts(1)[0]), "00T");
+        assert_eq!(d.contacts(0).len(), 2);
+        assert_eq!(d.contacts(2).len(), 0);
         // Out of order, the value is still sorted when kept.
         let d = snapshot(&[
             ("U2", Section::NoNhsmail, &["A"]),
             ("U1", Section::NoNhsmail, &["B"]),
         ]);
-        let ids: Vec<&str> = d.accounts.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = (0..d.len()).map(|i| d.id(i)).collect();
         assert_eq!(ids, ["U1", "U2"]);
     }
 
@@ -526,7 +564,7 @@ mod tests {
         for cut in 1..blob.len() {
             // Cut inside an account: never read as fewer accounts.
             let r = decode(&blob[..cut]);
-            assert!(r.is_err() || r.unwrap().accounts.is_empty(), "cut at {cut}");
+            assert!(r.is_err() || r.unwrap().is_empty(), "cut at {cut}");
         }
     }
 

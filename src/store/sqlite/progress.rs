@@ -74,11 +74,14 @@ impl SqliteStore {
             contact_names,
         } = snapshot;
         let blob = needing.encode();
+        tracing::info!("snapshot encoded");
         let current = decoded(&day, &blob)?;
+        tracing::info!("snapshot decoded");
         let since_prev = match &prev {
             Some((d, b)) => Some(progress::compare(&decoded(d, b)?, &current)),
             None => None,
         };
+        tracing::info!("snapshot compared");
         for table in [
             "progress_snapshots",
             "progress_categories",
@@ -123,6 +126,7 @@ impl SqliteStore {
                 .unwrap_or_else(|| code.to_string())
         };
         write_contacts(&tx, &day, &current, since_prev.as_ref(), &name)?;
+        tracing::info!("snapshot written");
         if let Some((next_day, next_blob)) = &next {
             let later = decoded(next_day, next_blob)?;
             let changes = progress::compare(&current, &later);

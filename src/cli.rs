@@ -145,6 +145,55 @@ pub enum Command {
     },
     /// Write a manual page for every command (roff), or print the main one.
     Man(ManArgs),
+    /// Progress toward cutover: one row per day a whole-store audit ran.
+    Progress(ProgressArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// One row per day and contact instead of one per day.
+    #[arg(long, value_enum)]
+    pub by: Option<ProgressBy>,
+    /// Only this contact (ODS code, or cqrs-administrator): its rows by day.
+    #[arg(long)]
+    pub contact: Option<String>,
+    /// Draw the burn-down chart to this file instead (SVG or PNG, by its
+    /// extension; a new owner-only file).
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    /// Replace the file at --chart if there is one (never the store, a link or a device).
+    #[arg(long, requires = "chart")]
+    pub force: bool,
+}
+
+/// What `progress --by` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressBy {
+    /// One row per day and contact.
+    Contact,
+}
+
+/// Where an operator has got to with an account's case (`clear`: no state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FollowUpArg {
+    /// The user (or their commissioner) has been contacted.
+    Contacted,
+    /// Waiting for the user (e.g. for their NHSmail address).
+    AwaitingUser,
+    /// Put right in CQRS itself.
+    DoneInCqrs,
+    /// No follow-up state.
+    Clear,
+}
+
+/// A follow-up state to filter the report by (`none`: no state set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FollowUpFilter {
+    Contacted,
+    AwaitingUser,
+    DoneInCqrs,
+    /// Accounts with no follow-up state.
+    None,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +256,9 @@ pub struct ReportArgs {
     /// Only this contact (ODS code, or cqrs-administrator).
     #[arg(long)]
     pub contact: Option<String>,
+    /// Only accounts in this follow-up state (repeatable; `none`: no state set).
+    #[arg(long, value_enum)]
+    pub follow_up: Vec<FollowUpFilter>,
     /// Exit with status 3 when any account needs action before cutover.
     #[arg(long)]
     pub check: bool,
@@ -224,6 +276,21 @@ pub enum AccountsCommand {
     Show {
         /// An account id, or an email address.
         account: String,
+    },
+    /// Add a dated note to an account (kept with the operator; never edited or deleted).
+    Note {
+        /// The account id.
+        account: String,
+        /// The note.
+        text: String,
+    },
+    /// Set where an account's case stands (recorded in the change log).
+    FollowUp {
+        /// The account id.
+        account: String,
+        /// The state, or `clear`.
+        #[arg(value_enum)]
+        state: FollowUpArg,
     },
 }
 

@@ -161,7 +161,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 commands::audit::COLUMNS
             };
             let mut sink = Sink::stdout(format, headers)?;
-            let summary = commands::audit::run(&mut store, args, &mut sink)?;
+            let summary = commands::audit::run(&mut store, args, today(&cli), &mut sink)?;
             sink.finish()?;
             views::audit_summary(&summary, format, args.counts);
             if args.check && summary.needing_action > 0 {
@@ -280,6 +280,29 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => {
             let exported = commands::export::run(&store, args, format, &shell)?;
             output::replacements::exported(&exported, format)?;
+        }
+        Command::Progress(args) => {
+            // The chart's file is checked before anything is read.
+            let guarded = files::Guarded::store_of(&store);
+            let chart = match &args.chart {
+                Some(path) => Some(output::burndown::check_chart(path, args.force, &guarded)?),
+                None => None,
+            };
+            let progress = commands::progress::run(&store, args, dates()?)?;
+            match chart {
+                Some((target, kind)) => {
+                    output::burndown::chart(&progress, &target, kind, &guarded)?;
+                }
+                None => output::burndown::progress(&progress, format)?,
+            }
+        }
+        Command::Accounts(AccountsCommand::Note { account, text }) => {
+            let note = commands::accounts::note(&mut store, account, text, &operator(&cli))?;
+            views::noted(&note, format)?;
+        }
+        Command::Accounts(AccountsCommand::FollowUp { account, state }) => {
+            let set = commands::accounts::follow_up(&mut store, account, *state, &operator(&cli))?;
+            views::followed_up(&set, format)?;
         }
         Command::Completions { .. } | Command::Man(_) => unreachable!("handled above"),
     }

@@ -5,10 +5,12 @@ use std::collections::HashSet;
 use anyhow::Result;
 
 use crate::audit::{DirectoryIndex, Organisations, classify};
+use crate::cli::FollowUpArg;
+use crate::commands::confirm::Operator;
 use crate::error::UserError;
 use crate::model::{Account, RoleGrant, Status};
 use crate::rules::{Category, Contact, NhsmailMatch, Section, normal_form, suggestions};
-use crate::store::{AccountView, RoleView, Store};
+use crate::store::{AccountView, FollowUp, FollowUpState, Note, RoleView, Store};
 
 #[derive(Debug, serde::Serialize)]
 pub struct AccountDetails {
@@ -26,6 +28,10 @@ pub struct AccountDetails {
     /// Why its address is not valid (the character and its position), if
     /// it is not: on screen a look-alike letter looks right.
     pub invalid_because: Option<String>,
+    /// Operators' notes, oldest first.
+    pub notes: Vec<Note>,
+    /// Where the case stands, if an operator has said.
+    pub follow_up: Option<FollowUpState>,
 }
 
 /// Finds accounts by id, or by address (all accounts with that address).
@@ -102,8 +108,12 @@ pub fn details(
     };
     let replaces = store.replaced_account_of(&account.account_id)?;
     let invalid_because = crate::rules::why_invalid(&account.email);
+    let notes = store.notes(&account.account_id)?;
+    let follow_up = store.follow_up(&account.account_id)?;
     Ok(AccountDetails {
         invalid_because,
+        notes,
+        follow_up,
         account,
         roles,
         category,
@@ -112,5 +122,97 @@ pub fn details(
         contacts,
         suggestions,
         replaces,
+    })
+}
+
+/// The account a note or follow-up is about: by id only, since a change
+/// must name exactly one account.
+fn known_account(store: &Store, wanted: &str) -> Result<String> {
+    let id = wanted.trim();
+    if store.account(id)?.is_some() {
+        return Ok(id.to_string());
+    }
+    let by_address = store.accounts_by_email_key(&normal_form(wanted))?;
+    let hint = match by_address.as_slice() {
+        [] => "check it with `cqrs-admin accounts show`".to_string(),
+        accounts => format!(
+            "that is the email of {}: give the account id",
+            accounts
+                .iter()
+                .map(|a| a.account_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(UserError::Refused(format!(
+        "no account has the id `{wanted}`; {hint}; nothing was changed"
+    ))
+    .into())
+}
+
+/// `accounts note`: keeps a dated note with the operator (never edited or
+/// deleted), recorded in the change log.
+pub fn note(store: &mut Store, account: &str, text: &str, op: &Operator) -> Result<Noted> {
+    crate::text::refuse_control_characters("the note", text)?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(UserError::Refused(
+            "the note is empty: write what was learnt, e.g. `accounts note U1 \"phoned, \
+             waiting for their NHSmail address\"`; nothing was changed"
+                .to_string(),
+        )
+        .into());
+    }
+    let account_id = known_account(store, account)?;
+    let note = Note {
+        date: op.today,
+        at: Operator::now(),
+        actor: op.actor.clone(),
+        text: text.to_string(),
+    };
+    store.add_note(&account_id, &note)?;
+    Ok(Noted { account_id, note })
+}
+
+/// A note kept.
+#[derive(Debug, serde::Serialize)]
+pub struct Noted {
+    pub account_id: String,
+    pub note: Note,
+}
+
+/// A follow-up state set (or cleared).
+#[derive(Debug, serde::Serialize)]
+pub struct FollowedUp {
+    pub account_id: String,
+    pub state: Option<FollowUp>,
+    pub previous: Option<FollowUp>,
+    pub actor: String,
+    pub date: chrono::NaiveDate,
+}
+
+/// `accounts follow-up`: sets where the case stands (`clear`: no state),
+/// recorded in the change log.
+pub fn follow_up(
+    store: &mut Store,
+    account: &str,
+    state: FollowUpArg,
+    op: &Operator,
+) -> Result<FollowedUp> {
+    let account_id = known_account(store, account)?;
+    let state = match state {
+        FollowUpArg::Contacted => Some(FollowUp::Contacted),
+        FollowUpArg::AwaitingUser => Some(FollowUp::AwaitingUser),
+        FollowUpArg::DoneInCqrs => Some(FollowUp::DoneInCqrs),
+        FollowUpArg::Clear => None,
+    };
+    let previous =
+        store.set_follow_up(&account_id, state, op.today, &Operator::now(), &op.actor)?;
+    Ok(FollowedUp {
+        account_id,
+        state,
+        previous,
+        actor: op.actor.clone(),
+        date: op.today,
     })
 }

@@ -3,13 +3,24 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use chrono::NaiveDate;
 
 use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
 use crate::cli::AuditArgs;
 use crate::commands::checks;
 use crate::reporting::RowSink;
-use crate::rules::Category;
-use crate::store::Store;
+use crate::rules::{Category, Contact};
+use crate::store::{NewSnapshot, Store};
+
+/// A contact's name as the organisations file has it.
+fn contact_name(organisations: &Organisations, code: &str) -> String {
+    let contact = if code == Contact::ADMINISTRATOR_CODE {
+        Contact::CqrsAdministrator
+    } else {
+        Contact::Organisation(code.to_string())
+    };
+    organisations.contact_details(&contact).0
+}
 
 /// The columns cli.md fixes for `audit`.
 pub const COLUMNS: &[&str] = &[
@@ -34,6 +45,10 @@ pub struct AuditSummary {
     /// Why the audit could not check the accounts (nothing imported to check
     /// them with), so that its counts must not read as an all-clear.
     pub unchecked: Option<String>,
+    /// Why a whole-store audit's progress snapshot could not be kept (a
+    /// read-only store), to be said: `progress` would miss the day.
+    #[serde(skip)]
+    pub snapshot_not_kept: Option<String>,
 }
 
 /// Whether a row passes the command's filters.
@@ -125,18 +140,28 @@ struct CountRecord {
 ///
 /// An audit of the whole store (no filters) also keeps the report's rows, so
 /// the `report` that usually follows it needs no second audit.
-pub fn run(store: &mut Store, args: &AuditArgs, sink: &mut dyn RowSink) -> Result<AuditSummary> {
+///
+/// It also records the day's progress snapshot (`today`: `--today`, else
+/// today), replacing one recorded earlier that day; a filtered audit
+/// records none, since its counts are not the store's.
+pub fn run(
+    store: &mut Store,
+    args: &AuditArgs,
+    today: NaiveDate,
+    sink: &mut dyn RowSink,
+) -> Result<AuditSummary> {
     let generation = store.generation()?;
-    let whole = args.category.is_empty()
+    let unfiltered = args.category.is_empty()
         && args.section.is_empty()
         && args.org.is_none()
-        && args.contact.is_none()
-        && !store.report_cache_is_current(generation)?;
-    let organisations = if whole {
+        && args.contact.is_none();
+    let whole = unfiltered && !store.report_cache_is_current(generation)?;
+    let organisations = if unfiltered {
         Some(Organisations::load(store)?)
     } else {
         None
     };
+    let mut snapshot = unfiltered.then(NewSnapshot::default);
     let mut report_rows = crate::commands::report::KeptRows::default();
     let filter = Filter::new(store, args)?;
     let mut summary = AuditSummary {
@@ -148,7 +173,24 @@ pub fn run(store: &mut Store, args: &AuditArgs, sink: &mut dyn RowSink) -> Resul
     };
     audit(store, options, |row| {
         if let Some(organisations) = &organisations {
-            report_rows.add(organisations, row);
+            // The contacts are worked out once, for both, and only for the
+            // accounts that need action (the others have no report rows).
+            let contacts = if row.section.is_some() {
+                organisations.contacts(row.roles)
+            } else {
+                Vec::new()
+            };
+            if whole {
+                report_rows.add_with(row, &contacts);
+            }
+            if let Some(snapshot) = &mut snapshot {
+                snapshot.add(
+                    row.account.account_id,
+                    row.category,
+                    row.section,
+                    contacts.iter().map(|c| c.code()),
+                );
+            }
         }
         if !filter.keeps(row) {
             return Ok(());
@@ -188,6 +230,26 @@ pub fn run(store: &mut Store, args: &AuditArgs, sink: &mut dyn RowSink) -> Resul
         let report = report_rows.into_report();
         tracing::info!("report rows encoded");
         crate::commands::report::keep(store, generation, &report);
+    }
+    if let (Some(mut snapshot), Some(organisations)) = (snapshot, &organisations) {
+        snapshot.contact_names = snapshot
+            .needing
+            .codes()
+            .iter()
+            .map(|code| (code.clone(), contact_name(organisations, code)))
+            .collect();
+        tracing::info!("snapshot's contacts named");
+        let recorded_at = crate::commands::confirm::Operator::now();
+        match store.save_snapshot(today, &recorded_at, snapshot) {
+            Ok(bytes) => tracing::info!("progress snapshot kept ({bytes} bytes of accounts)"),
+            Err(e) => {
+                summary.snapshot_not_kept = Some(format!(
+                    "the progress snapshot of {today} was not kept ({e:#}): `cqrs-admin \
+                     progress` will not show this day; audit again once the store can be \
+                     written"
+                ))
+            }
+        }
     }
     if args.counts {
         for category in Category::ALL {

@@ -17,6 +17,7 @@ pub(crate) mod log;
 pub(crate) mod man;
 pub(crate) mod notify;
 pub(crate) mod plan;
+pub(crate) mod progress;
 pub(crate) mod reinstate;
 pub(crate) mod replace;
 pub(crate) mod report;

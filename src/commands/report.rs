@@ -6,11 +6,11 @@ use std::rc::Rc;
 use anyhow::Result;
 
 use crate::audit::{AuditOptions, AuditRow, Organisations, audit};
-use crate::cli::ReportArgs;
+use crate::cli::{FollowUpFilter, ReportArgs};
 use crate::commands::checks;
 use crate::commands::cutover::Dates;
 use crate::rules::{Category, Contact, Section};
-use crate::store::{KeptReport, KeptRow, Store, encode_row};
+use crate::store::{FollowUp, KeptReport, KeptRow, Store, encode_row};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// The columns cli.md fixes for `report`, then the dates.
@@ -27,6 +27,7 @@ pub const COLUMNS: &[&str] = &[
     "match",
     "cutover",
     "days_until_cutover",
+    "follow_up",
 ];
 
 /// One line of the report: one account under one of its contacts.
@@ -41,6 +42,8 @@ pub struct ReportRow {
     pub contact_name: Rc<str>,
     pub contact_email: Rc<str>,
     pub category: Category,
+    /// Where an operator says the account's case stands.
+    pub follow_up: Option<FollowUp>,
     /// account_id, email, given_name, family_name and match, one after another.
     text: String,
     ends: [u32; 5],
@@ -145,6 +148,24 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
         }
         self::keep(store, generation, &report);
     }
+    // Kept apart from the kept report: setting a state must not make the
+    // next report audit the whole store again.
+    let follow_ups = store.follow_ups()?;
+    if !follow_ups.is_empty() {
+        for row in &mut rows {
+            row.follow_up = follow_ups.get(row.account_id()).copied();
+        }
+    }
+    if !args.follow_up.is_empty() {
+        rows.retain(|row| {
+            args.follow_up.iter().any(|wanted| match wanted {
+                FollowUpFilter::None => row.follow_up.is_none(),
+                FollowUpFilter::Contacted => row.follow_up == Some(FollowUp::Contacted),
+                FollowUpFilter::AwaitingUser => row.follow_up == Some(FollowUp::AwaitingUser),
+                FollowUpFilter::DoneInCqrs => row.follow_up == Some(FollowUp::DoneInCqrs),
+            })
+        });
+    }
     let accounts = rows
         .iter()
         .map(ReportRow::account_id)
@@ -178,11 +199,19 @@ pub struct KeptRows {
 impl KeptRows {
     /// Adds the report's rows for one audited account.
     pub fn add(&mut self, organisations: &Organisations, row: &AuditRow<'_>) {
+        if row.section.is_some() {
+            self.add_with(row, &organisations.contacts(row.roles));
+        }
+    }
+
+    /// Adds the report's rows for one audited account whose contacts are
+    /// already known.
+    pub fn add_with(&mut self, row: &AuditRow<'_>, contacts: &[Contact]) {
         let Some(section) = row.section else {
             return;
         };
         let rank = Section::ALL.iter().position(|s| *s == section).unwrap_or(0);
-        for contact in organisations.contacts(row.roles) {
+        for contact in contacts {
             let group = match self.group_of[rank].get(contact.code()) {
                 Some(&group) => group,
                 None => {
@@ -294,6 +323,7 @@ fn from_cache(
         contact_name,
         contact_email,
         category,
+        follow_up: None,
         text,
         ends,
     })

@@ -100,6 +100,7 @@ fn found_for(store: &mut Store, key: &str, dates: Dates) -> Result<Vec<FoundFor>
         section: Vec::new(),
         contact: None,
         check: false,
+        follow_up: Vec::new(),
     };
     let report = crate::commands::report::run(store, &all, dates)?;
     let mut out: Vec<FoundFor> = Vec::new();

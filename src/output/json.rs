@@ -127,11 +127,13 @@ pub(super) struct AccountView<'a> {
     created_at: Option<&'a str>,
     email: &'a str,
     family_name: &'a str,
+    follow_up: Option<&'a crate::store::FollowUpState>,
     given_name: &'a str,
     invalid_because: Option<&'a str>,
     last_login_at: Option<&'a str>,
     #[serde(rename = "match")]
     nhsmail_match: &'a str,
+    notes: &'a [crate::store::Note],
     replaced_by: Option<&'a str>,
     replaces: Option<&'a str>,
     roles: Vec<Role<'a>>,
@@ -177,6 +179,8 @@ impl<'a> From<&'a AccountDetails> for AccountView<'a> {
             status: a.status.as_str(),
             suggestions: &d.suggestions,
             username: &a.username,
+            follow_up: d.follow_up.as_ref(),
+            notes: &d.notes,
         }
     }
 }
@@ -375,6 +379,7 @@ pub(super) struct ReportRecord<'a> {
     days_until_cutover: i64,
     email: &'a str,
     family_name: &'a str,
+    follow_up: Option<&'a str>,
     given_name: &'a str,
     #[serde(rename = "match")]
     nhsmail_match: &'a str,
@@ -382,7 +387,7 @@ pub(super) struct ReportRecord<'a> {
 }
 
 impl<'a> ReportRecord<'a> {
-    pub(super) fn new(cells: &[&'a str; 12], days_until_cutover: i64) -> Self {
+    pub(super) fn new(cells: &[&'a str; 13], days_until_cutover: i64) -> Self {
         let [
             section,
             contact_code,
@@ -396,6 +401,7 @@ impl<'a> ReportRecord<'a> {
             nhsmail_match,
             cutover,
             _days,
+            follow_up,
         ] = *cells;
         ReportRecord {
             account_id,
@@ -407,6 +413,7 @@ impl<'a> ReportRecord<'a> {
             days_until_cutover,
             email,
             family_name,
+            follow_up: (!follow_up.is_empty()).then_some(follow_up),
             given_name,
             nhsmail_match,
             section,

@@ -238,6 +238,7 @@ pub fn warning(text: &str) {
     message(&format!("warning: {text}"));
 }
 
+pub(crate) mod burndown;
 mod fit;
 mod json;
 pub mod notify;

@@ -51,6 +51,9 @@ pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool)
     if let Some(why) = &summary.unchecked {
         warning(&format!("the accounts were not checked: {why}"));
     }
+    if let Some(why) = &summary.snapshot_not_kept {
+        warning(why);
+    }
     if format != Format::Table || counts_shown {
         return;
     }
@@ -71,7 +74,7 @@ pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool)
     ));
 }
 
-fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) -> [&'a str; 12] {
+fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) -> [&'a str; 13] {
     [
         r.section.as_str(),
         r.contact.code(),
@@ -85,6 +88,7 @@ fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) 
         r.nhsmail_match(),
         cutover,
         days,
+        r.follow_up.map_or("", |f| f.as_str()),
     ]
 }
 
@@ -126,6 +130,13 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
         report.accounts,
         if report.accounts == 1 { "" } else { "s" }
     )));
+    // A column of blanks until an operator has set a follow-up state; CSV
+    // and JSON always have it.
+    let follow_ups = report.rows.iter().any(|r| r.follow_up.is_some());
+    let mut headers = vec!["account_id", "name", "email", "category", "match"];
+    if follow_ups {
+        headers.push("follow_up");
+    }
     let mut i = 0;
     while i < report.rows.len() {
         let section = report.rows[i].section;
@@ -143,13 +154,17 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                 && report.rows[i].contact == contact
             {
                 let r = &report.rows[i];
-                rows.push(vec![
+                let mut row = vec![
                     r.account_id().to_string(),
                     format!("{} {}", r.given_name(), r.family_name()),
                     r.email().to_string(),
                     r.category.as_str().to_string(),
                     r.nhsmail_match().to_string(),
-                ]);
+                ];
+                if follow_ups {
+                    row.push(r.follow_up.map_or("", |f| f.as_str()).to_string());
+                }
+                rows.push(row);
                 i += 1;
             }
             let email = if first.contact_email.is_empty() {
@@ -165,10 +180,7 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                 rows.len(),
                 if rows.len() == 1 { "" } else { "s" }
             )));
-            text.push_str(&render_table(
-                &["account_id", "name", "email", "category", "match"],
-                &rows,
-            ));
+            text.push_str(&render_table(&headers, &rows));
             text.push('\n');
         }
     }
@@ -341,6 +353,22 @@ pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
                 for (code, name, email) in &d.contacts {
                     text.push_str(&shown(&format!("  contact: {name} ({code}) {email}\n")));
                 }
+                if let Some(f) = &d.follow_up {
+                    text.push_str(&shown(&format!(
+                        "  follow-up: {} (set {} by {})\n",
+                        f.state.as_str(),
+                        f.date,
+                        f.actor
+                    )));
+                }
+                for n in &d.notes {
+                    text.push_str(&shown(&format!(
+                        "  note ({}, {}): {}\n",
+                        n.date,
+                        n.actor,
+                        n.text.replace('\n', "\n    ")
+                    )));
+                }
                 if d.roles.is_empty() {
                     text.push_str("  roles: none\n");
                 } else {
@@ -387,4 +415,53 @@ pub fn manual_pages(written: &crate::commands::man::Written, format: Format) -> 
         first.display()
     ));
     Ok(())
+}
+
+/// A note kept: the note in JSON, a line for a person.
+pub fn noted(n: &crate::commands::accounts::Noted, format: Format) -> io::Result<()> {
+    match format {
+        Format::Json => print_json(n),
+        Format::Csv => {
+            let mut sink = Sink::stdout(format, &["account_id", "date", "actor", "note"])?;
+            sink.row(&[
+                n.account_id.as_str(),
+                &n.note.date.to_string(),
+                &n.note.actor,
+                &n.note.text,
+            ])?;
+            sink.finish()
+        }
+        Format::Table => {
+            message(&format!(
+                "note added to {} ({}, {}); `cqrs-admin accounts show {}` lists its notes",
+                n.account_id, n.note.date, n.note.actor, n.account_id
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// A follow-up state set: the change in JSON, a line for a person.
+pub fn followed_up(f: &crate::commands::accounts::FollowedUp, format: Format) -> io::Result<()> {
+    let state = f.state.map_or("none", |s| s.as_str());
+    let previous = f.previous.map_or("none", |s| s.as_str());
+    match format {
+        Format::Json => print_json(f),
+        Format::Csv => {
+            let mut sink = Sink::stdout(format, &["account_id", "follow_up", "previous"])?;
+            sink.row(&[f.account_id.as_str(), state, previous])?;
+            sink.finish()
+        }
+        Format::Table => {
+            message(&format!(
+                "{}: follow-up {} (was {previous})",
+                f.account_id,
+                match f.state {
+                    Some(s) => format!("set to {}", s.as_str()),
+                    None => "cleared".to_string(),
+                }
+            ));
+            Ok(())
+        }
+    }
 }

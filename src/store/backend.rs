@@ -23,6 +23,9 @@ use chrono::NaiveDate;
 use super::chain::Tampering;
 use super::chunk::{Chunk, EmailKeys, RowRef};
 use super::kept_report::{KeptReport, KeptRow};
+use super::progress::{
+    ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow,
+};
 use super::records::{
     AccountBytes, DirectoryBytes, ExportAccount, Holdings, ImportCounts, LogEntry, LogFilter,
     NewAccount, ReplacementLookup, ReplacementPair, Stamp,
@@ -209,6 +212,43 @@ pub trait Backend: Send {
     /// operators running `notify` at once never both send a message. None
     /// when another run holds it.
     fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>>;
+
+    // --- Progress toward cutover -------------------------------------------
+
+    /// Keeps the snapshot a whole-store audit made for `day`, replacing one
+    /// kept earlier that day; the snapshot after it (if an audit was given an
+    /// earlier day) is compared with it afresh. Returns the size in bytes of
+    /// its accounts needing action. Not a change to any account: nothing is
+    /// added to the change log, as for the kept report.
+    fn save_snapshot(
+        &mut self,
+        day: NaiveDate,
+        recorded_at: &str,
+        snapshot: NewSnapshot,
+    ) -> Result<u64>;
+    /// Every snapshot, oldest first.
+    fn snapshots(&self) -> Result<Vec<SnapshotRow>>;
+    /// Every snapshot's rows by contact (only this contact's, given one,
+    /// compared ignoring ASCII case), oldest first, then by contact code.
+    fn contact_progress(&self, contact: Option<&str>) -> Result<Vec<ContactProgressRow>>;
+    /// Adds a note to an account, with its change-log entry.
+    fn add_note(&mut self, account_id: &str, note: &Note) -> Result<()>;
+    /// Sets (None: clears) an account's follow-up state, with its change-log
+    /// entry; returns the state it replaced.
+    fn set_follow_up(
+        &mut self,
+        account_id: &str,
+        state: Option<FollowUp>,
+        date: NaiveDate,
+        at: &str,
+        actor: &str,
+    ) -> Result<Option<FollowUp>>;
+    /// An account's notes, oldest first.
+    fn notes(&self, account_id: &str) -> Result<Vec<Note>>;
+    /// An account's follow-up state, if one is set.
+    fn follow_up(&self, account_id: &str) -> Result<Option<FollowUpState>>;
+    /// Every follow-up state that is set, by account id.
+    fn follow_ups(&self) -> Result<HashMap<String, FollowUp>>;
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

@@ -19,6 +19,7 @@ pub mod postgres;
 // Named `pg` here: layers.rs keeps the word for the postgres crate.
 use self::postgres as pg;
 mod notifications;
+pub mod progress;
 mod records;
 pub mod sqlite;
 
@@ -35,6 +36,7 @@ pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
+pub use progress::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
 pub use records::*;
 pub use sqlite::advice;
 

@@ -84,6 +84,19 @@ fn every_command_json_is_as_pinned() {
         &["revert", "R1-U1", "--reason", "mistake", "--yes"],
         &["export", "--out", "exported", "--all"],
         &["export", "--out", "exported-active"],
+        &[
+            "accounts",
+            "note",
+            "U2",
+            "phoned: awaiting their NHSmail address",
+        ],
+        &["accounts", "follow-up", "U2", "awaiting-user"],
+        &["accounts", "follow-up", "U2", "contacted"],
+        &["accounts", "show", "U2"],
+        &["report", "--today", "2026-12-01"],
+        &["progress"],
+        &["progress", "--by", "contact"],
+        &["progress", "--contact", "00K"],
     ];
     let mut pinned = String::new();
     for args in runs {

@@ -115,6 +115,7 @@ pub fn propose(
         section: Vec::new(),
         contact: None,
         check: false,
+        follow_up: Vec::new(),
     };
     let report = crate::commands::report::run(store, &all, dates)?;
     if let Some(why) = &report.unchecked {

@@ -18,6 +18,7 @@ use crate::store::{
     ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, ReplacementLookup,
     ReplacementPair, RowRef, Stamp, Tampering,
 };
+use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
 
 impl Backend for SqliteStore {
     fn file(&self) -> Option<&Path> {
@@ -247,6 +248,44 @@ impl Backend for SqliteStore {
     }
     fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>> {
         self.notify_lock()
+    }
+
+    // --- Progress toward cutover (sqlite/progress.rs) ---
+    fn save_snapshot(
+        &mut self,
+        day: NaiveDate,
+        recorded_at: &str,
+        snapshot: NewSnapshot,
+    ) -> Result<u64> {
+        self.save_snapshot(day, recorded_at, snapshot)
+    }
+    fn snapshots(&self) -> Result<Vec<SnapshotRow>> {
+        self.snapshots()
+    }
+    fn contact_progress(&self, contact: Option<&str>) -> Result<Vec<ContactProgressRow>> {
+        self.contact_progress(contact)
+    }
+    fn add_note(&mut self, account_id: &str, note: &Note) -> Result<()> {
+        self.add_note(account_id, note)
+    }
+    fn set_follow_up(
+        &mut self,
+        account_id: &str,
+        state: Option<FollowUp>,
+        date: NaiveDate,
+        at: &str,
+        actor: &str,
+    ) -> Result<Option<FollowUp>> {
+        self.set_follow_up(account_id, state, date, at, actor)
+    }
+    fn notes(&self, account_id: &str) -> Result<Vec<Note>> {
+        self.notes(account_id)
+    }
+    fn follow_up(&self, account_id: &str) -> Result<Option<FollowUpState>> {
+        self.follow_up(account_id)
+    }
+    fn follow_ups(&self) -> Result<HashMap<String, FollowUp>> {
+        self.follow_ups()
     }
 }
 

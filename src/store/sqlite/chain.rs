@@ -306,6 +306,9 @@ mod tests {
             "change_log_no_update",
             "change_log_no_delete",
             "change_log_no_replace",
+            "account_notes_no_update",
+            "account_notes_no_delete",
+            "account_notes_no_replace",
         ] {
             assert!(names.contains(&name), "{name} missing from {names:?}");
         }

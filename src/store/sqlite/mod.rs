@@ -17,6 +17,7 @@ mod fault;
 mod import;
 mod lookups;
 mod notifications;
+mod progress;
 mod raw;
 mod read;
 mod report_cache;

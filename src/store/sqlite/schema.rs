@@ -340,6 +340,92 @@ BEGIN
     SELECT RAISE(ABORT, 'the record of messages sent is append-only');
 END;
 "#,
+    // 10: progress toward cutover (src/store/progress.rs): a snapshot per
+    // day of the whole-store audit's counts and the accounts needing action,
+    // the same by contact, and notes and follow-up states on accounts.
+    r#"
+-- One row per day a whole-store audit ran: its counts, and the accounts
+-- needing action as one value (src/store/progress.rs), so that the next
+-- snapshot can say which were fixed and which are new. A second audit on the
+-- same day replaces the day's rows. fixed and new are NULL for the first
+-- snapshot (nothing to compare with).
+CREATE TABLE progress_snapshots (
+    day                  TEXT PRIMARY KEY,
+    recorded_at          TEXT NOT NULL,
+    accounts             INTEGER NOT NULL,
+    needing_action       INTEGER NOT NULL,
+    contact_commissioner INTEGER NOT NULL,
+    no_nhsmail           INTEGER NOT NULL,
+    administrator        INTEGER NOT NULL,
+    ok                   INTEGER NOT NULL,
+    fixed                INTEGER,
+    new                  INTEGER,
+    needing              BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE progress_categories (
+    day      TEXT NOT NULL,
+    category TEXT NOT NULL,
+    accounts INTEGER NOT NULL,
+    PRIMARY KEY (day, category)
+) STRICT, WITHOUT ROWID;
+
+-- Each contact with accounts needing action on the day, or with accounts
+-- fixed since the snapshot before.
+CREATE TABLE progress_contacts (
+    day                  TEXT NOT NULL,
+    contact_code         TEXT NOT NULL,
+    contact_name         TEXT NOT NULL,
+    needing_action       INTEGER NOT NULL,
+    contact_commissioner INTEGER NOT NULL,
+    no_nhsmail           INTEGER NOT NULL,
+    administrator        INTEGER NOT NULL,
+    fixed                INTEGER,
+    new                  INTEGER,
+    PRIMARY KEY (day, contact_code)
+) STRICT, WITHOUT ROWID;
+
+-- Notes are never edited or deleted (triggers below, checked on every open).
+CREATE TABLE account_notes (
+    seq        INTEGER PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    day        TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    note       TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX account_notes_by_account ON account_notes (account_id, seq);
+
+CREATE TRIGGER account_notes_no_update
+BEFORE UPDATE ON account_notes
+BEGIN
+    SELECT RAISE(ABORT, 'notes are never edited or deleted: add another note instead');
+END;
+
+CREATE TRIGGER account_notes_no_delete
+BEFORE DELETE ON account_notes
+BEGIN
+    SELECT RAISE(ABORT, 'notes are never edited or deleted: add another note instead');
+END;
+
+CREATE TRIGGER account_notes_no_replace
+BEFORE INSERT ON account_notes
+WHEN EXISTS (SELECT 1 FROM account_notes WHERE seq = NEW.seq)
+BEGIN
+    SELECT RAISE(ABORT, 'notes are never edited or deleted: add another note instead');
+END;
+
+-- Where each account's case stands; `clear` removes the row. Every change
+-- is in the change log.
+CREATE TABLE follow_ups (
+    account_id TEXT PRIMARY KEY,
+    state      TEXT NOT NULL CHECK (state IN ('contacted', 'awaiting-user', 'done-in-cqrs')),
+    day        TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    actor      TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// The triggers (table, name) an import drops for its transaction and

@@ -153,6 +153,14 @@ impl Mapping {
                     "`--map {field}=...` is given twice (`{earlier}` and `{header}`): give each column one header"
                 ));
             }
+            if columns[i].name == "status" && says_disabled(header) {
+                return Err(format!(
+                    "`--map {field}={header}`: `{header}` is True for an account that is disabled, \
+                     the opposite of a status (True read as active): map a column that is True \
+                     for an enabled account, such as Entra's `accountEnabled`, or one that says \
+                     active or disabled"
+                ));
+            }
             headers.push((i, header.trim_ascii().to_string()));
         }
         Ok(Mapping { headers })
@@ -176,6 +184,21 @@ impl Mapping {
     pub fn is_empty(&self) -> bool {
         self.headers.is_empty()
     }
+}
+
+/// Whether a header names a flag that is true for a disabled account
+/// (Exchange's `AccountDisabled`, the Microsoft 365 admin centre's `Block
+/// credential`): read as a status, True would be taken for active.
+fn says_disabled(header: &str) -> bool {
+    let squeezed: String = header
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    matches!(
+        squeezed.as_str(),
+        "accountdisabled" | "blockcredential" | "disabled" | "isdisabled" | "blocked"
+    )
 }
 
 /// A header's names matched to the expected columns.
@@ -258,7 +281,10 @@ impl Header {
                     "the required column `{}` is missing from the header (found: {}){read_as}{}",
                     column.name,
                     listed(names),
-                    if mapping.is_empty() && names.len() > 1 {
+                    if names.len() == 1 {
+                        "; the header is read as one column: the values must be separated by \
+                         commas, semicolons or tabs"
+                    } else if mapping.is_empty() {
                         "; if the file names it otherwise, say which with `--map FIELD=HEADER`"
                     } else {
                         ""

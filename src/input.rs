@@ -577,7 +577,13 @@ impl CsvFile<Data> {
                 }
             }
         }
-        let resolved = Header::resolve(&names, columns, mapping, header_line, delimiter.read_as());
+        let resolved = Header::resolve(
+            &names,
+            columns,
+            mapping,
+            header_line,
+            Some(delimiter.read_as()),
+        );
         problems.extend(resolved.problems);
         if !problems.is_empty() {
             return Ok(Err(problems));

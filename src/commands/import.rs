@@ -75,8 +75,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
         args.file.display().to_string()
     };
     let columns = crate::columns::columns(kind);
-    let mapping =
-        Mapping::new(columns, &args.map, kind.as_str()).map_err(UserError::Refused)?;
+    let mapping = Mapping::new(columns, &args.map, kind.as_str()).map_err(UserError::Refused)?;
     let data = if stdin {
         read_stdin()
     } else {

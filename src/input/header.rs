@@ -85,7 +85,11 @@ impl Delimiter {
             }
             record
                 .iter()
-                .filter(|f| wanted.iter().any(|w| *w == f.trim_ascii().to_ascii_lowercase()))
+                .filter(|f| {
+                    wanted
+                        .iter()
+                        .any(|w| *w == f.trim_ascii().to_ascii_lowercase())
+                })
                 .count()
         };
         let mut best = (0, Delimiter::Comma);
@@ -145,7 +149,11 @@ impl Mapping {
             let Some(i) = columns.iter().position(|c| c.name == wanted) else {
                 return Err(format!(
                     "`--map {field}={header}`: `{field}` is not a column of the {file} file; its columns are {}",
-                    columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    columns
+                        .iter()
+                        .map(|c| c.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             };
             if let Some((_, earlier)) = headers.iter().find(|(c, _)| *c == i) {
@@ -201,6 +209,21 @@ fn says_disabled(header: &str) -> bool {
     )
 }
 
+/// The punctuation a text holds most of (not `_`, `-` or `.`, which names
+/// hold), and how many: what a one-column header is likely separated by.
+fn most_common_punctuation(text: &str) -> Option<(char, usize)> {
+    let mut counts: Vec<(char, usize)> = Vec::new();
+    for c in text.chars() {
+        if c.is_ascii_punctuation() && !"_-.".contains(c) {
+            match counts.iter_mut().find(|(k, _)| *k == c) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((c, 1)),
+            }
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n)
+}
+
 /// A header's names matched to the expected columns.
 pub(crate) struct Header {
     /// For each expected column, its position among the names (if there).
@@ -210,16 +233,18 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    /// Matches `names` (trimmed, as found) to `columns` through `mapping`;
-    /// `read_as` is added to a message listing what was found (how the
-    /// file was split).
+    /// Matches `names` (trimmed, as found) to `columns` through `mapping`.
+    /// `read_as` is how a delimited file was split, added to a message
+    /// listing what was found; `None` for a sheet, which has no delimiter.
     pub(crate) fn resolve(
         names: &[String],
         columns: &'static [Column],
         mapping: &Mapping,
         header_line: u64,
-        read_as: &str,
+        read_as: Option<&str>,
     ) -> Header {
+        let delimited = read_as.is_some();
+        let read_as = read_as.unwrap_or("");
         let wanted: Vec<String> = (0..columns.len())
             .map(|i| {
                 mapping
@@ -227,6 +252,9 @@ impl Header {
                     .unwrap_or(columns[i].name)
                     .to_ascii_lowercase()
             })
+            .collect();
+        let shown_wanted: Vec<&str> = (0..columns.len())
+            .map(|i| mapping.header(i).unwrap_or(columns[i].name))
             .collect();
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
@@ -262,8 +290,38 @@ impl Header {
                 "line {header_line}: unknown column{} {} ignored (expected columns: {})",
                 if unknown.len() == 1 { "" } else { "s" },
                 listed(&unknown),
-                wanted.join(", ")
+                shown_wanted.join(", ")
             ));
+        }
+        let missing: Vec<&str> = columns
+            .iter()
+            .zip(&positions)
+            .filter(|(c, p)| c.required && p.is_none())
+            .map(|(c, _)| c.name)
+            .collect();
+        if delimited && names.len() == 1 && !missing.is_empty() && mapping.is_empty() {
+            // One long header: the file is separated by something else.
+            // Said once, with what was found, rather than once a column.
+            let found = &names[0];
+            let separator = most_common_punctuation(found)
+                .map(|(c, n)| format!(", with {n} `{c}` in it that may separate the values"))
+                .unwrap_or_default();
+            problems.push(FileProblem {
+                line: header_line,
+                column: None,
+                message: format!(
+                    "the header is read as one column, `{}`{separator}, so the required columns \
+                     ({}) are not found: save the file separated by commas (in Excel: \"CSV \
+                     UTF-8\"), semicolons or tabs",
+                    shown(found),
+                    missing.join(", ")
+                ),
+            });
+            return Header {
+                positions,
+                problems,
+                warnings: Vec::new(),
+            };
         }
         for (c, (column, position)) in columns.iter().zip(&positions).enumerate() {
             if position.is_some() {
@@ -281,10 +339,7 @@ impl Header {
                     "the required column `{}` is missing from the header (found: {}){read_as}{}",
                     column.name,
                     listed(names),
-                    if names.len() == 1 {
-                        "; the header is read as one column: the values must be separated by \
-                         commas, semicolons or tabs"
-                    } else if mapping.is_empty() {
+                    if mapping.is_empty() {
                         "; if the file names it otherwise, say which with `--map FIELD=HEADER`"
                     } else {
                         ""

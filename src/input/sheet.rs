@@ -125,7 +125,7 @@ impl SheetFile {
             .iter()
             .map(|cell| text(cell).unwrap_or_default().trim_ascii().to_string())
             .collect();
-        let resolved = Header::resolve(&names, columns, mapping, header_line, "");
+        let resolved = Header::resolve(&names, columns, mapping, header_line, None);
         place.sheet_columns = resolved.positions.clone();
         if !resolved.problems.is_empty() {
             return Err(Refusal::Problems(

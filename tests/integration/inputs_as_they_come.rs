@@ -832,3 +832,139 @@ fn hundred_thousand_row_sheet_timing() {
         started.elapsed()
     );
 }
+
+/// An OpenDocument spreadsheet (`.ods`, as LibreOffice saves it) of one
+/// sheet: `rows` of cells, each `("string" | "float" | "date", value)`.
+fn ods(path: &Path, sheet: &str, rows: &[Vec<(&str, &str)>]) {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let mut content = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet>"#,
+    );
+    content.push_str(&format!(r#"<table:table table:name="{sheet}">"#));
+    for row in rows {
+        content.push_str("<table:table-row>");
+        for (kind, value) in row {
+            let attribute = match *kind {
+                "float" => format!(r#" office:value="{value}""#),
+                "date" => format!(r#" office:date-value="{value}""#),
+                _ => String::new(),
+            };
+            content.push_str(&format!(
+                r#"<table:table-cell office:value-type="{kind}"{attribute}><text:p>{value}</text:p></table:table-cell>"#
+            ));
+        }
+        content.push_str("</table:table-row>");
+    }
+    content.push_str("</table:table></office:spreadsheet></office:body></office:document-content>");
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(manifest.as_bytes()).unwrap();
+    zip.start_file("content.xml", SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(content.as_bytes()).unwrap();
+    zip.finish().unwrap();
+}
+
+#[test]
+fn an_opendocument_spreadsheet_is_read_with_its_numbers_and_dates() {
+    let store = Store::new();
+    let s = |v| ("string", v);
+    let orgs = store.dir.path().join("orgs.ods");
+    ods(
+        &orgs,
+        "organisations",
+        &[
+            vec![s("ods_code"), s("name"), s("kind"), s("parent_code")],
+            vec![s("Y56"), s("London"), s("region"), s("")],
+            vec![s("00K"), s("Hartlepool"), s("commissioner"), s("Y56")],
+        ],
+    );
+    store
+        .run(&["import", "organisations", orgs.to_str().unwrap()])
+        .ok();
+    let accounts = store.dir.path().join("accounts.ods");
+    let header = [
+        "account_id",
+        "username",
+        "email",
+        "given_name",
+        "family_name",
+        "status",
+        "created_at",
+    ];
+    ods(
+        &accounts,
+        "accounts",
+        &[
+            header.iter().map(|h| s(h)).collect(),
+            vec![
+                ("float", "12"),
+                s("ann"),
+                s("ann@x.org"),
+                s("Ann"),
+                s("Lee"),
+                s("active"),
+                ("date", "2014-04-01"),
+            ],
+            vec![
+                s("U2"),
+                s("bob"),
+                s("bob@x.org"),
+                s("Bob"),
+                s("Ray"),
+                s("maybe"),
+                ("date", "2015-06-12"),
+            ],
+        ],
+    );
+    let path = accounts.to_str().unwrap();
+    let run = store.run(&["import", "accounts", path]).fails(1);
+    assert!(
+        run.stderr
+            .contains("accounts!F3, column status: `maybe` is not one of the accepted values"),
+        "{}",
+        run.stderr
+    );
+    ods(
+        &accounts,
+        "accounts",
+        &[
+            header.iter().map(|h| s(h)).collect(),
+            vec![
+                ("float", "12"),
+                s("ann"),
+                s("ann@x.org"),
+                s("Ann"),
+                s("Lee"),
+                s("active"),
+                ("date", "2014-04-01"),
+            ],
+        ],
+    );
+    store.run(&["import", "accounts", path]).ok();
+
+    let plain = Store::new();
+    let o = write(
+        &plain,
+        "o.csv",
+        "ods_code,name,kind,parent_code\nY56,London,region,\n00K,Hartlepool,commissioner,Y56\n",
+    );
+    plain.run(&["import", "organisations", &o]).ok();
+    let a = write(
+        &plain,
+        "a.csv",
+        "account_id,username,email,given_name,family_name,status,created_at\n\
+         12,ann,ann@x.org,Ann,Lee,active,2014-04-01\n",
+    );
+    plain.run(&["import", "accounts", &a]).ok();
+    assert_eq!(store.snapshot(), plain.snapshot());
+}

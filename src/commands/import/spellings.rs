@@ -10,11 +10,14 @@ use crate::model::{MailboxType, Status};
 /// Matched as written, then lower-cased ([`Checked::spelled`]); CQRS's own
 /// spelling is tried first, so its files pay nothing for the others.
 pub(super) fn status(text: &str) -> Option<Status> {
-    Status::parse(text).or_else(|| match text {
+    if let Some(status) = Status::parse(text) {
+        return Some(status);
+    }
+    match text {
         "true" | "enabled" => Some(Status::Active),
         "false" => Some(Status::Disabled),
         _ => None,
-    })
+    }
 }
 
 pub(super) fn status_spellings() -> String {
@@ -29,11 +32,14 @@ pub(super) fn status_spellings() -> String {
 /// person's; a `SharedMailbox`, `RoomMailbox` or `EquipmentMailbox` is no
 /// one's, and is treated as shared (it cannot sign in).
 pub(super) fn mailbox_type(text: &str) -> Option<MailboxType> {
-    MailboxType::parse(text).or_else(|| match text {
+    if let Some(mailbox) = MailboxType::parse(text) {
+        return Some(mailbox);
+    }
+    match text {
         "usermailbox" => Some(MailboxType::Personal),
         "sharedmailbox" | "roommailbox" | "equipmentmailbox" => Some(MailboxType::Shared),
         _ => None,
-    })
+    }
 }
 
 pub(super) fn mailbox_type_spellings() -> String {

@@ -216,11 +216,32 @@ pub struct ImportArgs {
     /// Which file this is.
     #[arg(value_enum)]
     pub kind: FileKind,
-    /// The CSV file; `-` reads standard input.
+    /// The file: CSV (separated by commas, semicolons or tabs) or a workbook
+    /// (.xlsx, .xls, .ods); `-` reads standard input.
     pub file: PathBuf,
     /// Check the file and report what would change, without writing anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Read the column FIELD from the file's column HEADER (repeatable), e.g.
+    /// --map address=UserPrincipalName; quote a header with spaces.
+    #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = parse_mapping)]
+    pub map: Vec<(String, String)>,
+    /// The sheet of a workbook to read [default: the first].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+}
+
+/// `FIELD=HEADER`: a header may hold spaces and `=`; the field may not.
+fn parse_mapping(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((field, header)) if !field.trim().is_empty() && !header.trim().is_empty() => {
+            Ok((field.trim().to_string(), header.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{text}` is not FIELD=HEADER: write the column's name, `=`, and the file's header, \
+             e.g. address=UserPrincipalName"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

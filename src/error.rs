@@ -24,6 +24,23 @@ impl fmt::Display for FileProblem {
     }
 }
 
+/// One problem found in a sheet of a workbook, located as a spreadsheet
+/// names a place: a cell (`accounts!F4`, with the column's name) or a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellProblem {
+    /// The sheet's row (1 for the first), for ordering.
+    pub row: u64,
+    /// Where: `accounts!F4, column status` or `sheet accounts, row 4`.
+    pub place: String,
+    pub message: String,
+}
+
+impl fmt::Display for CellProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
 /// The errors the program explains itself: each says what was wrong and what
 /// to do, changes nothing, and carries its exit status ([`UserError::code`]).
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +54,16 @@ pub enum UserError {
     BadFile {
         file: String,
         problems: Vec<FileProblem>,
+    },
+    /// A sheet of a workbook was refused whole.
+    #[error("{file}: refused, nothing was imported ({count} problem{plural}):\n{list}\n{hint}",
+        count = problems.len(),
+        plural = if problems.len() == 1 { "" } else { "s" },
+        list = format_problems(problems),
+        hint = "Fix the workbook and import it again.")]
+    BadSheet {
+        file: String,
+        problems: Vec<CellProblem>,
     },
     /// A replacement plan was refused whole: no account was created.
     #[error("{file}: refused, no replacement account was created ({count} problem{plural}):\n{list}\n{hint}",
@@ -66,6 +93,7 @@ impl UserError {
         match self {
             UserError::ActionNeeded(_) => 3,
             UserError::BadFile { .. }
+            | UserError::BadSheet { .. }
             | UserError::BadPlan { .. }
             | UserError::Refused(_)
             | UserError::Store(_) => 1,
@@ -85,7 +113,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 /// systematic fault would otherwise print a million lines.
 pub const MAX_LISTED_PROBLEMS: usize = 50;
 
-fn format_problems(problems: &[FileProblem]) -> String {
+fn format_problems<P: fmt::Display>(problems: &[P]) -> String {
     let mut out: Vec<String> = problems
         .iter()
         .take(MAX_LISTED_PROBLEMS)

@@ -13,6 +13,12 @@
 
 use std::io::Read;
 
+mod header;
+pub mod sheet;
+
+pub use header::{Delimiter, Mapping};
+use header::{Header, is_powershell_type_line};
+
 use csv::ByteRecord;
 
 use crate::error::FileProblem;
@@ -153,6 +159,86 @@ impl Data {
     fn bytes(&self) -> &[u8] {
         self.input.as_ref()
     }
+
+    /// A regular file mapped into memory (see [`Input::map`]), anything
+    /// else read.
+    pub fn from_file(file: &std::fs::File) -> std::io::Result<Data> {
+        Input::map(file)
+    }
+
+    /// Input of unknown size, read in checked chunks (see [`Input::read`]).
+    pub fn from_reader<R: Read>(input: R) -> std::io::Result<Data> {
+        Input::read(input)
+    }
+
+    /// The bytes as a workbook (Excel or OpenDocument), if they start as
+    /// one: a zip archive (`.xlsx`, `.xlsm`, `.xlsb`, `.ods`) or an OLE
+    /// compound file (`.xls`). Told by content, not by the file's name, so
+    /// a workbook named `.csv` is read too.
+    pub fn workbook(&self) -> Option<&[u8]> {
+        let bytes = self.input.as_ref();
+        is_workbook(bytes).then_some(bytes)
+    }
+}
+
+impl Data {
+    /// Bytes already read whole (a workbook from standard input), handed
+    /// over unchecked: only a workbook reader reads them.
+    pub fn whole(bytes: Vec<u8>) -> Data {
+        Data {
+            input: Input::new(Bytes::Read(bytes)),
+            pos: 0,
+            scan: None,
+            stop: None,
+        }
+    }
+}
+
+/// An input file's rows, from a CSV file or from a sheet of a workbook:
+/// the import checks both the same way.
+pub enum Source {
+    Csv(CsvFile<Data>),
+    Sheet(sheet::SheetFile),
+}
+
+impl Source {
+    /// The next non-blank row (see [`CsvFile::next_row`]).
+    #[inline]
+    pub fn next_row(&mut self) -> Option<Row<'_>> {
+        match self {
+            Source::Csv(file) => file.next_row(),
+            Source::Sheet(sheet) => sheet.next_row(),
+        }
+    }
+
+    /// How much has been read, and how much there is (bytes of a CSV
+    /// file, rows of a sheet).
+    pub fn progress(&self) -> (u64, u64) {
+        match self {
+            Source::Csv(file) => file.progress(),
+            Source::Sheet(sheet) => sheet.progress(),
+        }
+    }
+
+    /// The problems found while reading (beside those the checks find).
+    pub fn take_problems(&mut self) -> Vec<FileProblem> {
+        match self {
+            Source::Csv(file) => std::mem::take(&mut file.problems),
+            Source::Sheet(sheet) => std::mem::take(&mut sheet.problems),
+        }
+    }
+
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        match self {
+            Source::Csv(file) => std::mem::take(&mut file.warnings),
+            Source::Sheet(sheet) => std::mem::take(&mut sheet.warnings),
+        }
+    }
+}
+
+/// Whether bytes start as a workbook does (see [`Data::workbook`]).
+pub fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")
 }
 
 impl Read for Data {
@@ -295,6 +381,7 @@ impl Input {
 }
 
 /// A column of an input file.
+#[derive(Debug)]
 pub struct Column {
     pub name: &'static str,
     pub required: bool,
@@ -308,6 +395,7 @@ pub struct CsvFile<R: Read> {
     positions: Vec<Option<usize>>,
     columns: &'static [Column],
     width: usize,
+    delimiter: Delimiter,
     pub problems: Vec<FileProblem>,
     pub warnings: Vec<String>,
     line: u64,
@@ -418,16 +506,30 @@ impl CsvFile<Data> {
         input: Data,
         columns: &'static [Column],
     ) -> std::io::Result<Result<CsvFile<Data>, Vec<FileProblem>>> {
-        let buffered = input;
+        Self::open_mapped(input, columns, &Mapping::default())
+    }
+
+    /// Opens a file whose columns may be read from other headers
+    /// (`--map`), separated by commas, semicolons or tabs (whichever the
+    /// header is written with).
+    pub fn open_mapped(
+        input: Data,
+        columns: &'static [Column],
+        mapping: &Mapping,
+    ) -> std::io::Result<Result<CsvFile<Data>, Vec<FileProblem>>> {
+        let delimiter = Delimiter::of(Data::bytes(&input), columns, mapping);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter.byte())
             .buffer_capacity(1 << 16)
-            .from_reader(buffered);
+            .from_reader(input);
         let mut header = ByteRecord::new();
         let expected: Vec<&str> = columns.iter().map(|c| c.name).collect();
-        // The header is the first row that is not blank.
+        // The header is the first row that is not blank, after the line of
+        // type information Windows PowerShell's Export-Csv writes first.
         let mut lines = LineCounter::default();
+        let mut first = true;
         let header_line = loop {
             match reader.read_byte_record(&mut header) {
                 Ok(false) => {
@@ -446,6 +548,9 @@ impl CsvFile<Data> {
                     if header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                         continue;
                     }
+                    if std::mem::take(&mut first) && is_powershell_type_line(&header) {
+                        continue;
+                    }
                     break line;
                 }
                 Err(e) => {
@@ -458,11 +563,10 @@ impl CsvFile<Data> {
             }
         };
         let mut problems = Vec::new();
-        let mut warnings = Vec::new();
         let mut names = Vec::with_capacity(header.len());
         for (i, field) in header.iter().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(name) => names.push(trim_ascii(name).to_ascii_lowercase()),
+                Ok(name) => names.push(trim_ascii(name).to_string()),
                 Err(_) => {
                     problems.push(FileProblem {
                         line: header_line,
@@ -473,53 +577,27 @@ impl CsvFile<Data> {
                 }
             }
         }
-        let mut positions = vec![None; columns.len()];
-        let mut unknown = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            match columns.iter().position(|c| c.name == name) {
-                Some(c) if positions[c].is_some() => problems.push(FileProblem {
-                    line: header_line,
-                    column: Some(name.clone()),
-                    message: format!("the column `{name}` appears twice in the header: remove one"),
-                }),
-                Some(c) => positions[c] = Some(i),
-                None if name.is_empty() => {}
-                None => unknown.push(name.clone()),
-            }
-        }
-        if !unknown.is_empty() {
-            warnings.push(format!(
-                "line {header_line}: unknown column{} {} ignored (expected columns: {})",
-                if unknown.len() == 1 { "" } else { "s" },
-                listed(&unknown),
-                expected.join(", ")
-            ));
-        }
-        for (column, position) in columns.iter().zip(&positions) {
-            if column.required && position.is_none() {
-                problems.push(FileProblem {
-                    line: header_line,
-                    column: Some(column.name.into()),
-                    message: format!(
-                        "the required column `{}` is missing from the header (found: {})",
-                        column.name,
-                        listed(&names)
-                    ),
-                });
-            }
-        }
+        let resolved = Header::resolve(
+            &names,
+            columns,
+            mapping,
+            header_line,
+            Some(delimiter.read_as()),
+        );
+        problems.extend(resolved.problems);
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
         Ok(Ok(CsvFile {
             reader,
             record: ByteRecord::new(),
-            positions,
+            positions: resolved.positions,
             columns,
             width: header.len(),
+            delimiter,
             last_start: None,
             problems: Vec::new(),
-            warnings,
+            warnings: resolved.warnings,
             line: header_line,
             lines,
         }))
@@ -561,10 +639,11 @@ impl CsvFile<Data> {
                     line: self.line,
                     column: None,
                     message: format!(
-                        "this row has {} field{} but the header has {}: check for a missing or extra comma, or an unquoted comma inside a value",
+                        "this row has {} field{} but the header has {}: check for a missing or extra {delimiter}, or an unquoted {delimiter} inside a value",
                         record.len(),
                         if record.len() == 1 { "" } else { "s" },
-                        self.width
+                        self.width,
+                        delimiter = self.delimiter.name(),
                     ),
                 });
                 continue;
@@ -653,9 +732,10 @@ impl CsvFile<Data> {
         }
         let mut at = At::FieldStart;
         let mut field = 0;
+        let delimiter = self.delimiter.byte();
         for &b in raw {
             at = match (at, b) {
-                (At::FieldStart | At::Unquoted | At::AfterQuote, b',') => {
+                (At::FieldStart | At::Unquoted | At::AfterQuote, d) if d == delimiter => {
                     field += 1;
                     At::FieldStart
                 }

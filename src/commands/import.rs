@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -12,13 +11,20 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use crate::cli::{FileKind, ImportArgs};
 use crate::columns::{AccountRow, ActivityRow, DirectoryRow, OrganisationRow, PermissionRow};
 use crate::error::{FileProblem, UserError};
-use crate::input::{CsvFile, Row};
-use crate::model::{ActivityKind, MailboxType, OrgKind, Role, Status};
+use crate::input::sheet::{Refusal, SheetFile};
+use crate::input::{CsvFile, Data, Mapping, Row, Source};
+use crate::model::{ActivityKind, MailboxType, OrgKind, Role};
 use crate::reporting::{Reporter, Work};
 use crate::rules::is_valid;
 use crate::store::address_key::address_key;
 use crate::store::{Chunk, EmailKeys, ImportCounts, Store, written_in_key_order};
 use crate::unique_texts::UniqueTexts;
+
+mod source;
+mod spellings;
+
+use source::{open_input, read_stdin, relabel};
+use spellings::{mailbox_type, mailbox_type_spellings, status, status_spellings};
 
 /// What an import reports back: the counts and any warnings.
 #[derive(Debug)]
@@ -69,14 +75,44 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
         args.file.display().to_string()
     };
     let columns = crate::columns::columns(kind);
-    let opened = if stdin {
-        CsvFile::open(std::io::stdin(), columns)
+    let mapping = Mapping::new(columns, &args.map, kind.as_str()).map_err(UserError::Refused)?;
+    let data = if stdin {
+        read_stdin()
     } else {
-        CsvFile::open_file(&open_input(&args.file)?, columns)
-    };
-    let mut file = match opened.with_context(|| format!("reading {name}"))? {
-        Ok(file) => file,
-        Err(problems) => return Err(bad_file(&name, problems)),
+        Ok(Data::from_file(&open_input(&args.file)?)?)
+    }
+    .with_context(|| format!("reading {name}"))?;
+    // A workbook is told by its content, whatever its name; its problems
+    // are named by sheet and cell.
+    let (mut file, places) = if let Some(bytes) = data.workbook() {
+        match SheetFile::open(bytes, &name, columns, &mapping, args.sheet.as_deref()) {
+            Ok(sheet) => {
+                let places = sheet.places();
+                (Source::Sheet(sheet), Some(places))
+            }
+            Err(Refusal::Problems(problems)) => {
+                return Err(UserError::BadSheet {
+                    file: name,
+                    problems,
+                }
+                .into());
+            }
+            Err(Refusal::Message(message)) => return Err(UserError::Refused(message).into()),
+        }
+    } else {
+        if let Some(sheet) = &args.sheet {
+            return Err(UserError::Refused(format!(
+                "--sheet {sheet} is for a workbook (.xlsx, .xls, .ods), but {name} is not one: \
+                 it is read as CSV, so leave --sheet out"
+            ))
+            .into());
+        }
+        match CsvFile::open_mapped(data, columns, &mapping)
+            .with_context(|| format!("reading {name}"))?
+        {
+            Ok(file) => (Source::Csv(file), None),
+            Err(problems) => return Err(bad_file(&name, relabel(problems, columns, &mapping))),
+        }
     };
     let fresh = store.import_is_fresh(kind)?;
     let mut check = Checker::new(store, kind, fresh)?;
@@ -151,7 +187,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
                 let _ = tx.send(chunk);
             }
             drop(tx);
-            problems.append(&mut file.problems);
+            problems.append(&mut file.take_problems());
             if kind == FileKind::Organisations {
                 check.organisation_parents(&mut problems);
             }
@@ -164,7 +200,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
                 address_keys,
                 same_keys,
                 problems,
-                warnings: std::mem::take(&mut file.warnings),
+                warnings: file.take_warnings(),
             }
         });
         let account_column = if kind == FileKind::Activity { 2 } else { 0 };
@@ -251,7 +287,14 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
     problems.append(&mut parse_problems);
     if !problems.is_empty() {
         problems.sort_by_key(|p| p.line);
-        return Err(bad_file(&name, problems));
+        return Err(match &places {
+            Some(places) => UserError::BadSheet {
+                file: name,
+                problems: problems.iter().map(|p| places.locate(p)).collect(),
+            }
+            .into(),
+            None => bad_file(&name, relabel(problems, columns, &mapping)),
+        });
     }
     if rows == 0 {
         warnings.push("the file has a header but no rows: nothing to import".into());
@@ -263,16 +306,6 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
         counts,
         warnings,
         dry_run: args.dry_run,
-    })
-}
-
-fn open_input(path: &Path) -> Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| {
-        UserError::Refused(format!(
-            "cannot read {}: {e}; check the path and that the file is readable",
-            path.display()
-        ))
-        .into()
     })
 }
 
@@ -650,7 +683,7 @@ impl Checker {
         let family = row.required(C::family_name);
         let status = row
             .required(C::status)
-            .and_then(|v| row.spelled(C::status, v, Status::parse, Status::spellings()));
+            .and_then(|v| row.spelled(C::status, v, status, status_spellings()));
         let created = row.optional(C::created_at);
         let last_login = row.optional(C::last_login_at);
         let dates_ok = created.is_none_or(|d| row.date(C::created_at, d))
@@ -805,15 +838,10 @@ impl Checker {
             .and_then(|v| row.ods_code(C::ods_code, v));
         let status = row
             .required(C::status)
-            .and_then(|v| row.spelled(C::status, v, Status::parse, Status::spellings()));
+            .and_then(|v| row.spelled(C::status, v, status, status_spellings()));
         let mailbox = match row.optional(C::mailbox_type) {
             None => Some(MailboxType::Personal),
-            Some(v) => row.spelled(
-                C::mailbox_type,
-                v,
-                MailboxType::parse,
-                MailboxType::spellings(),
-            ),
+            Some(v) => row.spelled(C::mailbox_type, v, mailbox_type, mailbox_type_spellings()),
         };
         let address = address?;
         if !is_valid(address) {

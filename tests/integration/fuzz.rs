@@ -252,7 +252,7 @@ fn damaged_valid_files_never_panic_and_a_refusal_changes_nothing() {
         // each on the test's standard error.
         let result = (|| -> anyhow::Result<()> {
             let mut opened = store::Store::open(&store.db)?;
-            let args = ImportArgs { kind: FileKind::Accounts, file: path.clone(), dry_run: false };
+            let args = ImportArgs { kind: FileKind::Accounts, file: path.clone(), dry_run: false, map: Vec::new(), sheet: None };
             cqrs_admin::commands::import::run(&mut opened, &args, &cqrs_admin::output::Shell::new())?;
             Ok(())
         })();
@@ -385,7 +385,7 @@ fn valid_accounts_round_trip_exactly() {
         std::fs::write(&file, writer.into_inner().unwrap()).unwrap();
 
         let mut opened = store::Store::open(&db).unwrap();
-        let args = ImportArgs { kind: FileKind::Accounts, file: file.clone(), dry_run: false };
+        let args = ImportArgs { kind: FileKind::Accounts, file: file.clone(), dry_run: false, map: Vec::new(), sheet: None };
         let outcome = cqrs_admin::commands::import::run(&mut opened, &args, &cqrs_admin::output::Shell::new());
         prop_assert!(outcome.is_ok(), "refused: {:#}", outcome.unwrap_err());
         drop(opened);

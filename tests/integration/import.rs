@@ -52,7 +52,7 @@ fn every_problem_is_reported_not_just_the_first() {
         "accounts.csv",
         b"account_id,username,email,given_name,family_name,status\n\
           N1,new1,new1@nhs.net,New,One,active\n\
-          N2,new2,new2@nhs.net,New,Two,enabled\n\
+          N2,new2,new2@nhs.net,New,Two,on\n\
           N3,new3,new3@nhs.net,,Three,active\n\
           N4,new1,new4@nhs.net,New,Four,active\n",
     );
@@ -62,7 +62,7 @@ fn every_problem_is_reported_not_just_the_first() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("`enabled`"), "{}", run.stderr);
+    assert!(run.stderr.contains("`on`"), "{}", run.stderr);
     assert!(
         run.stderr.contains("line 4, column given_name"),
         "{}",

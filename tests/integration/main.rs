@@ -12,6 +12,7 @@ mod confirmations;
 mod fuzz;
 mod hostile;
 mod import;
+mod inputs_as_they_come;
 mod layers;
 mod pg_foundation;
 mod pg_server;

@@ -8,9 +8,11 @@
 
 pub mod chain;
 pub mod connect;
+mod import;
 pub mod pgpass;
 pub mod schema;
 pub mod tls;
+mod write;
 
 use std::cell::{RefCell, RefMut};
 

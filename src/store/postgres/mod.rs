@@ -6,11 +6,22 @@
 //! never changes, nothing deleted, the log append-only and chained, the
 //! operator the database login) are kept by the database itself.
 
+mod audit_inputs;
+mod boundary;
 pub mod chain;
 pub mod connect;
+mod lookups;
+mod open;
 pub mod pgpass;
+mod read;
+mod report_cache;
 pub mod schema;
 pub mod tls;
+// Until the write side (write.rs, import.rs) is merged: the trait's writes
+// refused with "not yet supported"; deleted at that merge.
+mod write_stub;
+
+use std::cell::RefCell;
 
 use anyhow::Result;
 use postgres::types::ToSql;
@@ -20,9 +31,12 @@ pub use connect::{Target, is_url, redact};
 use crate::error::UserError;
 use crate::store::Tampering;
 
-/// A connection to a PostgreSQL store.
+/// A connection to a PostgreSQL store. The client is in a `RefCell`: the
+/// [`crate::store::Backend`] trait takes `&self`, and one connection serves
+/// one command on one thread (a scan of the audit has a connection of its
+/// own).
 pub struct PgStore {
-    client: postgres::Client,
+    client: RefCell<postgres::Client>,
     target: Target,
 }
 
@@ -67,7 +81,10 @@ impl PgStore {
     /// Connects to a parsed target.
     pub fn connect_to(target: Target) -> Result<PgStore> {
         let client = target.connect()?;
-        Ok(PgStore { client, target })
+        Ok(PgStore {
+            client: RefCell::new(client),
+            target,
+        })
     }
 
     /// The store's URL without its password, for messages.
@@ -77,7 +94,25 @@ impl PgStore {
 
     /// The connection itself, for the queries of the store's own modules.
     pub fn client(&mut self) -> &mut postgres::Client {
-        &mut self.client
+        self.client.get_mut()
+    }
+
+    /// The connection, borrowed for one query or one streamed result (the
+    /// trait's `&self`). A second borrow while one is held (a visitor asking
+    /// the store something while a listing streams to it) is an error, not
+    /// a panic.
+    pub(crate) fn conn(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
+        self.client.try_borrow_mut().map_err(|_| {
+            anyhow::anyhow!(
+                "the PostgreSQL store {} was asked for a second thing while it was still                  answering the first (a bug in cqrs-admin: please report it)",
+                self.target.shown()
+            )
+        })
+    }
+
+    /// Where the store is, for a second connection.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
     }
 
     /// A database error explained: a refused promise as a refusal (exit 1,
@@ -89,13 +124,13 @@ impl PgStore {
 
     /// Rows of `sql`, each turned into a value by `f`.
     pub fn query<T>(
-        &mut self,
+        &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
         f: impl Fn(&postgres::Row) -> Result<T, postgres::Error>,
     ) -> Result<Vec<T>> {
         let rows = self
-            .client
+            .conn()?
             .query(sql, params)
             .map_err(|e| explain(&self.target, &e))?;
         rows.iter()
@@ -104,8 +139,8 @@ impl PgStore {
     }
 
     /// Runs `sql`; the number of rows it changed.
-    pub fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        self.client
+    pub fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        self.conn()?
             .execute(sql, params)
             .map_err(|e| explain(&self.target, &e))
     }
@@ -114,16 +149,16 @@ impl PgStore {
     /// serialization failure or a deadlock (another operator's
     /// transaction won), up to 20 times.
     pub fn transaction<R>(
-        &mut self,
+        &self,
         isolation: postgres::IsolationLevel,
         mut work: impl FnMut(&mut postgres::Transaction<'_>) -> Result<R, postgres::Error>,
     ) -> Result<R> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let mut client = self.conn()?;
             let outcome = (|| -> Result<R, postgres::Error> {
-                let mut tx = self
-                    .client
+                let mut tx = client
                     .build_transaction()
                     .isolation_level(isolation)
                     .start()?;
@@ -145,9 +180,9 @@ impl PgStore {
     }
 
     /// The schema version the store has (0: none yet).
-    pub fn schema_version(&mut self) -> Result<i32> {
-        let exists: bool = self
-            .client
+    pub fn schema_version(&self) -> Result<i32> {
+        let mut client = self.conn()?;
+        let exists: bool = client
             .query_one(
                 "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
                 &[],
@@ -157,7 +192,7 @@ impl PgStore {
         if !exists {
             return Ok(0);
         }
-        self.client
+        client
             .query_one(
                 "SELECT coalesce(max(version), 0) FROM schema_migrations",
                 &[],
@@ -177,6 +212,7 @@ impl PgStore {
         let target = self.target.clone();
         let mut tx = self
             .client
+            .get_mut()
             .transaction()
             .map_err(|e| explain(&target, &e))?;
         let sql_err = |e: postgres::Error| explain(&target, &e);
@@ -314,7 +350,7 @@ impl PgStore {
 
     /// Appends entries to the change log in one transaction. The database
     /// numbers and chains them and records the login as the operator.
-    pub fn append(&mut self, entries: &[NewEntry<'_>]) -> Result<()> {
+    pub fn append(&self, entries: &[NewEntry<'_>]) -> Result<()> {
         self.transaction(postgres::IsolationLevel::ReadCommitted, |tx| {
             let insert = tx.prepare(
                 "INSERT INTO change_log (action, old_account_id, new_account_id, email, reason,
@@ -339,13 +375,13 @@ impl PgStore {
     }
 
     /// Every change-log entry, in order.
-    pub fn change_log(&mut self) -> Result<Vec<chain::StoredEntry>> {
+    pub fn change_log_entries(&self) -> Result<Vec<chain::StoredEntry>> {
         self.query(chain::SELECT_ENTRIES, &[], chain::entry)
     }
 
     /// What was changed past the database's triggers: breaks in the chain
     /// and the head (one snapshot, so a concurrent append is not a break).
-    pub fn tampering(&mut self) -> Result<Vec<Tampering>> {
+    pub fn tampering(&self) -> Result<Vec<Tampering>> {
         let (entries, head) = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
             let entries = tx
                 .query(chain::SELECT_ENTRIES, &[])?
@@ -367,7 +403,7 @@ impl PgStore {
 
     /// Protective triggers missing or disabled, and protective functions
     /// whose body is not the migration's.
-    fn trigger_tampering(&mut self) -> Result<Vec<Tampering>> {
+    pub(crate) fn trigger_tampering(&self) -> Result<Vec<Tampering>> {
         let found: Vec<(String, String, bool)> = self.query(
             "SELECT c.relname::text, t.tgname::text, t.tgenabled <> 'D'
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -409,7 +445,7 @@ impl PgStore {
     }
 
     /// The newest entry's seq and hash.
-    pub fn change_log_head(&mut self) -> Result<Option<(i64, String)>> {
+    pub fn change_log_head(&self) -> Result<Option<(i64, String)>> {
         Ok(self
             .query(
                 "SELECT seq, hash FROM change_log ORDER BY seq DESC LIMIT 1",

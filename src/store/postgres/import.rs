@@ -23,7 +23,9 @@ use super::PgStore;
 use crate::error::FileProblem;
 use crate::model::FileKind;
 use crate::store::chunk::{key_len, nullable};
-use crate::store::{BackgroundSync, Chunk, EmailKeys, ImportCounts, RowRef, columns};
+use crate::store::{
+    BackgroundSync, Chunk, EmailKeys, Import, ImportCounts, RowRef, columns,
+};
 
 fn table(kind: FileKind) -> &'static str {
     match kind {
@@ -79,8 +81,8 @@ impl BackgroundSync for NoSync {
 
 impl PgStore {
     /// Nothing to run on a spare thread (see [`NoSync`]).
-    pub(super) fn early_sync(&self) -> NoSync {
-        NoSync
+    pub(super) fn early_sync(&self) -> Box<dyn BackgroundSync> {
+        Box::new(NoSync)
     }
 
     fn count_rows(&self, kind: FileKind) -> Result<u64> {
@@ -104,7 +106,7 @@ impl PgStore {
     /// Starts importing a file of `kind`: takes the write lock (waiting for
     /// another operator's write to end), refuses a store changed past
     /// cqrs-admin, and makes the staging table.
-    pub(super) fn begin_import(&mut self, kind: FileKind) -> Result<PgImport<'_>> {
+    pub(super) fn begin_import(&mut self, kind: FileKind) -> Result<Box<dyn Import + '_>> {
         self.begin_write()?;
         let store: &PgStore = self;
         let started = (|| -> Result<PgImport<'_>> {
@@ -144,10 +146,13 @@ impl PgStore {
                 done: false,
             })
         })();
-        if started.is_err() {
-            store.rollback_write();
+        match started {
+            Ok(import) => Ok(Box::new(import)),
+            Err(e) => {
+                store.rollback_write();
+                Err(e)
+            }
         }
-        started
     }
 }
 
@@ -197,7 +202,7 @@ impl PgImport<'_> {
         }
         buffer.extend_from_slice(&(-1i16).to_be_bytes());
         if rows > 0 {
-            let mut client = self.store.client();
+            let mut client = self.store.conn()?;
             let copied = (|| -> Result<u64, postgres::Error> {
                 use std::io::Write as _;
                 let mut sink = client.copy_in(self.copy_sql.as_str())?;
@@ -239,7 +244,7 @@ impl PgImport<'_> {
             return Ok(problems);
         }
         self.store.execute("SAVEPOINT moving", &[])?;
-        match self.move_rows() {
+        match self.move_rows()? {
             Ok(changed) => {
                 self.changed = changed;
                 self.store.execute("RELEASE SAVEPOINT moving", &[])?;
@@ -369,7 +374,7 @@ impl PgImport<'_> {
 
     /// Moves the staged rows into the real table; the rows inserted or
     /// changed.
-    fn move_rows(&self) -> Result<u64, postgres::Error> {
+    fn move_rows(&self) -> Result<Result<u64, postgres::Error>> {
         let kind = self.kind;
         let cols = columns(kind);
         let list = cols.join(", ");
@@ -383,7 +388,7 @@ impl PgImport<'_> {
         } else {
             upsert_sql(kind)
         };
-        self.store.client().execute(sql.as_str(), &[])
+        Ok(self.store.conn()?.execute(sql.as_str(), &[]))
     }
 
     /// The directory entries on these lines (key, first, later) share a
@@ -504,5 +509,36 @@ impl Drop for PgImport<'_> {
             // Nothing of a refused file is kept.
             self.store.rollback_write();
         }
+    }
+}
+
+impl Import for PgImport<'_> {
+    fn is_fresh(&self) -> bool {
+        self.is_fresh()
+    }
+    fn add_chunk(
+        &mut self,
+        chunk: Chunk,
+        problems: &mut Vec<FileProblem>,
+        check: &mut dyn FnMut(RowRef<'_>) -> Option<FileProblem>,
+    ) -> Result<Option<Chunk>> {
+        self.add_chunk(chunk, problems, check)
+    }
+    fn unknown_accounts<'i>(&self, ids: &[&'i str]) -> Result<Vec<&'i str>> {
+        self.unknown_accounts(ids)
+    }
+    fn flush(&mut self) -> Result<Vec<FileProblem>> {
+        self.flush()
+    }
+    fn repeated_addresses(&self, pairs: &[(i64, u64, u64)]) -> Result<Vec<FileProblem>> {
+        self.repeated_addresses(pairs)
+    }
+    fn finish(
+        self: Box<Self>,
+        commit: bool,
+        emails: &EmailKeys,
+        address_keys: &[(i64, u64)],
+    ) -> Result<ImportCounts> {
+        (*self).finish(commit, emails, address_keys)
     }
 }

@@ -74,7 +74,7 @@ impl PgStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let taken = self.client().batch_execute(&format!(
+            let taken = self.conn()?.batch_execute(&format!(
                 "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
             ));
             match taken {
@@ -134,12 +134,14 @@ impl PgStore {
     /// of the write lock). A failure means there was nothing to undo, or
     /// the connection is gone, which undoes it too.
     pub(super) fn rollback_write(&self) {
-        let _ = self.client().batch_execute("ROLLBACK");
+        if let Ok(mut client) = self.conn() {
+            let _ = client.batch_execute("ROLLBACK");
+        }
     }
 
     /// Commits everything written since [`PgStore::begin_write`].
     pub(super) fn commit_write(&self) -> Result<()> {
-        self.client()
+        self.conn()?
             .batch_execute("COMMIT")
             .map_err(|e| self.explain(e))
     }
@@ -432,7 +434,7 @@ impl PgStore {
     /// rows would be stale, and an audit does not wait for a long write to
     /// save what is only a short cut for the next report).
     pub(super) fn save_report_cache(&mut self, generation: u64, report: &KeptReport) -> Result<()> {
-        self.client()
+        self.conn()?
             .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             .map_err(|e| self.explain(e))?;
         let kept = (|| -> Result<()> {

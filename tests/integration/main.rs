@@ -16,6 +16,7 @@ mod layers;
 mod pg_foundation;
 mod pg_server;
 mod pg_tls;
+mod pg_writes;
 mod plumbing;
 mod replace;
 mod report;

@@ -260,13 +260,19 @@ fn a_reimport_counts_added_updated_and_unchanged_as_sqlite_does() {
     let file = dir.path().join("accounts.csv");
     std::fs::write(&file, changed).unwrap();
     let said = pair.import("accounts", &path(&file));
-    assert!(said.contains("(1 added, 1 updated, 39 unchanged)"), "{said}");
-    let perms = std::fs::read_to_string(fixture("permissions.csv")).unwrap()
-        + "U0000999,F82001,view,QOF\n";
+    assert!(
+        said.contains("(1 added, 1 updated, 39 unchanged)"),
+        "{said}"
+    );
+    let perms =
+        std::fs::read_to_string(fixture("permissions.csv")).unwrap() + "U0000999,F82001,view,QOF\n";
     let file = dir.path().join("permissions.csv");
     std::fs::write(&file, perms.replacen("QOF;DES", "QOF", 1)).unwrap();
     let said = pair.import("permissions", &path(&file));
-    assert!(said.contains("(1 added, 1 updated, 56 unchanged)"), "{said}");
+    assert!(
+        said.contains("(1 added, 1 updated, 56 unchanged)"),
+        "{said}"
+    );
     pair.same_contents();
 }
 
@@ -296,11 +302,20 @@ fn replace_revert_reinstate_and_cutover_leave_the_store_as_sqlite_does() {
         "asked for it",
     ]);
     let made = pair.same(&["replace", "--plan", &plan, "--yes", "--disable-old"]);
-    assert!(made.contains("created 8 replacement accounts, 1 already done"), "{made}");
+    assert!(
+        made.contains("created 8 replacement accounts, 1 already done"),
+        "{made}"
+    );
     let again = pair.same(&["replace", "--plan", &plan, "--yes"]);
     assert!(again.contains("9 already done"), "{again}");
     pair.same(&["revert", "R1-U0000035", "--reason", "wrong person", "--yes"]);
-    pair.same(&["reinstate", "R1-U0000035", "--reason", "right after all", "--yes"]);
+    pair.same(&[
+        "reinstate",
+        "R1-U0000035",
+        "--reason",
+        "right after all",
+        "--yes",
+    ]);
     pair.same(&["revert", "R1-U0000039", "--yes"]);
     // A refusal changes nothing, on either.
     let refused = pair.same(&["revert", "R1-U0000039", "--yes"]);
@@ -351,10 +366,14 @@ fn the_change_log_names_the_login_whatever_actor_says() {
             "--yes",
         ])
         .ok();
-    pair.pg.run(&["--actor", &pair.pg.owner, "cutover", "set", "2026-06-01"]).ok();
+    pair.pg
+        .run(&["--actor", &pair.pg.owner, "cutover", "set", "2026-06-01"])
+        .ok();
     assert_eq!(
         pair.pg
-            .psql_owner("SELECT actor, coalesce(actor_claim, '-'), action FROM change_log ORDER BY seq")
+            .psql_owner(
+                "SELECT actor, coalesce(actor_claim, '-'), action FROM change_log ORDER BY seq"
+            )
             .ok()
             .stdout,
         format!(
@@ -376,7 +395,13 @@ fn a_write_to_a_store_changed_past_cqrs_admin_is_refused() {
         .ok();
     let refused = pair
         .pg
-        .run(&["replace", "U0000011", "--email", "claire.thompson@nhs.net", "--yes"])
+        .run(&[
+            "replace",
+            "U0000011",
+            "--email",
+            "claire.thompson@nhs.net",
+            "--yes",
+        ])
         .fails(1);
     assert!(
         refused.stderr.contains("was changed outside cqrs-admin")
@@ -388,7 +413,11 @@ fn a_write_to_a_store_changed_past_cqrs_admin_is_refused() {
         .pg
         .run(&["import", "activity", &path(&fixture("activity.csv"))])
         .fails(1);
-    assert!(refused.stderr.contains("change_log_move_head"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("change_log_move_head"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(
         pair.pg
             .psql_owner("SELECT count(*) FROM accounts WHERE replaces IS NOT NULL")
@@ -476,5 +505,8 @@ fn operators_replacing_at_once_replace_each_account_once_and_all_succeed() {
         assert_eq!(pg, sqlite);
     }
     let verified = said(&pair.pg.run(&["verify"]).ok(), &[]);
-    assert!(verified.contains("unbroken chain of 9 entries"), "{verified}");
+    assert!(
+        verified.contains("unbroken chain of 9 entries"),
+        "{verified}"
+    );
 }

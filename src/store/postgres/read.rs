@@ -189,7 +189,10 @@ impl PgStore {
     #[cfg(test)]
     pub(crate) fn for_each_account_with_roles(
         &self,
-        visit: &mut dyn FnMut(crate::store::AccountView<'_>, &[crate::store::RoleView<'_>]) -> Result<()>,
+        visit: &mut dyn FnMut(
+            crate::store::AccountView<'_>,
+            &[crate::store::RoleView<'_>],
+        ) -> Result<()>,
     ) -> Result<()> {
         let accounts = self.query(
             "SELECT a.account_id, a.email, a.given_name, a.family_name, a.status,

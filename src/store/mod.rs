@@ -123,9 +123,7 @@ impl Store {
         let backend: Box<dyn Backend> = match postgres_url(location) {
             Some(url) => Box::new(pg::PgStore::open_as(url, warnings)?),
             None => Box::new(sqlite::SqliteStore::open_as(
-                location,
-                may_create,
-                warnings,
+                location, may_create, warnings,
             )?),
         };
         Ok(Store { backend })

@@ -648,3 +648,63 @@ fn the_owner_copying_a_store_appends_its_entries_as_written_if_they_continue_the
         said(&out)
     );
 }
+
+/// The store's Rust API as the owner, its password given as PGPASSWORD
+/// would be (the test's own environment is never changed).
+fn open(db: &Db) -> cqrs_admin::store::postgres::PgStore {
+    use cqrs_admin::store::postgres::{PgStore, Target};
+    let password = db.owner_password.clone();
+    let home = db.home.path().display().to_string();
+    let env = move |name: &str| match name {
+        "PGPASSWORD" => Some(password.clone()),
+        "HOME" => Some(home.clone()),
+        _ => None,
+    };
+    PgStore::connect_to(Target::parse_with(&db.url(), &env).unwrap()).unwrap()
+}
+
+#[test]
+fn appends_from_many_connections_at_once_make_one_unbroken_chain() {
+    use cqrs_admin::store::postgres::NewEntry;
+    let Some(db) = store() else { return };
+    let writers: usize = 6;
+    let each: usize = 15;
+    std::thread::scope(|s| {
+        for w in 0..writers {
+            let db = &db;
+            s.spawn(move || {
+                let store = open(db);
+                let claim = format!("writer {w}");
+                for i in 0..each {
+                    let reason = format!("{w}/{i}");
+                    store
+                        .append(&[NewEntry {
+                            action: "replace",
+                            old_account_id: Some("U1"),
+                            new_account_id: None,
+                            email: None,
+                            reason: Some(&reason),
+                            actor_claim: (i % 2 == 0).then_some(claim.as_str()),
+                        }])
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let store = open(&db);
+    let log = store.change_log_entries().unwrap();
+    let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=(writers * each) as i64).collect::<Vec<_>>());
+    assert!(log.iter().all(|e| e.actor == db.owner));
+    assert_eq!(
+        log.iter().filter(|e| e.actor_claim.is_some()).count(),
+        writers * each.div_ceil(2)
+    );
+    assert_eq!(store.tampering().unwrap(), []);
+    let out = db.run(&["verify"]).ok();
+    assert!(
+        said(&out).contains(&format!("unbroken chain of {} entries", writers * each)),
+        "{}",
+        said(&out)
+    );
+}

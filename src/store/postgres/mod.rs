@@ -21,7 +21,7 @@ pub mod tls;
 // refused with "not yet supported"; deleted at that merge.
 mod write_stub;
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 
 use anyhow::Result;
 use postgres::types::ToSql;
@@ -93,25 +93,31 @@ impl PgStore {
     }
 
     /// The connection itself, for the queries of the store's own modules.
-    pub fn client(&mut self) -> &mut postgres::Client {
-        self.client.get_mut()
+    pub fn client(&self) -> RefMut<'_, postgres::Client> {
+        self.client.borrow_mut()
     }
 
     /// The connection, borrowed for one query or one streamed result (the
     /// trait's `&self`). A second borrow while one is held (a visitor asking
     /// the store something while a listing streams to it) is an error, not
     /// a panic.
-    pub(crate) fn conn(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
+    pub(crate) fn conn(&self) -> Result<RefMut<'_, postgres::Client>> {
         self.client.try_borrow_mut().map_err(|_| {
             anyhow::anyhow!(
-                "the PostgreSQL store {} was asked for a second thing while it was still                  answering the first (a bug in cqrs-admin: please report it)",
+                "the PostgreSQL store {} was asked for a second thing while it was still \
+                 answering the first (a bug in cqrs-admin: please report it)",
                 self.target.shown()
             )
         })
     }
 
-    /// Where the store is, for a second connection.
-    pub(crate) fn target(&self) -> &Target {
+    /// Another connection to the same store, with the same settings.
+    pub fn second_connection(&self) -> Result<PgStore> {
+        PgStore::connect_to(self.target.clone())
+    }
+
+    /// The parsed URL this store was reached by.
+    pub fn target(&self) -> &Target {
         &self.target
     }
 
@@ -145,7 +151,8 @@ impl PgStore {
             .map_err(|e| explain(&self.target, &e))
     }
 
-    /// Runs `work` in one transaction, again from the start after a
+    /// Runs `work` in one transaction (`work` uses the transaction it is
+    /// given, never this store), again from the start after a
     /// serialization failure or a deadlock (another operator's
     /// transaction won), up to 20 times.
     pub fn transaction<R>(
@@ -207,14 +214,11 @@ impl PgStore {
     /// create or upgrade it; anyone else is told to ask the owner. A
     /// schema from a newer cqrs-admin, or a database holding other tables,
     /// is refused and left as it is.
-    pub fn migrate(&mut self) -> Result<Migrated> {
+    pub fn migrate(&self) -> Result<Migrated> {
         let shown = self.target.shown().to_string();
         let target = self.target.clone();
-        let mut tx = self
-            .client
-            .get_mut()
-            .transaction()
-            .map_err(|e| explain(&target, &e))?;
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(|e| explain(&target, &e))?;
         let sql_err = |e: postgres::Error| explain(&target, &e);
         tx.execute(
             "SELECT pg_advisory_xact_lock($1)",
@@ -496,7 +500,7 @@ impl std::fmt::Display for Verified {
 /// Connects to `url`, migrates, and checks the change log's chain: a
 /// broken chain is an error naming every break.
 pub fn verify(url: &str) -> Result<Verified> {
-    let mut store = PgStore::connect(url)?;
+    let store = PgStore::connect(url)?;
     let migrated = store.migrate()?;
     let tampering = store.tampering()?;
     if !tampering.is_empty() {
@@ -523,8 +527,14 @@ fn quote_ident(name: &str) -> String {
 /// A database error as the user should read it.
 fn explain(target: &Target, e: &postgres::Error) -> anyhow::Error {
     let Some(db) = e.as_db_error() else {
-        if e.is_closed() || e.code().is_none() {
-            return target.explain(e).into();
+        if e.is_closed() {
+            return UserError::Store(format!(
+                "the connection to the PostgreSQL store {} was lost ({}): nothing more was \
+                 written; check that the server is running and run the command again",
+                target.shown(),
+                target.scrub(&e.to_string())
+            ))
+            .into();
         }
         return UserError::Store(format!(
             "the PostgreSQL store {}: {}",
@@ -555,5 +565,16 @@ fn explain(target: &Target, e: &postgres::Error) -> anyhow::Error {
                 .unwrap_or_default()
         ))
         .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_can_move_to_another_thread_as_the_store_boundary_needs() {
+        fn send<T: Send>() {}
+        send::<PgStore>();
     }
 }

@@ -17,7 +17,7 @@ impl PgStore {
     /// cqrs-admin) goes into `warnings`: the store stays readable, and
     /// every write refuses it.
     pub(crate) fn open_as(url: &str, warnings: &mut Vec<String>) -> Result<PgStore> {
-        let mut store = PgStore::connect(url)?;
+        let store = PgStore::connect(url)?;
         // Said once, by the command that did it: the owner learns that the
         // store now exists (or was upgraded) and at which version.
         match store.migrate()? {
@@ -42,11 +42,5 @@ impl PgStore {
             ));
         }
         Ok(store)
-    }
-
-    /// A second connection to the same store, already opened (and so
-    /// migrated and checked) once.
-    pub(crate) fn reconnect(&self) -> Result<PgStore> {
-        PgStore::connect_to(self.target().clone())
     }
 }

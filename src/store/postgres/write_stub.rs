@@ -75,7 +75,11 @@ impl PgStore {
         Err(not_yet("writing replacements"))
     }
     pub(crate) fn rollback_write(&self) {}
-    pub(crate) fn save_report_cache(&mut self, _generation: u64, _report: &KeptReport) -> Result<()> {
+    pub(crate) fn save_report_cache(
+        &mut self,
+        _generation: u64,
+        _report: &KeptReport,
+    ) -> Result<()> {
         Err(not_yet("keeping the report"))
     }
     pub(crate) fn import_is_fresh(&self, _kind: FileKind) -> Result<bool> {

@@ -31,8 +31,11 @@ struct Pair {
 
 impl Pair {
     fn new() -> Option<Pair> {
+        let pg = pg_server::database()?;
+        // The owner's first command creates the schema, and says so.
+        pg.run(&["verify"]).ok();
         Some(Pair {
-            pg: pg_server::database()?,
+            pg,
             sqlite: Store::new(),
         })
     }

@@ -24,7 +24,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::CommandFactory;
 
-use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand};
+use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand, OperatorsCommand};
 use crate::commands::cutover::Dates;
 use crate::error::UserError;
 use crate::output::{Shell, Sink, views};
@@ -263,6 +263,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => {
             let exported = commands::export::run(&store, args, format, &shell)?;
             output::replacements::exported(&exported, format)?;
+        }
+        Command::Operators(OperatorsCommand::Add { role, org }) => {
+            let done = commands::operators::add(&mut store, role, org.as_deref(), &operator(&cli))?;
+            views::operator_change(&done, format)?;
+        }
+        Command::Operators(OperatorsCommand::List) => {
+            views::operators(&commands::operators::list(&store)?, format)?;
+        }
+        Command::Operators(OperatorsCommand::Remove { role }) => {
+            let done = commands::operators::remove(&mut store, role, &operator(&cli))?;
+            views::operator_change(&done, format)?;
         }
         Command::Completions { .. } | Command::Man(_) => unreachable!("handled above"),
     }

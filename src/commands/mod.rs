@@ -15,6 +15,7 @@ pub(crate) mod history;
 pub mod import;
 pub(crate) mod log;
 pub(crate) mod man;
+pub(crate) mod operators;
 pub(crate) mod plan;
 pub(crate) mod reinstate;
 pub(crate) mod replace;

@@ -11,6 +11,7 @@
 //! address look-up key (`address_key`).
 
 pub mod address_key;
+mod areas;
 mod backend;
 mod chain;
 mod chunk;
@@ -34,6 +35,7 @@ pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
 pub use records::*;
+pub use areas::{NO_AREAS, OutsideArea, RegisteredOperator};
 pub use sqlite::advice;
 
 use crate::error::FileProblem;

@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, ExportAccount, Holdings, Import, KeptReport, KeptRow,
-    LogEntry, LogFilter, NewAccount, ReplacementLookup, ReplacementPair, Stamp, Tampering,
+    LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup, ReplacementPair, Stamp, Tampering,
 };
 
 impl Backend for PgStore {
@@ -229,5 +229,23 @@ impl Backend for PgStore {
     }
     fn early_sync(&self) -> Box<dyn BackgroundSync> {
         self.early_sync()
+    }
+
+    fn outside_area(&self, account_ids: &[&str]) -> Result<Vec<OutsideArea>> {
+        self.outside_area(account_ids)
+    }
+    fn operators(&self) -> Result<Vec<RegisteredOperator>> {
+        self.operators()
+    }
+    fn add_operator(
+        &mut self,
+        login: &str,
+        ods_code: Option<&str>,
+        actor: &str,
+    ) -> Result<RegisteredOperator> {
+        self.add_operator(login, ods_code, actor)
+    }
+    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
+        self.remove_operator(login, actor)
     }
 }

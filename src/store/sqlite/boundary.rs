@@ -15,7 +15,8 @@ use crate::model::{
 };
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
-    ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, ReplacementLookup,
+    ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, OutsideArea,
+    RegisteredOperator, ReplacementLookup,
     ReplacementPair, RowRef, Stamp, Tampering,
 };
 
@@ -230,6 +231,24 @@ impl Backend for SqliteStore {
     }
     fn early_sync(&self) -> Box<dyn BackgroundSync> {
         Box::new(self.early_sync())
+    }
+
+    fn outside_area(&self, account_ids: &[&str]) -> Result<Vec<OutsideArea>> {
+        self.outside_area(account_ids)
+    }
+    fn operators(&self) -> Result<Vec<RegisteredOperator>> {
+        self.operators()
+    }
+    fn add_operator(
+        &mut self,
+        login: &str,
+        ods_code: Option<&str>,
+        actor: &str,
+    ) -> Result<RegisteredOperator> {
+        self.add_operator(login, ods_code, actor)
+    }
+    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
+        self.remove_operator(login, actor)
     }
 }
 

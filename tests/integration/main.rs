@@ -15,6 +15,7 @@ mod import;
 mod layers;
 mod pg_commands;
 mod pg_foundation;
+mod pg_scope;
 mod pg_server;
 mod pg_tls;
 mod plumbing;

@@ -89,7 +89,8 @@ impl PgStore {
             return Ok(Vec::new());
         }
         self.query(
-            "SELECT account_id, outside, national, covering FROM public.cqrs_outside_area($1)",
+            "SELECT account_id, outside_codes, national_logins, covering_logins
+             FROM public.cqrs_outside_area($1)",
             &[&account_ids],
             |r| {
                 Ok(OutsideArea {

@@ -403,7 +403,7 @@ $$;
 -- organisations of its roles outside the session's area, the national
 -- operators, and the area operators whose area holds every role of it.
 CREATE FUNCTION cqrs_outside_area(accounts text[])
-RETURNS TABLE (account_id text, outside text[], national text[], covering text[])
+RETURNS TABLE (account_id text, outside_codes text[], national_logins text[], covering_logins text[])
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     WITH RECURSIVE areas(login, code) AS (
         SELECT o.login, o.ods_code FROM public.operators o WHERE o.ods_code IS NOT NULL
@@ -473,7 +473,7 @@ CREATE POLICY permissions_copied ON permissions FOR INSERT
 
 ALTER TABLE activity ENABLE ROW LEVEL SECURITY;
 CREATE POLICY activity_seen ON activity FOR SELECT
-    USING ((SELECT public.cqrs_area()) IS NULL OR ods_code = ANY ((SELECT public.cqrs_area())));
+    USING ((SELECT public.cqrs_area()) IS NULL OR ods_code = ANY ((SELECT public.cqrs_area())::text[]));
 
 ALTER TABLE organisations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY organisations_seen ON organisations FOR SELECT

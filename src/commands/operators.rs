@@ -57,7 +57,10 @@ pub fn refuse_outside_area(store: &Store, action: &str, account_ids: &[&str]) ->
     if outside.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = outside.iter().map(|o| format!("  {}", o.explain())).collect();
+    let list: Vec<String> = outside
+        .iter()
+        .map(|o| format!("  {}", o.explain()))
+        .collect();
     Err(crate::error::UserError::Refused(format!(
         "cannot {action} {} outside your area:\n{}\nNothing was changed",
         if outside.len() == 1 {

@@ -393,11 +393,18 @@ pub fn operator_change(
     let text = if done.change == "added" {
         format!("{} is now {what}", o.login)
     } else {
-        format!("{} is no longer {what}; its grants were taken back", o.login)
+        format!(
+            "{} is no longer {what}; its grants were taken back",
+            o.login
+        )
     };
     if format == Format::Csv {
         let mut sink = Sink::stdout(format, &["change", "login", "area"])?;
-        sink.row(&[done.change.to_string(), o.login.clone(), crate::commands::operators::area(o).to_string()])?;
+        sink.row(&[
+            done.change.to_string(),
+            o.login.clone(),
+            crate::commands::operators::area(o).to_string(),
+        ])?;
         return sink.finish();
     }
     print_text(&text)

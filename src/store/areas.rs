@@ -42,7 +42,10 @@ impl OutsideArea {
         };
         let mut who: Vec<String> = Vec::new();
         if !self.national.is_empty() {
-            who.push(format!("the national operators {}", self.national.join(", ")));
+            who.push(format!(
+                "the national operators {}",
+                self.national.join(", ")
+            ));
         }
         if !self.covering.is_empty() {
             who.push(format!(

@@ -27,6 +27,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+pub use areas::{NO_AREAS, OutsideArea, RegisteredOperator};
 pub use backend::{
     AccountScan, AuditInputs, Backend, BackgroundSync, DirectoryScan, Import, ReadAccounts,
     ReadDirectory, ReadRoles, RoleScan, RoleVisit,
@@ -35,7 +36,6 @@ pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
 pub use records::*;
-pub use areas::{NO_AREAS, OutsideArea, RegisteredOperator};
 pub use sqlite::advice;
 
 use crate::error::FileProblem;
@@ -125,9 +125,7 @@ impl Store {
         let backend: Box<dyn Backend> = match postgres_url(location) {
             Some(url) => Box::new(pg::PgStore::open_as(url, warnings)?),
             None => Box::new(sqlite::SqliteStore::open_as(
-                location,
-                may_create,
-                warnings,
+                location, may_create, warnings,
             )?),
         };
         Ok(Store { backend })

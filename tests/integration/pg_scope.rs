@@ -38,7 +38,7 @@ fn store() -> Option<Db> {
         (&n(&db, AREA_15N.0), AREA_15N.1),
         (&n(&db, NATIONAL.0), NATIONAL.1),
     ] {
-        db.login(&login, password);
+        db.login(login, password);
     }
     db.run(&["operators", "add", &n(&db, AREA_07L.0), "--org", AREA_07L.2])
         .ok();
@@ -142,7 +142,11 @@ fn each_operator_sees_exactly_its_area_in_the_tool_and_in_psql() {
         assert_eq!(psql_ids(&db, login, password), expected, "{login}: psql");
         // Roles: those of the accounts it sees (all of their roles).
         let roles = db
-            .psql(login, password, "SELECT DISTINCT account_id FROM permissions")
+            .psql(
+                login,
+                password,
+                "SELECT DISTINCT account_id FROM permissions",
+            )
             .ok()
             .stdout;
         let roles: BTreeSet<String> = roles.lines().map(str::to_string).collect();
@@ -161,7 +165,10 @@ fn each_operator_sees_exactly_its_area_in_the_tool_and_in_psql() {
             // The report names no account outside the area.
             let report = run_as(&db, login, password, &["--format", "csv", "report"]).ok();
             for id in all.difference(&expected) {
-                assert!(!report.stdout.contains(id.as_str()), "{login}: report names {id}");
+                assert!(
+                    !report.stdout.contains(id.as_str()),
+                    "{login}: report names {id}"
+                );
             }
         }
     }
@@ -251,7 +258,11 @@ fn an_area_operator_is_refused_outside_its_area_by_the_tool_and_by_the_database(
         &db,
         login,
         password,
-        &["import", "activity", fixture("activity.csv").to_str().unwrap()],
+        &[
+            "import",
+            "activity",
+            fixture("activity.csv").to_str().unwrap(),
+        ],
     );
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains(&db.owner), "{}", r.stderr);
@@ -264,7 +275,13 @@ fn an_area_operator_is_refused_outside_its_area_by_the_tool_and_by_the_database(
         "UPDATE settings SET value = '2031-01-01' WHERE key = 'cutover'",
     );
     assert!(r.stderr.contains("row-level security") || r.ok().stdout.is_empty());
-    run_as(&db, &n(&db, NATIONAL.0), NATIONAL.1, &["cutover", "set", "2031-01-01"]).ok();
+    run_as(
+        &db,
+        &n(&db, NATIONAL.0),
+        NATIONAL.1,
+        &["cutover", "set", "2031-01-01"],
+    )
+    .ok();
     // Nothing of all this was written.
     let log = db
         .psql_owner("SELECT count(*) FROM change_log WHERE old_account_id IS NOT NULL")
@@ -284,7 +301,13 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
     ] {
         let login = login.as_str();
         let plan = dir.path().join(format!("{login}.csv"));
-        run_as(&db, login, password, &["plan", "--out", plan.to_str().unwrap()]).ok();
+        run_as(
+            &db,
+            login,
+            password,
+            &["plan", "--out", plan.to_str().unwrap()],
+        )
+        .ok();
         let rows: BTreeSet<String> = std::fs::read_to_string(&plan)
             .unwrap()
             .lines()
@@ -292,7 +315,10 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
             .map(|l| l.split(',').next().unwrap().to_string())
             .collect();
         assert!(!rows.is_empty(), "{login}: an empty plan");
-        assert!(rows.is_subset(&expected_accounts(Some(org))), "{login}: {rows:?}");
+        assert!(
+            rows.is_subset(&expected_accounts(Some(org))),
+            "{login}: {rows:?}"
+        );
         // The plan lists what the operator sees, U0000035 among it; a plan
         // naming it is refused whole, and the operator takes its row out.
         let text = std::fs::read_to_string(&plan).unwrap();
@@ -306,14 +332,24 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
             assert_eq!(r.code, 1);
             assert!(r.stderr.contains("U0000035") && r.stderr.contains("Nothing was changed"));
         }
-        let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("U0000035,")).collect();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("U0000035,"))
+            .collect();
         std::fs::write(&plan, kept.join("\n") + "\n").unwrap();
         let rows: BTreeSet<String> = rows.into_iter().filter(|r| r != "U0000035").collect();
         run_as(
             &db,
             login,
             password,
-            &["--actor", "someone-else", "replace", "--plan", plan.to_str().unwrap(), "--yes"],
+            &[
+                "--actor",
+                "someone-else",
+                "replace",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--yes",
+            ],
         )
         .ok();
         replaced.insert(login.to_string(), rows);
@@ -339,7 +375,13 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
         assert_eq!(by_login.get(login), Some(rows), "{login}");
     }
     // Each sees its own replacements, in the log, and not the other's.
-    let mine = run_as(&db, &n(&db, AREA_07L.0), AREA_07L.1, &["--format", "csv", "log"]).ok();
+    let mine = run_as(
+        &db,
+        &n(&db, AREA_07L.0),
+        AREA_07L.1,
+        &["--format", "csv", "log"],
+    )
+    .ok();
     for id in &replaced[n(&db, AREA_15N.0).as_str()] {
         assert!(!mine.stdout.contains(id.as_str()), "07L sees {id}");
     }
@@ -355,10 +397,16 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
         ))
         .ok()
         .stdout;
-    let r = run_as(&db, &n(&db, AREA_07L.0), AREA_07L.1, &["revert", theirs.trim(), "--yes"]);
+    let r = run_as(
+        &db,
+        &n(&db, AREA_07L.0),
+        AREA_07L.1,
+        &["revert", theirs.trim(), "--yes"],
+    );
     assert_eq!(r.code, 1);
     assert!(
-        r.stderr.contains(&format!("{} (15N)", n(&db, AREA_15N.0))) && r.stderr.contains(&n(&db, NATIONAL.0)),
+        r.stderr.contains(&format!("{} (15N)", n(&db, AREA_15N.0)))
+            && r.stderr.contains(&n(&db, NATIONAL.0)),
         "{}",
         r.stderr
     );
@@ -371,13 +419,28 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
         ))
         .ok()
         .stdout;
-    run_as(&db, &n(&db, AREA_07L.0), AREA_07L.1, &["revert", own.trim(), "--yes"]).ok();
-    run_as(&db, &n(&db, NATIONAL.0), NATIONAL.1, &["revert", theirs.trim(), "--yes"]).ok();
+    run_as(
+        &db,
+        &n(&db, AREA_07L.0),
+        AREA_07L.1,
+        &["revert", own.trim(), "--yes"],
+    )
+    .ok();
+    run_as(
+        &db,
+        &n(&db, NATIONAL.0),
+        NATIONAL.1,
+        &["revert", theirs.trim(), "--yes"],
+    )
+    .ok();
     let log = db
         .psql_owner("SELECT actor FROM change_log WHERE action = 'revert' ORDER BY seq")
         .ok()
         .stdout;
-    assert_eq!(log.lines().collect::<Vec<_>>(), [&n(&db, AREA_07L.0), &n(&db, NATIONAL.0)]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [&n(&db, AREA_07L.0), &n(&db, NATIONAL.0)]
+    );
     db.run(&["verify"]).ok();
     run_as(&db, &n(&db, AREA_15N.0), AREA_15N.1, &["verify"]).ok();
 }
@@ -385,8 +448,15 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
 #[test]
 fn only_the_owner_registers_lists_and_removes_operators() {
     let Some(db) = store() else { return };
-    let list = db.run(&["--format", "csv", "operators", "list"]).ok().stdout;
-    let rows: Vec<Vec<&str>> = list.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let list = db
+        .run(&["--format", "csv", "operators", "list"])
+        .ok()
+        .stdout;
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     let logins: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[3])).collect();
     assert_eq!(
         logins,
@@ -401,7 +471,10 @@ fn only_the_owner_registers_lists_and_removes_operators() {
         &["operators", "add", "someone"],
         &["operators", "remove", &n(&db, AREA_15N.0)],
     ] {
-        for (login, password) in [(&n(&db, AREA_07L.0), AREA_07L.1), (&n(&db, NATIONAL.0), NATIONAL.1)] {
+        for (login, password) in [
+            (&n(&db, AREA_07L.0), AREA_07L.1),
+            (&n(&db, NATIONAL.0), NATIONAL.1),
+        ] {
             let r = run_as(&db, login, password, args);
             assert_eq!(r.code, 1, "{login} {args:?}");
             assert!(r.stderr.contains(&db.owner), "{}", r.stderr);
@@ -420,7 +493,11 @@ fn only_the_owner_registers_lists_and_removes_operators() {
     assert!(r.stderr.contains("no organisation NOPE"), "{}", r.stderr);
     // Removed: its grants are gone, in psql too, and the log says so.
     db.run(&["operators", "remove", &n(&db, AREA_15N.0)]).ok();
-    let r = db.psql(&n(&db, AREA_15N.0), AREA_15N.1, "SELECT count(*) FROM accounts");
+    let r = db.psql(
+        &n(&db, AREA_15N.0),
+        AREA_15N.1,
+        "SELECT count(*) FROM accounts",
+    );
     assert!(r.stderr.contains("permission denied"), "{}", r.stderr);
     let r = run_as(&db, &n(&db, AREA_15N.0), AREA_15N.1, &["audit"]);
     assert_eq!(r.code, 1);
@@ -430,7 +507,11 @@ fn only_the_owner_registers_lists_and_removes_operators() {
         .stdout;
     let last = log.lines().last().unwrap();
     assert!(
-        last.starts_with(&format!("operator remove|{}|{}", db.owner, &n(&db, AREA_15N.0))),
+        last.starts_with(&format!(
+            "operator remove|{}|{}",
+            db.owner,
+            &n(&db, AREA_15N.0)
+        )),
         "{log}"
     );
     assert_eq!(log.lines().count(), 4);

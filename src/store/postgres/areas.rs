@@ -13,7 +13,8 @@ use crate::error::UserError;
 use crate::store::{OutsideArea, RegisteredOperator};
 
 /// The database's clock as the change log writes it.
-const NOW: &str = "to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+const NOW: &str =
+    "to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
 /// Who the session is, as far as areas go.
 struct Session {
@@ -220,7 +221,11 @@ impl PgStore {
 
     /// Takes a login's registration and grants back, with the change-log
     /// entry, in one transaction (the owner only).
-    pub(crate) fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
+    pub(crate) fn remove_operator(
+        &mut self,
+        login: &str,
+        actor: &str,
+    ) -> Result<RegisteredOperator> {
         self.refuse_unless_owner("remove operators")?;
         let Ok(was) = self.registered(login) else {
             return Err(UserError::Refused(format!(
@@ -229,10 +234,7 @@ impl PgStore {
             ))
             .into());
         };
-        let reason = format!(
-            "{login} no longer {}",
-            area_words(was.ods_code.as_deref())
-        );
+        let reason = format!("{login} no longer {}", area_words(was.ods_code.as_deref()));
         let ident = quote_ident(login);
         self.transaction(postgres::IsolationLevel::ReadCommitted, |tx| {
             tx.execute("DELETE FROM operators WHERE login = $1", &[&login])?;

@@ -15,7 +15,8 @@ use crate::model::{
 };
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, ExportAccount, Holdings, Import, KeptReport, KeptRow,
-    LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup, ReplacementPair, Stamp, Tampering,
+    LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup,
+    ReplacementPair, Stamp, Tampering,
 };
 
 impl Backend for PgStore {

@@ -104,7 +104,10 @@ pub fn check(entries: &[StoredEntry], head: Option<&str>) -> Vec<Tampering> {
 /// [`check`] judges, from links alone, for a session that may not read
 /// every entry's content (an area operator: the database computes each
 /// hash, with the function the append trigger uses).
-pub fn check_links<'a>(links: impl Iterator<Item = Link<'a>>, head: Option<&str>) -> Vec<Tampering> {
+pub fn check_links<'a>(
+    links: impl Iterator<Item = Link<'a>>,
+    head: Option<&str>,
+) -> Vec<Tampering> {
     let mut out = Vec::new();
     let mut expected_prev = GENESIS.to_string();
     let mut last: Option<(i64, String)> = None;

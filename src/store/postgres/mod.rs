@@ -11,6 +11,7 @@ mod audit_inputs;
 mod boundary;
 pub mod chain;
 pub mod connect;
+mod import;
 mod lookups;
 mod open;
 pub mod pgpass;
@@ -18,7 +19,6 @@ mod read;
 mod report_cache;
 pub mod schema;
 pub mod tls;
-mod import;
 mod write;
 
 use std::cell::RefCell;

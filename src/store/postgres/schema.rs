@@ -584,7 +584,15 @@ mod tests {
                 "cqrs_entry_hash",
                 "cqrs_change_log_append",
                 "cqrs_change_log_lock_head",
-                "cqrs_change_log_move_head"
+                "cqrs_change_log_move_head",
+                "cqrs_is_owner",
+                "cqrs_area",
+                "cqrs_area_accounts",
+                "cqrs_area_organisations",
+                "cqrs_may_act_on",
+                "cqrs_may_grant",
+                "cqrs_outside_area",
+                "cqrs_change_log_links"
             ]
         );
         assert!(functions()[0].1.contains("RAISE EXCEPTION"));

@@ -28,8 +28,8 @@ use postgres::types::ToSql;
 use super::{PgStore, chain};
 use crate::error::UserError;
 use crate::store::{
-    DEFAULT_CUTOVER, DISABLE_OLD_REASON, KeptReport, NewAccount, REENABLE_OLD_REASON,
-    Stamp, TAMPERED_RECOVERY,
+    DEFAULT_CUTOVER, DISABLE_OLD_REASON, KeptReport, NewAccount, REENABLE_OLD_REASON, Stamp,
+    TAMPERED_RECOVERY,
 };
 
 /// The advisory lock every write holds until it commits or rolls back:

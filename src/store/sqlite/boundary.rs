@@ -16,8 +16,7 @@ use crate::model::{
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
     ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, OutsideArea,
-    RegisteredOperator, ReplacementLookup,
-    ReplacementPair, RowRef, Stamp, Tampering,
+    RegisteredOperator, ReplacementLookup, ReplacementPair, RowRef, Stamp, Tampering,
 };
 
 impl Backend for SqliteStore {

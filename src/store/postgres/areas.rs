@@ -70,16 +70,15 @@ impl PgStore {
     /// Refuses, before anything is written, what only the whole store's
     /// operators (the owner, a national operator) may do.
     pub(crate) fn refuse_unless_national(&self, what: &str) -> Result<()> {
-        let Some(area) = self.area()? else {
+        if self.area()?.is_none() {
             return Ok(());
-        };
+        }
         let s = self.session()?;
         Err(UserError::Refused(format!(
             "only a national operator or the store's owner ({}) may {what}: you are logged in \
-             as {}, an operator for the area of {}. Nothing was changed",
-            s.owner,
-            s.login,
-            area.first().map_or("no organisation", String::as_str)
+             as {}, an operator for one area. Nothing was changed; ask a national operator \
+             or {}",
+            s.owner, s.login, s.owner
         ))
         .into())
     }

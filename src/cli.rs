@@ -138,6 +138,9 @@ pub enum Command {
     Log(LogArgs),
     /// Write replacement accounts (or the whole store) as CSV in the import formats.
     Export(ExportArgs),
+    /// Register database logins as operators, national or for one organisation's area (PostgreSQL).
+    #[command(subcommand)]
+    Operators(OperatorsCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -312,6 +315,25 @@ pub enum AccountsCommand {
         /// The state, or `clear`.
         #[arg(value_enum)]
         state: FollowUpArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorsCommand {
+    /// Register an existing database login as an operator (the store's owner only).
+    Add {
+        /// The database login (role) to register.
+        role: String,
+        /// The organisation (ODS code) whose area the operator works in: it and everything below it. Without it, national.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// The registered operators and their areas (the store's owner only).
+    List,
+    /// Take a login's registration and its grants back (the store's owner only).
+    Remove {
+        /// The database login (role).
+        role: String,
     },
 }
 

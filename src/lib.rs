@@ -24,7 +24,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::CommandFactory;
 
-use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand};
+use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand, OperatorsCommand};
 use crate::commands::cutover::Dates;
 use crate::error::UserError;
 use crate::output::{Shell, Sink, views};
@@ -303,6 +303,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Accounts(AccountsCommand::FollowUp { account, state }) => {
             let set = commands::accounts::follow_up(&mut store, account, *state, &operator(&cli))?;
             views::followed_up(&set, format)?;
+        }
+        Command::Operators(OperatorsCommand::Add { role, org }) => {
+            let done = commands::operators::add(&mut store, role, org.as_deref(), &operator(&cli))?;
+            views::operator_change(&done, format)?;
+        }
+        Command::Operators(OperatorsCommand::List) => {
+            views::operators(&commands::operators::list(&store)?, format)?;
+        }
+        Command::Operators(OperatorsCommand::Remove { role }) => {
+            let done = commands::operators::remove(&mut store, role, &operator(&cli))?;
+            views::operator_change(&done, format)?;
         }
         Command::Completions { .. } | Command::Man(_) => unreachable!("handled above"),
     }

@@ -16,6 +16,7 @@ pub mod import;
 pub(crate) mod log;
 pub(crate) mod man;
 pub(crate) mod notify;
+pub(crate) mod operators;
 pub(crate) mod plan;
 pub(crate) mod progress;
 pub(crate) mod reinstate;

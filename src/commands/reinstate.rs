@@ -34,6 +34,7 @@ pub struct Reinstate {
 /// Checks that `new_id` is a reverted replacement that can be reinstated,
 /// against the store as it is now.
 fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> Result<Reinstate> {
+    super::operators::refuse_outside_area(store, "reinstate", &[new_id])?;
     let refuse = |text: String| -> anyhow::Error {
         UserError::Refused(format!(
             "cannot reinstate {new_id}: {text}; nothing was changed"

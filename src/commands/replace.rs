@@ -198,6 +198,8 @@ fn check_requests(
     repeated: &[bool],
     options: CheckOptions,
 ) -> Result<Evaluation> {
+    let ids: Vec<&str> = requests.iter().map(|r| r.account_id.as_str()).collect();
+    super::operators::refuse_outside_area(store, "replace", &ids)?;
     let keys: Vec<(&str, &str)> = requests
         .iter()
         .map(|r| (r.account_id.as_str(), r.email_key.as_str()))

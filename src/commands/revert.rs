@@ -36,6 +36,7 @@ pub struct Revert {
 /// Checks that `new_id` is a replacement that can be reverted, against the
 /// store as it is now.
 fn check(store: &Store, new_id: &str, reason: Option<String>, dry_run: bool) -> Result<Revert> {
+    super::operators::refuse_outside_area(store, "revert", &[new_id])?;
     let refuse = |text: String| -> anyhow::Error {
         UserError::Refused(format!(
             "cannot revert {new_id}: {text}; nothing was changed"

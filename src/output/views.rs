@@ -465,3 +465,50 @@ pub fn followed_up(f: &crate::commands::accounts::FollowedUp, format: Format) ->
         }
     }
 }
+
+/// `operators list`: login, area (ODS code or "national"), when and by whom.
+pub fn operators(list: &[crate::store::RegisteredOperator], format: Format) -> io::Result<()> {
+    use crate::commands::operators::{COLUMNS, area};
+    let mut sink = Sink::stdout(format, COLUMNS)?;
+    for o in list {
+        sink.record(&[o.login.as_str(), area(o), &o.added_at, &o.added_by], o)?;
+    }
+    sink.finish()?;
+    if format == Format::Table && list.is_empty() {
+        message("no operators registered yet (`cqrs-admin operators add ROLE [--org ODS]`)");
+    }
+    Ok(())
+}
+
+/// `operators add|remove`: what changed.
+pub fn operator_change(
+    done: &crate::commands::operators::OperatorChange,
+    format: Format,
+) -> io::Result<()> {
+    if format == Format::Json {
+        return print_json(done);
+    }
+    let o = &done.operator;
+    let what = match &o.ods_code {
+        None => "a national operator".to_string(),
+        Some(code) => format!("an operator for the area of {code} (it and everything below it)"),
+    };
+    let text = if done.change == "added" {
+        format!("{} is now {what}", o.login)
+    } else {
+        format!(
+            "{} is no longer {what}; its grants were taken back",
+            o.login
+        )
+    };
+    if format == Format::Csv {
+        let mut sink = Sink::stdout(format, &["change", "login", "area"])?;
+        sink.row(&[
+            done.change.to_string(),
+            o.login.clone(),
+            crate::commands::operators::area(o).to_string(),
+        ])?;
+        return sink.finish();
+    }
+    print_text(&text)
+}

@@ -20,6 +20,7 @@ use std::path::Path;
 use anyhow::Result;
 use chrono::NaiveDate;
 
+use super::areas::{OutsideArea, RegisteredOperator};
 use super::chain::Tampering;
 use super::chunk::{Chunk, EmailKeys, RowRef};
 use super::kept_report::{KeptReport, KeptRow};
@@ -249,6 +250,29 @@ pub trait Backend: Send {
     fn follow_up(&self, account_id: &str) -> Result<Option<FollowUpState>>;
     /// Every follow-up state that is set, by account id.
     fn follow_ups(&self) -> Result<HashMap<String, FollowUp>>;
+
+    // --- Areas ---------------------------------------------------------------
+
+    /// Of these accounts, those this operator may not replace, revert or
+    /// reinstate because a role of theirs lies outside its area, each with
+    /// the other areas and who can act. Empty on a store without areas
+    /// (SQLite), and for the owner or a national operator.
+    fn outside_area(&self, account_ids: &[&str]) -> Result<Vec<OutsideArea>>;
+    /// The registered operators, by login (the store's owner only; a store
+    /// without areas refuses).
+    fn operators(&self) -> Result<Vec<RegisteredOperator>>;
+    /// Registers an existing database login as an operator, national
+    /// (`ods_code` None) or for the area of an organisation, logged; the
+    /// store's owner only. Returns the registration.
+    fn add_operator(
+        &mut self,
+        login: &str,
+        ods_code: Option<&str>,
+        actor: &str,
+    ) -> Result<RegisteredOperator>;
+    /// Takes a login's registration back, logged; the owner only. Returns
+    /// the registration it was.
+    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator>;
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

@@ -11,6 +11,7 @@
 //! address look-up key (`address_key`).
 
 pub mod address_key;
+mod areas;
 mod backend;
 mod chain;
 mod chunk;
@@ -28,6 +29,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+pub use areas::{NO_AREAS, OutsideArea, RegisteredOperator};
 pub use backend::{
     AccountScan, AuditInputs, Backend, BackgroundSync, DirectoryScan, Import, ReadAccounts,
     ReadDirectory, ReadRoles, RoleScan, RoleVisit,

@@ -16,6 +16,7 @@ mod inputs_as_they_come;
 mod layers;
 mod pg_commands;
 mod pg_foundation;
+mod pg_scope;
 mod pg_server;
 mod pg_throwaway;
 mod pg_tls;

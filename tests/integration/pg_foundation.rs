@@ -6,6 +6,7 @@
 
 use std::process::Stdio;
 
+use cqrs_admin::store::postgres::schema::current_version;
 use cqrs_admin::store::{EntryContent, GENESIS};
 
 use super::pg_server::{self, Db, private_file, run};
@@ -14,9 +15,9 @@ use super::pg_server::{self, Db, private_file, run};
 fn store() -> Option<Db> {
     let db = pg_server::database()?;
     let out = db.run(&["verify"]).ok();
+    let created = format!("schema version {}, created now", current_version());
     assert!(
-        out.stderr.contains("schema version 1, created now")
-            || out.stdout.contains("schema version 1, created now"),
+        out.stderr.contains(&created) || out.stdout.contains(&created),
         "{}{}",
         out.stdout,
         out.stderr
@@ -32,10 +33,12 @@ fn said(run: &super::common::Run) -> String {
 fn the_owners_first_use_creates_the_schema_and_later_uses_keep_it() {
     let Some(db) = store() else { return };
     assert_eq!(
-        db.psql_owner("SELECT version, applied_by FROM schema_migrations")
+        db.psql_owner("SELECT version, applied_by FROM schema_migrations ORDER BY version")
             .ok()
             .stdout,
-        format!("1|{}\n", db.owner)
+        (1..=current_version())
+            .map(|v| format!("{v}|{}\n", db.owner))
+            .collect::<String>()
     );
     let again = db.run(&["verify"]).ok();
     let text = said(&again);
@@ -81,7 +84,7 @@ fn two_first_users_at_once_create_the_schema_once() {
         db.psql_owner("SELECT count(*) FROM schema_migrations")
             .ok()
             .stdout,
-        "1\n"
+        format!("{}\n", current_version())
     );
 }
 
@@ -178,14 +181,22 @@ fn a_schema_from_a_newer_version_is_refused_and_left_alone() {
     let out = db.run(&["verify"]).fails(1);
     assert!(out.stderr.contains("schema version 99"), "{}", out.stderr);
     assert!(out.stderr.contains("newer"), "{}", out.stderr);
-    assert!(out.stderr.contains("knows version 1"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("knows version {}", current_version())),
+        "{}",
+        out.stderr
+    );
     assert_eq!(
         db.psql_owner(
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"
         )
         .ok()
         .stdout,
-        "1,99\n"
+        (1..=current_version())
+            .map(|v| format!("{v},"))
+            .collect::<String>()
+            + "99\n"
     );
 }
 
@@ -294,8 +305,8 @@ fn psql_as_the_owner_is_refused_every_forbidden_change() {
 fn the_operator_is_the_login_whatever_the_client_inserts() {
     let Some(db) = store() else { return };
     db.login("alice", "alices-password");
-    db.psql_owner("GRANT INSERT, SELECT ON change_log TO alice")
-        .ok();
+    // A national operator: an unregistered login may not append at all.
+    db.run(&["operators", "add", "alice"]).ok();
     // Everything the database writes itself is given, falsely.
     db.psql(
         "alice",
@@ -324,13 +335,14 @@ fn the_operator_is_the_login_whatever_the_client_inserts() {
     assert_eq!(
         rows,
         format!(
-            "1|alice|mallory|t|t\n2|alice|bob|t|t\n3|{}|-|t|t\n",
-            db.owner
+            // 1: the owner registering alice (claimed by USER, tester).
+            "1|{}|tester|t|t\n2|alice|mallory|t|t\n3|alice|bob|t|t\n4|{}|-|t|t\n",
+            db.owner, db.owner
         )
     );
     let out = db.run(&["verify"]).ok();
     assert!(
-        said(&out).contains("unbroken chain of 3 entries"),
+        said(&out).contains("unbroken chain of 4 entries"),
         "{}",
         said(&out)
     );
@@ -626,22 +638,23 @@ fn the_owner_copying_a_store_appends_its_entries_as_written_if_they_continue_the
     );
     // Anyone but the owner is recorded as themselves, copying or not.
     db.login("carol", "carols-password");
-    db.psql_owner("GRANT INSERT ON change_log TO carol").ok();
+    db.run(&["operators", "add", "carol"]).ok();
     db.psql(
         "carol",
         "carols-password",
-        &insert(2, &hash, &"0".repeat(64)),
+        &insert(3, &hash, &"0".repeat(64)),
     )
     .ok();
     assert_eq!(
-        db.psql_owner("SELECT actor, actor_claim FROM change_log WHERE seq = 2")
+        // 2 is the owner registering carol.
+        db.psql_owner("SELECT actor, actor_claim FROM change_log WHERE seq = 3")
             .ok()
             .stdout,
         "carol|alice\n"
     );
     let out = db.run(&["verify"]).ok();
     assert!(
-        said(&out).contains("unbroken chain of 2 entries"),
+        said(&out).contains("unbroken chain of 3 entries"),
         "{}",
         said(&out)
     );

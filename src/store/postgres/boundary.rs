@@ -10,12 +10,15 @@ use anyhow::Result;
 use chrono::NaiveDate;
 
 use super::PgStore;
+#[allow(unused_imports)]
+use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, ExportAccount, Holdings, Import, KeptReport, KeptRow,
-    LogEntry, LogFilter, NewAccount, ReplacementLookup, ReplacementPair, Stamp, Tampering,
+    LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup,
+    ReplacementPair, Stamp, Tampering,
 };
 
 impl Backend for PgStore {
@@ -229,5 +232,78 @@ impl Backend for PgStore {
     }
     fn early_sync(&self) -> Box<dyn BackgroundSync> {
         self.early_sync()
+    }
+
+    fn outside_area(&self, account_ids: &[&str]) -> Result<Vec<OutsideArea>> {
+        self.outside_area(account_ids)
+    }
+    fn operators(&self) -> Result<Vec<RegisteredOperator>> {
+        self.operators()
+    }
+    fn add_operator(
+        &mut self,
+        login: &str,
+        ods_code: Option<&str>,
+        actor: &str,
+    ) -> Result<RegisteredOperator> {
+        self.add_operator(login, ods_code, actor)
+    }
+    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
+        self.remove_operator(login, actor)
+    }
+
+    // --- Notifications ---
+    fn sent_notifications(&self) -> Result<HashSet<crate::store::SentKey>> {
+        self.sent_notifications()
+    }
+    fn record_notification(&self, record: &crate::store::NotificationRecord) -> Result<()> {
+        self.record_notification(record)
+    }
+    fn check_notify_writable(&self) -> Result<()> {
+        self.check_notify_writable()
+    }
+    fn record_notify_run(&self, run: &crate::store::NotifyRun<'_>) -> Result<()> {
+        self.record_notify_run(run)
+    }
+    fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>> {
+        self.notify_lock()
+    }
+
+    // --- Progress toward cutover (sqlite/progress.rs) ---
+    fn save_snapshot(
+        &mut self,
+        day: NaiveDate,
+        recorded_at: &str,
+        snapshot: NewSnapshot,
+    ) -> Result<u64> {
+        self.save_snapshot(day, recorded_at, snapshot)
+    }
+    fn snapshots(&self) -> Result<Vec<SnapshotRow>> {
+        self.snapshots()
+    }
+    fn contact_progress(&self, contact: Option<&str>) -> Result<Vec<ContactProgressRow>> {
+        self.contact_progress(contact)
+    }
+    fn add_note(&mut self, account_id: &str, note: &Note) -> Result<()> {
+        self.add_note(account_id, note)
+    }
+    fn set_follow_up(
+        &mut self,
+        account_id: &str,
+        state: Option<FollowUp>,
+        date: NaiveDate,
+        at: &str,
+        actor: &str,
+    ) -> Result<Option<FollowUp>> {
+        self.set_follow_up(account_id, state, date, at, actor)
+    }
+    fn notes(&self, account_id: &str) -> Result<Vec<Note>> {
+        self.notes(account_id)
+    }
+    fn follow_up(&self, account_id: &str) -> Result<Option<FollowUpState>> {
+        self.follow_up(account_id)
+    }
+    fn follow_ups(&self) -> Result<HashMap<String, FollowUp>> {
+        self.follow_ups()
     }
 }

@@ -77,21 +77,48 @@ pub fn entry(row: &postgres::Row) -> Result<StoredEntry, postgres::Error> {
     })
 }
 
+/// One entry's place in the chain: its stored links and the hash its
+/// content gives.
+pub struct Link<'a> {
+    pub seq: i64,
+    pub prev_hash: Option<&'a str>,
+    pub hash: Option<&'a str>,
+    pub computed: String,
+}
+
 /// Every break in the chain of `entries` (in seq order) and the head
 /// recorded in settings, judged as the SQLite store judges its own.
 pub fn check(entries: &[StoredEntry], head: Option<&str>) -> Vec<Tampering> {
+    check_links(
+        entries.iter().map(|e| Link {
+            seq: e.seq,
+            prev_hash: e.prev_hash.as_deref(),
+            hash: e.hash.as_deref(),
+            computed: e.computed_hash(),
+        }),
+        head,
+    )
+}
+
+/// Every break in a chain of links (in seq order) and the head: what
+/// [`check`] judges, from links alone, for a session that may not read
+/// every entry's content (an area operator: the database computes each
+/// hash, with the function the append trigger uses).
+pub fn check_links<'a>(
+    links: impl Iterator<Item = Link<'a>>,
+    head: Option<&str>,
+) -> Vec<Tampering> {
     let mut out = Vec::new();
     let mut expected_prev = GENESIS.to_string();
     let mut last: Option<(i64, String)> = None;
-    for e in entries {
-        if e.prev_hash.as_deref() != Some(expected_prev.as_str()) {
+    for e in links {
+        if e.prev_hash != Some(expected_prev.as_str()) {
             out.push(Tampering::ChainBroken(e.seq));
         }
-        let computed = e.computed_hash();
-        if e.hash.as_deref() != Some(computed.as_str()) {
+        if e.hash != Some(e.computed.as_str()) {
             out.push(Tampering::EntryEdited(e.seq));
         }
-        expected_prev = e.hash.clone().unwrap_or(computed);
+        expected_prev = e.hash.map(str::to_string).unwrap_or(e.computed);
         last = Some((e.seq, expected_prev.clone()));
     }
     match head.and_then(|h| h.split_once(':')) {
@@ -122,6 +149,44 @@ pub fn check(entries: &[StoredEntry], head: Option<&str>) -> Vec<Tampering> {
         None => {}
     }
     out
+}
+
+/// The chain's breaks as this session can judge them, with the head, in
+/// whatever transaction `client` is in: from every entry when the session
+/// sees the whole log (`whole`), else from the links alone
+/// (`cqrs_change_log_links`, schema migration 2).
+pub fn breaks(
+    client: &mut impl postgres::GenericClient,
+    whole: bool,
+) -> Result<Vec<Tampering>, postgres::Error> {
+    let head: Option<String> = client
+        .query_opt(
+            "SELECT value FROM settings WHERE key = $1",
+            &[&crate::store::HEAD_KEY],
+        )?
+        .map(|r| r.get(0));
+    if whole {
+        let entries = client
+            .query(SELECT_ENTRIES, &[])?
+            .iter()
+            .map(entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(check(&entries, head.as_deref()));
+    }
+    let rows = client.query(
+        "SELECT seq, prev_hash, hash, computed FROM cqrs_change_log_links()",
+        &[],
+    )?;
+    let mut links = Vec::with_capacity(rows.len());
+    for r in &rows {
+        links.push(Link {
+            seq: r.try_get(0)?,
+            prev_hash: r.try_get(1)?,
+            hash: r.try_get(2)?,
+            computed: r.try_get::<_, Option<String>>(3)?.unwrap_or_default(),
+        });
+    }
+    Ok(check_links(links.into_iter(), head.as_deref()))
 }
 
 #[cfg(test)]

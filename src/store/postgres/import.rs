@@ -103,6 +103,7 @@ impl PgStore {
     /// another operator's write to end), refuses a store changed past
     /// cqrs-admin, and makes the staging table.
     pub(super) fn begin_import(&mut self, kind: FileKind) -> Result<Box<dyn Import + '_>> {
+        self.refuse_unless_owner("import files")?;
         self.begin_write()?;
         let store: &PgStore = self;
         let started = (|| -> Result<PgImport<'_>> {

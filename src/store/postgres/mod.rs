@@ -6,12 +6,14 @@
 //! never changes, nothing deleted, the log append-only and chained, the
 //! operator the database login) are kept by the database itself.
 
+mod areas;
 mod audit_inputs;
 mod boundary;
 pub mod chain;
 pub mod connect;
 mod import;
 mod lookups;
+mod not_yet;
 mod open;
 pub mod pgpass;
 mod read;
@@ -385,22 +387,14 @@ impl PgStore {
     /// What was changed past the database's triggers: breaks in the chain
     /// and the head (one snapshot, so a concurrent append is not a break).
     pub fn tampering(&self) -> Result<Vec<Tampering>> {
-        let (entries, head) = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
-            let entries = tx
-                .query(chain::SELECT_ENTRIES, &[])?
-                .iter()
-                .map(chain::entry)
-                .collect::<Result<Vec<_>, _>>()?;
-            let head: Option<String> = tx
-                .query_opt(
-                    "SELECT value FROM settings WHERE key = $1",
-                    &[&crate::store::HEAD_KEY],
-                )?
-                .map(|r| r.get(0));
-            Ok((entries, head))
+        // An area operator sees only its area's entries: it checks the
+        // links of all of them (chain::breaks).
+        let whole = self.area()?.is_none();
+        let breaks = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
+            chain::breaks(tx, whole)
         })?;
         let mut out = self.trigger_tampering()?;
-        out.extend(chain::check(&entries, head.as_deref()));
+        out.extend(breaks);
         Ok(out)
     }
 
@@ -519,7 +513,7 @@ pub fn verify(url: &str) -> Result<Verified> {
     })
 }
 
-fn quote_ident(name: &str) -> String {
+pub(super) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

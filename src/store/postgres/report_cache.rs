@@ -23,6 +23,11 @@ impl PgStore {
 
     /// Whether the kept report rows were computed at this generation.
     pub(crate) fn report_cache_is_current(&self, generation: u64) -> Result<bool> {
+        // The kept report is the whole store's: an area's report is
+        // computed afresh (and its rows are hidden from it, schema.rs).
+        if self.area()?.is_some() {
+            return Ok(false);
+        }
         Ok(self.kept_at()?.is_some_and(|(kept, _)| kept == generation))
     }
 
@@ -36,6 +41,9 @@ impl PgStore {
         generation: u64,
         visit: &mut dyn FnMut(&KeptRow<'_>),
     ) -> Result<bool> {
+        if self.area()?.is_some() {
+            return Ok(false);
+        }
         let (value, parts) = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
             let value: Option<String> = tx
                 .query_opt(

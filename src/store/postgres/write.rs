@@ -28,8 +28,8 @@ use postgres::types::ToSql;
 use super::{PgStore, chain};
 use crate::error::UserError;
 use crate::store::{
-    DEFAULT_CUTOVER, DISABLE_OLD_REASON, HEAD_KEY, KeptReport, NewAccount, REENABLE_OLD_REASON,
-    Stamp, TAMPERED_RECOVERY,
+    DEFAULT_CUTOVER, DISABLE_OLD_REASON, KeptReport, NewAccount, REENABLE_OLD_REASON, Stamp,
+    TAMPERED_RECOVERY,
 };
 
 /// The advisory lock every write holds until it commits or rolls back:
@@ -100,15 +100,11 @@ impl PgStore {
     /// reading the log and reading its head.
     fn refuse_if_tampered(&self) -> Result<()> {
         let mut found = self.trigger_tampering()?;
-        let entries = self.query(chain::SELECT_ENTRIES, &[], chain::entry)?;
-        let head: Option<String> = self
-            .query(
-                "SELECT value FROM settings WHERE key = $1",
-                &[&HEAD_KEY],
-                |r| r.try_get(0),
-            )?
-            .pop();
-        found.extend(chain::check(&entries, head.as_deref()));
+        // An area operator sees only its area's entries: it checks the
+        // links of all of them (chain::breaks).
+        let whole = self.area()?.is_none();
+        let breaks = chain::breaks(&mut *self.conn()?, whole).map_err(|e| self.explain(e))?;
+        found.extend(breaks);
         if found.is_empty() {
             return Ok(());
         }
@@ -394,6 +390,7 @@ impl PgStore {
         _at: &str,
         actor: &str,
     ) -> Result<NaiveDate> {
+        self.refuse_unless_national("set the cutover date")?;
         let old = self.in_write(|| {
             // Read under the write lock: the date this change replaces.
             let old = self
@@ -434,6 +431,10 @@ impl PgStore {
     /// rows would be stale, and an audit does not wait for a long write to
     /// save what is only a short cut for the next report).
     pub(super) fn save_report_cache(&mut self, generation: u64, report: &KeptReport) -> Result<()> {
+        // An area's report is not the whole store's: never kept.
+        if self.area()?.is_some() {
+            return Ok(());
+        }
         self.conn()?
             .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             .map_err(|e| self.explain(e))?;

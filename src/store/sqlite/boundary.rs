@@ -15,8 +15,8 @@ use crate::model::{
 };
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
-    ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, ReplacementLookup,
-    ReplacementPair, RowRef, Stamp, Tampering,
+    ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, OutsideArea,
+    RegisteredOperator, ReplacementLookup, ReplacementPair, RowRef, Stamp, Tampering,
 };
 use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
 
@@ -286,6 +286,25 @@ impl Backend for SqliteStore {
     }
     fn follow_ups(&self) -> Result<HashMap<String, FollowUp>> {
         self.follow_ups()
+    }
+
+    // --- Areas (sqlite/areas.rs: no areas on SQLite) ---
+    fn outside_area(&self, account_ids: &[&str]) -> Result<Vec<OutsideArea>> {
+        self.outside_area(account_ids)
+    }
+    fn operators(&self) -> Result<Vec<RegisteredOperator>> {
+        self.operators()
+    }
+    fn add_operator(
+        &mut self,
+        login: &str,
+        ods_code: Option<&str>,
+        actor: &str,
+    ) -> Result<RegisteredOperator> {
+        self.add_operator(login, ods_code, actor)
+    }
+    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
+        self.remove_operator(login, actor)
     }
 }
 

@@ -10,6 +10,7 @@
 //! command waits for another operator's write to finish (milliseconds,
 //! default 10000); the tests set it low to check the "locked" message quickly.
 
+mod areas;
 mod audit_inputs;
 mod boundary;
 mod chain;

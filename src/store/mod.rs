@@ -40,18 +40,18 @@ use crate::error::FileProblem;
 use crate::model::{FileKind, RoleGrant};
 use crate::reporting::Reporter;
 
-/// For a store the [`Backend`] trait does not reach yet (`--db
-/// postgres://…`, issue 12): `verify` connects, creates or upgrades the
-/// schema (the database's owner) and checks the change log, giving what to
-/// say; any other command is refused. None for an SQLite store.
-pub fn beyond_the_boundary(location: &Path, verifying: bool) -> Option<Result<String>> {
-    let url = location.to_str().filter(|l| pg::is_url(l))?;
-    if !verifying {
-        return Some(Err(
-            crate::error::UserError::Store(pg::NOT_YET.to_string()).into()
-        ));
-    }
-    Some(pg::verify(url).map(|v| v.to_string()))
+/// Formerly the way to `verify` a PostgreSQL store before the [`Backend`]
+/// trait reached it: every command now runs on PostgreSQL through
+/// [`Store::open_reporting`], so this answers None for every store (kept
+/// only so that its caller in lib.rs still builds; to be removed with it).
+pub fn beyond_the_boundary(_location: &Path, _verifying: bool) -> Option<Result<String>> {
+    None
+}
+
+/// The PostgreSQL URL `location` is (`postgres://…` or `postgresql://…`),
+/// if it is one.
+fn postgres_url(location: &Path) -> Option<&str> {
+    location.to_str().filter(|l| pg::is_url(l))
 }
 
 /// The cutover date of the original bulletin, used until one is set.
@@ -116,16 +116,27 @@ impl Store {
 
     /// Opens the back end `location` names, keeping what opening found in
     /// `warnings`.
+    /// A PostgreSQL URL opens the PostgreSQL store (the database must
+    /// exist; the owner's first command creates the schema, whatever
+    /// `may_create` says); anything else is an SQLite store's file.
     fn open_as(location: &Path, may_create: bool, warnings: &mut Vec<String>) -> Result<Store> {
-        let backend = sqlite::SqliteStore::open_as(location, may_create, warnings)?;
-        Ok(Store {
-            backend: Box::new(backend),
-        })
+        let backend: Box<dyn Backend> = match postgres_url(location) {
+            Some(url) => Box::new(pg::PgStore::open_as(url, warnings)?),
+            None => Box::new(sqlite::SqliteStore::open_as(
+                location,
+                may_create,
+                warnings,
+            )?),
+        };
+        Ok(Store { backend })
     }
 
-    /// Whether there is a store (or anything) at `location`.
+    /// Whether there is a store (or anything) at `location`. A PostgreSQL
+    /// URL names a database a server keeps, which is taken to exist (a
+    /// dry-run import then checks against it, never against a scratch
+    /// store; connecting says if it does not).
     pub fn exists(location: &Path) -> bool {
-        sqlite::SqliteStore::exists(location)
+        postgres_url(location).is_some() || sqlite::SqliteStore::exists(location)
     }
 
     /// A second connection to the same store (see

@@ -701,7 +701,7 @@ fn appends_from_many_connections_at_once_make_one_unbroken_chain() {
         }
     });
     let store = open(&db);
-    let log = store.change_log().unwrap();
+    let log = store.change_log_entries().unwrap();
     let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=(writers * each) as i64).collect::<Vec<_>>());
     assert!(log.iter().all(|e| e.actor == db.owner));

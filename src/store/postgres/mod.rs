@@ -6,13 +6,21 @@
 //! never changes, nothing deleted, the log append-only and chained, the
 //! operator the database login) are kept by the database itself.
 
+mod audit_inputs;
+mod boundary;
 pub mod chain;
 pub mod connect;
+mod lookups;
+mod open;
 pub mod pgpass;
+mod read;
+mod report_cache;
 pub mod schema;
 pub mod tls;
+mod import;
+mod write;
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 
 use anyhow::Result;
 use postgres::types::ToSql;
@@ -22,10 +30,10 @@ pub use connect::{Target, is_url, redact};
 use crate::error::UserError;
 use crate::store::Tampering;
 
-/// A connection to a PostgreSQL store.
-/// The connection sits in a `RefCell` because the store boundary's
-/// methods take `&self` while the driver's take `&mut`; nothing holds the
-/// borrow past one call.
+/// A connection to a PostgreSQL store. The client is in a `RefCell`: the
+/// [`crate::store::Backend`] trait takes `&self`, and one connection serves
+/// one command on one thread (a scan of the audit has a connection of its
+/// own).
 pub struct PgStore {
     client: RefCell<postgres::Client>,
     target: Target,
@@ -84,17 +92,25 @@ impl PgStore {
     }
 
     /// The connection itself, for the queries of the store's own modules.
-    pub fn client(&self) -> RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
+    pub fn client(&mut self) -> &mut postgres::Client {
+        self.client.get_mut()
     }
 
-    /// Another connection to the same store, with the same settings.
-    pub fn second_connection(&self) -> Result<PgStore> {
-        PgStore::connect_to(self.target.clone())
+    /// The connection, borrowed for one query or one streamed result (the
+    /// trait's `&self`). A second borrow while one is held (a visitor asking
+    /// the store something while a listing streams to it) is an error, not
+    /// a panic.
+    pub(crate) fn conn(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
+        self.client.try_borrow_mut().map_err(|_| {
+            anyhow::anyhow!(
+                "the PostgreSQL store {} was asked for a second thing while it was still                  answering the first (a bug in cqrs-admin: please report it)",
+                self.target.shown()
+            )
+        })
     }
 
-    /// The parsed URL this store was reached by.
-    pub fn target(&self) -> &Target {
+    /// Where the store is, for a second connection.
+    pub(crate) fn target(&self) -> &Target {
         &self.target
     }
 
@@ -113,8 +129,7 @@ impl PgStore {
         f: impl Fn(&postgres::Row) -> Result<T, postgres::Error>,
     ) -> Result<Vec<T>> {
         let rows = self
-            .client
-            .borrow_mut()
+            .conn()?
             .query(sql, params)
             .map_err(|e| explain(&self.target, &e))?;
         rows.iter()
@@ -124,8 +139,7 @@ impl PgStore {
 
     /// Runs `sql`; the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        self.client
-            .borrow_mut()
+        self.conn()?
             .execute(sql, params)
             .map_err(|e| explain(&self.target, &e))
     }
@@ -142,8 +156,8 @@ impl PgStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let mut client = self.conn()?;
             let outcome = (|| -> Result<R, postgres::Error> {
-                let mut client = self.client.borrow_mut();
                 let mut tx = client
                     .build_transaction()
                     .isolation_level(isolation)
@@ -167,9 +181,8 @@ impl PgStore {
 
     /// The schema version the store has (0: none yet).
     pub fn schema_version(&self) -> Result<i32> {
-        let exists: bool = self
-            .client
-            .borrow_mut()
+        let mut client = self.conn()?;
+        let exists: bool = client
             .query_one(
                 "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
                 &[],
@@ -179,8 +192,7 @@ impl PgStore {
         if !exists {
             return Ok(0);
         }
-        self.client
-            .borrow_mut()
+        client
             .query_one(
                 "SELECT coalesce(max(version), 0) FROM schema_migrations",
                 &[],
@@ -198,7 +210,7 @@ impl PgStore {
     pub fn migrate(&self) -> Result<Migrated> {
         let shown = self.target.shown().to_string();
         let target = self.target.clone();
-        let mut client = self.client.borrow_mut();
+        let mut client = self.conn()?;
         let mut tx = client.transaction().map_err(|e| explain(&target, &e))?;
         let sql_err = |e: postgres::Error| explain(&target, &e);
         tx.execute(
@@ -360,7 +372,7 @@ impl PgStore {
     }
 
     /// Every change-log entry, in order.
-    pub fn change_log(&self) -> Result<Vec<chain::StoredEntry>> {
+    pub fn change_log_entries(&self) -> Result<Vec<chain::StoredEntry>> {
         self.query(chain::SELECT_ENTRIES, &[], chain::entry)
     }
 
@@ -388,7 +400,7 @@ impl PgStore {
 
     /// Protective triggers missing or disabled, and protective functions
     /// whose body is not the migration's.
-    fn trigger_tampering(&self) -> Result<Vec<Tampering>> {
+    pub(crate) fn trigger_tampering(&self) -> Result<Vec<Tampering>> {
         let found: Vec<(String, String, bool)> = self.query(
             "SELECT c.relname::text, t.tgname::text, t.tgenabled <> 'D'
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid

@@ -1,0 +1,490 @@
+//! Writes other than imports, on PostgreSQL: replacements, reverts,
+//! reinstatements, the cutover date and the kept report.
+//!
+//! Many operators write at once (issue 12, item 5). Every write holds the
+//! store's write lock, a transaction-level advisory lock
+//! (`pg_advisory_xact_lock`, [`WRITE_LOCK`]), from its first statement to
+//! its commit, so writers are serialised as SQLite's `BEGIN IMMEDIATE`
+//! serialises them; a second operator waits for the first to commit.
+//! The transaction is READ COMMITTED on purpose: each statement then sees
+//! everything committed before it, so the caller's re-check of the rules
+//! after [`PgStore::begin_write`] sees every replacement made by whoever
+//! held the lock before (under REPEATABLE READ the snapshot would be taken
+//! by the lock's own statement, before the wait, and a second operator
+//! would re-check against the store as it was before the first committed).
+//! Under the lock no two cqrs-admin writers can deadlock or conflict; a
+//! deadlock or serialization failure met while taking it (another
+//! program's transaction) is retried, from the start, up to 20 times.
+//!
+//! The change log is written by the database (schema.rs): the operator is
+//! the login (`session_user`); the `actor` sent is the Stamp's (`--actor`,
+//! else the user's name), which the database keeps as the entry's
+//! `actor_claim` when it differs from the login, beside it, never instead.
+
+use anyhow::{Result, bail};
+use chrono::NaiveDate;
+use postgres::types::ToSql;
+
+use super::{PgStore, chain};
+use crate::error::UserError;
+use crate::store::{
+    DEFAULT_CUTOVER, DISABLE_OLD_REASON, HEAD_KEY, KeptReport, NewAccount, REENABLE_OLD_REASON,
+    Stamp, TAMPERED_RECOVERY,
+};
+
+/// The advisory lock every write holds until it commits or rolls back:
+/// "CQRW" (migrations hold another, schema::MIGRATION_LOCK).
+pub(super) const WRITE_LOCK: i64 = 0x4351_5257;
+
+/// SQLSTATEs after which taking the lock is worth trying again.
+const RETRIED: &[&str] = &["40001", "40P01"];
+
+/// How many times taking the lock is tried.
+const ATTEMPTS: usize = 20;
+
+/// The settings key holding the generation the kept report was computed at
+/// (and its row count), as the SQLite store keeps it.
+const REPORT_GENERATION_KEY: &str = "report_cache.generation";
+
+/// One change-log entry to append in a write.
+struct Entry<'a> {
+    action: &'a str,
+    old_account_id: Option<&'a str>,
+    new_account_id: Option<&'a str>,
+    email: Option<&'a str>,
+    reason: Option<&'a str>,
+}
+
+impl PgStore {
+    /// Starts a write: begins a READ COMMITTED transaction holding the
+    /// store's write lock (waiting for another operator's write to end),
+    /// and refuses a store changed past cqrs-admin.
+    pub(super) fn begin_write(&self) -> Result<()> {
+        self.begin_locked()?;
+        if let Err(e) = self.refuse_if_tampered() {
+            self.rollback_write();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction and takes the write lock, retrying a deadlock
+    /// or serialization failure met on the way.
+    pub(super) fn begin_locked(&self) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let taken = self.conn()?.batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            ));
+            match taken {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if attempt < ATTEMPTS
+                        && e.code().is_some_and(|c| RETRIED.contains(&c.code())) =>
+                {
+                    self.rollback_write();
+                    tracing::info!(attempt, "taking the write lock retried after a conflict");
+                }
+                Err(e) => {
+                    self.rollback_write();
+                    return Err(self.explain(e));
+                }
+            }
+        }
+    }
+
+    /// Refuses to write to a store changed past cqrs-admin (a protective
+    /// trigger or function changed, a break in the chain), inside the
+    /// write's transaction: under the write lock, nobody appends between
+    /// reading the log and reading its head.
+    fn refuse_if_tampered(&self) -> Result<()> {
+        let mut found = self.trigger_tampering()?;
+        let entries = self.query(chain::SELECT_ENTRIES, &[], chain::entry)?;
+        let head: Option<String> = self
+            .query(
+                "SELECT value FROM settings WHERE key = $1",
+                &[&HEAD_KEY],
+                |r| r.try_get(0),
+            )?
+            .pop();
+        found.extend(chain::check(&entries, head.as_deref()));
+        if found.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = found.iter().map(|t| format!("  {t}")).collect();
+        Err(UserError::Store(format!(
+            "{} was changed outside cqrs-admin, so nothing will be written to it:\n{}\n\
+             To recover, {TAMPERED_RECOVERY}; `cqrs-admin verify` lists what was changed. \
+             Nothing was changed.",
+            self.shown(),
+            list.join("\n")
+        ))
+        .into())
+    }
+
+    /// Nothing to do: the server keeps a long write's changes in its own
+    /// buffers and WAL, and other connections never see them before the
+    /// commit.
+    pub(super) fn prepare_for_bulk(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Undoes everything written since [`PgStore::begin_write`] (and lets go
+    /// of the write lock). A failure means there was nothing to undo, or
+    /// the connection is gone, which undoes it too.
+    pub(super) fn rollback_write(&self) {
+        if let Ok(mut client) = self.conn() {
+            let _ = client.batch_execute("ROLLBACK");
+        }
+    }
+
+    /// Commits everything written since [`PgStore::begin_write`].
+    pub(super) fn commit_write(&self) -> Result<()> {
+        self.conn()?
+            .batch_execute("COMMIT")
+            .map_err(|e| self.explain(e))
+    }
+
+    /// Runs `sql` inside the write; the rows it changed.
+    fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        self.execute(sql, params)
+    }
+
+    /// Appends `entries` in order, in one statement: the database numbers,
+    /// times and chains them, and records the login as the operator and
+    /// `actor` as the claim when it differs from the login.
+    fn append_entries(&self, entries: &[Entry<'_>], actor: &str) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let action: Vec<&str> = entries.iter().map(|e| e.action).collect();
+        let old: Vec<Option<&str>> = entries.iter().map(|e| e.old_account_id).collect();
+        let new: Vec<Option<&str>> = entries.iter().map(|e| e.new_account_id).collect();
+        let email: Vec<Option<&str>> = entries.iter().map(|e| e.email).collect();
+        let reason: Vec<Option<&str>> = entries.iter().map(|e| e.reason).collect();
+        let written = self.run(
+            "INSERT INTO change_log (action, old_account_id, new_account_id, email, reason, actor)
+             SELECT e.action, e.old_id, e.new_id, e.email, e.reason, $6
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                  WITH ORDINALITY AS e(action, old_id, new_id, email, reason, n)
+             ORDER BY e.n",
+            &[&action, &old, &new, &email, &reason, &actor],
+        )?;
+        if written != entries.len() as u64 {
+            bail!(
+                "wrote {written} of {} change-log entries: nothing was changed",
+                entries.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// Creates these replacement accounts: each new account with exactly
+    /// the old account's roles (copied row for row in SQL), the old account
+    /// marked as replaced (and, with `disable_old`, disabled), and the
+    /// change-log entries. The caller has checked every rule inside this
+    /// transaction. Set-based, as on SQLite: the batch travels as arrays,
+    /// and four statements do the work for all of it.
+    pub(super) fn create_replacements(
+        &self,
+        batch: &[NewAccount<'_>],
+        disable_old: bool,
+        stamp: Stamp<'_>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let expected = batch.len() as u64;
+        let old: Vec<&str> = batch.iter().map(|n| n.old_account_id).collect();
+        let new: Vec<&str> = batch.iter().map(|n| n.new_account_id).collect();
+        let email: Vec<&str> = batch.iter().map(|n| n.email).collect();
+        let given: Vec<&str> = batch.iter().map(|n| n.given_name).collect();
+        let family: Vec<&str> = batch.iter().map(|n| n.family_name).collect();
+
+        let created = self.run(
+            "INSERT INTO accounts (account_id, username, email, given_name, family_name, status,
+                                   created_at, last_login_at, replaced_by, replaces)
+             SELECT r.new_id, r.email, r.email, r.given_name, r.family_name, 'active', $6,
+                    NULL, NULL, r.old_id
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                  WITH ORDINALITY AS r(old_id, new_id, email, given_name, family_name, n)
+             ORDER BY r.n",
+            &[&old, &new, &email, &given, &family, &stamp.created_at],
+        )?;
+        if created != expected {
+            bail!("created {created} of {expected} replacement accounts: nothing was changed");
+        }
+
+        // Exactly the old account's roles: organisation, role and
+        // payment-type restrictions, nothing more and nothing less.
+        self.run(
+            "INSERT INTO permissions (account_id, ods_code, role, payment_types)
+             SELECT r.new_id, p.ods_code, p.role, p.payment_types
+             FROM unnest($1::text[], $2::text[]) AS r(old_id, new_id)
+             JOIN permissions p ON p.account_id = r.old_id",
+            &[&old, &new],
+        )?;
+
+        // The old account keeps its email and history; it records which
+        // account replaced it. The WHERE re-states the rules as a last guard.
+        let marked = self.run(
+            "UPDATE accounts
+             SET replaced_by = r.new_id,
+                 status = CASE WHEN $3 THEN 'disabled' ELSE accounts.status END
+             FROM unnest($1::text[], $2::text[]) AS r(old_id, new_id)
+             WHERE accounts.account_id = r.old_id
+               AND accounts.replaced_by IS NULL AND accounts.status = 'active'",
+            &[&old, &new, &disable_old],
+        )?;
+        if marked != expected {
+            bail!(
+                "only {marked} of {expected} old accounts could be marked as replaced: nothing was changed"
+            );
+        }
+
+        // Each replacement, then its `disable` step with --disable-old.
+        let mut entries = Vec::with_capacity(batch.len() * if disable_old { 2 } else { 1 });
+        for n in batch {
+            entries.push(Entry {
+                action: "replace",
+                old_account_id: Some(n.old_account_id),
+                new_account_id: Some(n.new_account_id),
+                email: Some(n.email),
+                reason: n.reason,
+            });
+            if disable_old {
+                entries.push(Entry {
+                    action: "disable",
+                    old_account_id: Some(n.old_account_id),
+                    new_account_id: Some(n.new_account_id),
+                    email: None,
+                    reason: Some(DISABLE_OLD_REASON),
+                });
+            }
+        }
+        self.append_entries(&entries, stamp.actor)?;
+        // Categories changed: the kept report is stale.
+        self.bump_generation()
+    }
+
+    /// Reverts a replacement: disables the replacement account (never
+    /// deletes it), clears the old account's `replaced_by` and, with
+    /// `reenable_old`, makes the old account active again; the change log
+    /// records `revert` (and `enable`).
+    pub(super) fn revert_replacement(
+        &self,
+        old_account_id: &str,
+        new_account_id: &str,
+        email: &str,
+        reason: Option<&str>,
+        reenable_old: bool,
+        stamp: Stamp<'_>,
+    ) -> Result<()> {
+        let disabled = self.run(
+            "UPDATE accounts SET status = 'disabled' WHERE account_id = $1 AND replaces = $2",
+            &[&new_account_id, &old_account_id],
+        )?;
+        let restored = self.run(
+            "UPDATE accounts
+             SET replaced_by = NULL,
+                 status = CASE WHEN $3 THEN 'active' ELSE status END
+             WHERE account_id = $1 AND replaced_by = $2",
+            &[&old_account_id, &new_account_id, &reenable_old],
+        )?;
+        if disabled != 1 || restored != 1 {
+            bail!(
+                "the store changed while reverting {new_account_id} (is it still the \
+                 replacement of {old_account_id}?): nothing was changed"
+            );
+        }
+        let mut entries = vec![Entry {
+            action: "revert",
+            old_account_id: Some(old_account_id),
+            new_account_id: Some(new_account_id),
+            email: Some(email),
+            reason,
+        }];
+        if reenable_old {
+            entries.push(Entry {
+                action: "enable",
+                old_account_id: Some(old_account_id),
+                new_account_id: Some(new_account_id),
+                email: None,
+                reason: Some(REENABLE_OLD_REASON),
+            });
+        }
+        self.append_entries(&entries, stamp.actor)?;
+        self.bump_generation()
+    }
+
+    /// Reinstates a reverted replacement: the replacement account is active
+    /// again and the old account is marked as replaced by it again; the
+    /// change log records `reinstate`. The caller has checked the rules
+    /// inside this transaction.
+    pub(super) fn reinstate_replacement(
+        &self,
+        old_account_id: &str,
+        new_account_id: &str,
+        email: &str,
+        reason: Option<&str>,
+        stamp: Stamp<'_>,
+    ) -> Result<()> {
+        let enabled = self.run(
+            "UPDATE accounts SET status = 'active'
+             WHERE account_id = $1 AND replaces = $2 AND status = 'disabled'",
+            &[&new_account_id, &old_account_id],
+        )?;
+        let marked = self.run(
+            "UPDATE accounts SET replaced_by = $2
+             WHERE account_id = $1 AND replaced_by IS NULL AND status = 'active'",
+            &[&old_account_id, &new_account_id],
+        )?;
+        if enabled != 1 || marked != 1 {
+            bail!(
+                "the store changed while reinstating {new_account_id} (is it still a reverted \
+                 replacement of {old_account_id}?): nothing was changed"
+            );
+        }
+        self.append_entries(
+            &[Entry {
+                action: "reinstate",
+                old_account_id: Some(old_account_id),
+                new_account_id: Some(new_account_id),
+                email: Some(email),
+                reason,
+            }],
+            stamp.actor,
+        )?;
+        self.bump_generation()
+    }
+
+    /// Increases the store's generation, inside the caller's write.
+    pub(super) fn bump_generation(&self) -> Result<()> {
+        self.run(
+            "INSERT INTO settings (key, value) VALUES ('generation', '1')
+             ON CONFLICT (key) DO UPDATE SET value = (settings.value::bigint + 1)::text",
+            &[],
+        )?;
+        Ok(())
+    }
+
+    /// Runs `work` as one write under the write lock: committed if it
+    /// succeeds, else rolled back.
+    fn in_write<R>(&self, work: impl FnOnce() -> Result<R>) -> Result<R> {
+        self.begin_write()?;
+        match work() {
+            Ok(value) => {
+                self.commit_write()?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.rollback_write();
+                Err(e)
+            }
+        }
+    }
+
+    /// Sets the cutover date and records the change in the change log
+    /// (action `cutover`, the old and new dates in its reason), as the
+    /// SQLite store does. Returns the date it replaced.
+    pub(super) fn set_cutover(
+        &mut self,
+        date: NaiveDate,
+        _at: &str,
+        actor: &str,
+    ) -> Result<NaiveDate> {
+        let old = self.in_write(|| {
+            // Read under the write lock: the date this change replaces.
+            let old = self
+                .query(
+                    "SELECT value FROM settings WHERE key = 'cutover'",
+                    &[],
+                    |r| r.try_get::<_, String>(0),
+                )?
+                .pop()
+                .unwrap_or_else(|| DEFAULT_CUTOVER.to_string());
+            let new_text = date.format("%Y-%m-%d").to_string();
+            self.run(
+                "INSERT INTO settings (key, value) VALUES ('cutover', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&new_text],
+            )?;
+            let reason = format!("cutover date changed from {old} to {new_text}");
+            self.append_entries(
+                &[Entry {
+                    action: "cutover",
+                    old_account_id: None,
+                    new_account_id: None,
+                    email: None,
+                    reason: Some(&reason),
+                }],
+                actor,
+            )?;
+            Ok(old)
+        })?;
+        NaiveDate::parse_from_str(&old, "%Y-%m-%d").map_err(|_| {
+            anyhow::anyhow!("the stored cutover date `{old}` is not a date: nothing was changed")
+        })
+    }
+
+    /// Keeps the report's rows for the generation they were computed at.
+    /// Nothing is kept if something was written since, or if a write is
+    /// under way (it will change the generation, or has changed it: the
+    /// rows would be stale, and an audit does not wait for a long write to
+    /// save what is only a short cut for the next report).
+    pub(super) fn save_report_cache(&mut self, generation: u64, report: &KeptReport) -> Result<()> {
+        self.conn()?
+            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .map_err(|e| self.explain(e))?;
+        let kept = (|| -> Result<()> {
+            let locked: bool = self
+                .query(
+                    "SELECT pg_try_advisory_xact_lock($1)",
+                    &[&WRITE_LOCK],
+                    |r| r.try_get(0),
+                )?
+                .pop()
+                .unwrap_or(false);
+            if !locked {
+                tracing::info!("report rows not kept: a write is under way");
+                return Ok(());
+            }
+            let now: Option<String> = self
+                .query(
+                    "SELECT value FROM settings WHERE key = 'generation'",
+                    &[],
+                    |r| r.try_get(0),
+                )?
+                .pop();
+            let now: u64 = now.and_then(|v| v.parse().ok()).unwrap_or(0);
+            if now != generation {
+                // Something was written since the report was computed.
+                return Ok(());
+            }
+            self.run("DELETE FROM report_cache", &[])?;
+            let parts: Vec<&[u8]> = report.parts.iter().map(Vec::as_slice).collect();
+            self.run(
+                "INSERT INTO report_cache (part, rows)
+                 SELECT t.n - 1, t.rows FROM unnest($1::bytea[]) WITH ORDINALITY AS t(rows, n)",
+                &[&parts],
+            )?;
+            // Counted as they were encoded, as on SQLite.
+            let value = format!("{generation} {}", report.count);
+            self.run(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&REPORT_GENERATION_KEY, &value],
+            )?;
+            tracing::info!("report rows written");
+            Ok(())
+        })();
+        match kept {
+            Ok(()) => self.commit_write(),
+            Err(e) => {
+                self.rollback_write();
+                Err(e)
+            }
+        }
+    }
+}

@@ -1106,10 +1106,11 @@ fn organisations(
     Ok((orgs, mailboxes))
 }
 
-struct Args {
-    accounts: u64,
-    seed: u64,
-    out: PathBuf,
+/// What to generate: `accounts` accounts from `seed`, into the folder `out`.
+pub struct Args {
+    pub accounts: u64,
+    pub seed: u64,
+    pub out: PathBuf,
 }
 
 const USAGE: &str = "usage: generate --accounts N --seed S --out DIR";
@@ -1147,7 +1148,12 @@ fn args() -> Result<Args, Box<dyn Error>> {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let args = args()?;
+    generate(&args()?)
+}
+
+/// Writes the five files (tests/integration/pg_commands.rs includes this
+/// file to generate a data set of its own).
+pub fn generate(args: &Args) -> Result<(), Box<dyn Error>> {
     fs::create_dir_all(&args.out)?;
     let mut rng = Rng(args.seed ^ 0x5EED_CA11_AB1E_0001);
     let (orgs, mailboxes) = organisations(args.accounts, &args.out, &mut rng)?;

@@ -13,6 +13,7 @@ mod fuzz;
 mod hostile;
 mod import;
 mod layers;
+mod pg_commands;
 mod pg_foundation;
 mod pg_server;
 mod pg_tls;

@@ -104,13 +104,16 @@ impl PgStore {
             list.dedup();
         }
 
-        for entry in self.query(
-            "SELECT address, given_name, family_name, ods_code, status, mailbox_type
-             FROM directory WHERE lower(address) = ANY($1) AND address = ANY($1)",
+        // By normal form: the directory's addresses are unique ignoring
+        // ASCII case (SQLite's `COLLATE NOCASE`).
+        for (key, entry) in self.query(
+            "SELECT lower(address), address, given_name, family_name, ods_code, status,
+                    mailbox_type
+             FROM directory WHERE lower(address) = ANY($1)",
             &[&emails],
-            |r| directory_from_row(r, 0),
+            |r| Ok((r.try_get::<_, String>(0)?, directory_from_row(r, 1)?)),
         )? {
-            out.directory.insert(entry.address.clone(), entry);
+            out.directory.insert(key, entry);
         }
 
         for (key, id) in self.query(

@@ -290,13 +290,14 @@ impl PgStore {
         )
     }
 
-    /// The directory entry for an address (by normal form).
+    /// The directory entry for an address (by normal form: the directory's
+    /// addresses are unique ignoring ASCII case, as SQLite's `COLLATE
+    /// NOCASE` compares them).
     pub(crate) fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
         Ok(self
             .query(
                 &format!(
-                    "SELECT {DIRECTORY_COLUMNS} FROM directory
-                     WHERE lower(address) = $1 AND address = $1"
+                    "SELECT {DIRECTORY_COLUMNS} FROM directory WHERE lower(address) = $1"
                 ),
                 &[&address_key],
                 |r| directory_from_row(r, 0),

@@ -14,6 +14,7 @@ pub mod address_key;
 mod backend;
 mod chain;
 mod chunk;
+pub mod copy;
 mod kept_report;
 pub mod postgres;
 // Named `pg` here: layers.rs keeps the word for the postgres crate.
@@ -123,9 +124,7 @@ impl Store {
         let backend: Box<dyn Backend> = match postgres_url(location) {
             Some(url) => Box::new(pg::PgStore::open_as(url, warnings)?),
             None => Box::new(sqlite::SqliteStore::open_as(
-                location,
-                may_create,
-                warnings,
+                location, may_create, warnings,
             )?),
         };
         Ok(Store { backend })

@@ -25,4 +25,5 @@ mod safety_files;
 mod safety_store;
 mod signin;
 mod store;
+mod store_copy;
 mod typed_output;

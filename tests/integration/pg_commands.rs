@@ -91,11 +91,9 @@ fn literal(v: rusqlite::types::ValueRef<'_>) -> String {
 
 /// The SQL that fills the PostgreSQL tables with the SQLite store's rows.
 fn copy_sql(sqlite: &Path) -> String {
-    let conn = rusqlite::Connection::open_with_flags(
-        sqlite,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("open the SQLite store");
+    let conn =
+        rusqlite::Connection::open_with_flags(sqlite, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the SQLite store");
     let tables: &[(&str, &str, &str)] = &[
         (
             "organisations",
@@ -125,7 +123,11 @@ fn copy_sql(sqlite: &Path) -> String {
             "activity_id, ods_code, account_id, kind, occurred_at, detail",
         ),
         // The head is moved by the change log's own trigger.
-        ("settings WHERE key <> 'change_log.head'", "key, value", "key, value"),
+        (
+            "settings WHERE key <> 'change_log.head'",
+            "key, value",
+            "key, value",
+        ),
         ("report_cache", "part, rows", "part, rows"),
         (
             "change_log ORDER BY seq",
@@ -207,9 +209,24 @@ fn pair(files: &dyn Fn(&str) -> PathBuf) -> Option<Pair> {
     assert!(pairs.len() >= 3, "the plan made too few replacements");
     let (_, first) = &pairs[0];
     let (_, second) = &pairs[1];
-    on_sqlite(&sqlite, here, &["revert", first, "--reason", "wrong person", "--yes"]).ok();
-    on_sqlite(&sqlite, here, &["reinstate", first, "--reason", "right after all", "--yes"]).ok();
-    on_sqlite(&sqlite, here, &["revert", second, "--reason", "left the practice", "--yes"]).ok();
+    on_sqlite(
+        &sqlite,
+        here,
+        &["revert", first, "--reason", "wrong person", "--yes"],
+    )
+    .ok();
+    on_sqlite(
+        &sqlite,
+        here,
+        &["reinstate", first, "--reason", "right after all", "--yes"],
+    )
+    .ok();
+    on_sqlite(
+        &sqlite,
+        here,
+        &["revert", second, "--reason", "left the practice", "--yes"],
+    )
+    .ok();
     // A whole-store audit keeps the report's rows, which are copied too.
     on_sqlite(&sqlite, here, &["audit", "--format", "csv"]).ok();
     // The owner's first command creates the schema, then the rows go in.
@@ -245,7 +262,10 @@ impl Pair {
         let scrub = |text: &str, name: &str| text.replace(name, "<store>");
         let mut out = Vec::new();
         if a.code != b.code {
-            out.push(format!("exit {} on SQLite, {} on PostgreSQL", a.code, b.code));
+            out.push(format!(
+                "exit {} on SQLite, {} on PostgreSQL",
+                a.code, b.code
+            ));
         }
         if scrub(&a.stdout, &name_a) != scrub(&b.stdout, &name_b) {
             out.push(format!(
@@ -317,7 +337,13 @@ impl Pair {
             vec!["log".into(), "--until".into(), "2000-01-01".into()],
             vec!["cutover".into(), "show".into()],
             vec!["plan".into(), "--out".into(), "-".into()],
-            vec!["export".into(), "--out".into(), "-".into(), "--only".into(), "accounts".into()],
+            vec![
+                "export".into(),
+                "--out".into(),
+                "-".into(),
+                "--only".into(),
+                "accounts".into(),
+            ],
             vec![
                 "export".into(),
                 "--out".into(),
@@ -333,7 +359,12 @@ impl Pair {
             vec!["accounts".into(), "show".into(), reverted.clone()],
             vec!["accounts".into(), "show".into(), "NO-SUCH-ACCOUNT".into()],
             vec!["signin".into(), "nobody.at.all@nhs.net".into()],
-            vec!["replace".into(), "--plan".into(), "plan.csv".into(), "--dry-run".into()],
+            vec![
+                "replace".into(),
+                "--plan".into(),
+                "plan.csv".into(),
+                "--dry-run".into(),
+            ],
             vec!["revert".into(), new.clone(), "--dry-run".into()],
             vec!["reinstate".into(), reverted.clone(), "--dry-run".into()],
             vec![
@@ -357,21 +388,31 @@ impl Pair {
         }
         for email in &emails {
             commands.push(vec!["signin".into(), email.clone()]);
-            commands.push(vec!["signin".into(), format!("  {}  ", email.to_uppercase())]);
+            commands.push(vec![
+                "signin".into(),
+                format!("  {}  ", email.to_uppercase()),
+            ]);
         }
         for code in first_codes(&self.sqlite, 3) {
             commands.push(vec!["audit".into(), "--org".into(), code.clone()]);
             commands.push(vec!["audit".into(), "--contact".into(), code.clone()]);
             commands.push(vec!["report".into(), "--contact".into(), code.clone()]);
-            commands.push(vec!["plan".into(), "--out".into(), "-".into(), "--contact".into(), code]);
+            commands.push(vec![
+                "plan".into(),
+                "--out".into(),
+                "-".into(),
+                "--contact".into(),
+                code,
+            ]);
         }
         // The plan each store would write, for `replace --plan --dry-run`.
-        for (db_dir, run) in [
-            (self.sqlite_dir.path(), true),
-            (self.pg_dir.path(), false),
-        ] {
+        for (db_dir, run) in [(self.sqlite_dir.path(), true), (self.pg_dir.path(), false)] {
             let out = if run {
-                on_sqlite(&self.sqlite, db_dir, &["plan", "--out", "plan.csv", "--force"])
+                on_sqlite(
+                    &self.sqlite,
+                    db_dir,
+                    &["plan", "--out", "plan.csv", "--force"],
+                )
             } else {
                 on_pg(&self.pg, db_dir, &["plan", "--out", "plan.csv", "--force"])
             };

@@ -55,11 +55,8 @@ impl PgStore {
                 .collect()
         });
         let mut connections = connections.into_iter();
-        let mut next = || -> Result<PgStore> {
-            connections
-                .next()
-                .context("three connections were made")?
-        };
+        let mut next =
+            || -> Result<PgStore> { connections.next().context("three connections were made")? };
         let (directory, roles, accounts) = (next()?, next()?, next()?);
         let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
         // The first connection's snapshot, and what it holds, counted in it.

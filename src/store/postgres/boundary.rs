@@ -13,6 +13,7 @@ use super::PgStore;
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
+use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, ExportAccount, Holdings, Import, KeptReport, KeptRow,
     LogEntry, LogFilter, NewAccount, ReplacementLookup, ReplacementPair, Stamp, Tampering,
@@ -229,5 +230,13 @@ impl Backend for PgStore {
     }
     fn early_sync(&self) -> Box<dyn BackgroundSync> {
         self.early_sync()
+    }
+
+    // --- Copying a whole store ---
+    fn copy_out(&self, visit: &mut CopyVisit<'_>) -> Result<()> {
+        self.copy_out(visit)
+    }
+    fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
+        self.copy_in(source)
     }
 }

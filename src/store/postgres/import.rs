@@ -23,9 +23,7 @@ use super::PgStore;
 use crate::error::FileProblem;
 use crate::model::FileKind;
 use crate::store::chunk::{key_len, nullable};
-use crate::store::{
-    BackgroundSync, Chunk, EmailKeys, Import, ImportCounts, RowRef, columns,
-};
+use crate::store::{BackgroundSync, Chunk, EmailKeys, Import, ImportCounts, RowRef, columns};
 
 fn table(kind: FileKind) -> &'static str {
     match kind {
@@ -87,11 +85,9 @@ impl PgStore {
 
     fn count_rows(&self, kind: FileKind) -> Result<u64> {
         let n: i64 = self
-            .query(
-                &format!("SELECT count(*) FROM {}", table(kind)),
-                &[],
-                |r| r.try_get(0),
-            )?
+            .query(&format!("SELECT count(*) FROM {}", table(kind)), &[], |r| {
+                r.try_get(0)
+            })?
             .pop()
             .unwrap_or(0);
         Ok(n as u64)
@@ -327,9 +323,9 @@ impl PgImport<'_> {
         let n = key_len(kind);
         let key = cols[..n].join(", ");
         let known = match account_column(kind) {
-            Some(c) => format!(
-                "WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = s.{c})"
-            ),
+            Some(c) => {
+                format!("WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = s.{c})")
+            }
             None => String::new(),
         };
         let what = if n == 1 {

@@ -10,6 +10,8 @@ mod audit_inputs;
 mod boundary;
 pub mod chain;
 pub mod connect;
+mod copy;
+mod import;
 mod lookups;
 mod open;
 pub mod pgpass;
@@ -17,7 +19,6 @@ mod read;
 mod report_cache;
 pub mod schema;
 pub mod tls;
-mod import;
 mod write;
 
 use std::cell::RefCell;

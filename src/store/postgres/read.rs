@@ -189,7 +189,10 @@ impl PgStore {
     #[cfg(test)]
     pub(crate) fn for_each_account_with_roles(
         &self,
-        visit: &mut dyn FnMut(crate::store::AccountView<'_>, &[crate::store::RoleView<'_>]) -> Result<()>,
+        visit: &mut dyn FnMut(
+            crate::store::AccountView<'_>,
+            &[crate::store::RoleView<'_>],
+        ) -> Result<()>,
     ) -> Result<()> {
         let accounts = self.query(
             "SELECT a.account_id, a.email, a.given_name, a.family_name, a.status,
@@ -296,9 +299,7 @@ impl PgStore {
     pub(crate) fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
         Ok(self
             .query(
-                &format!(
-                    "SELECT {DIRECTORY_COLUMNS} FROM directory WHERE lower(address) = $1"
-                ),
+                &format!("SELECT {DIRECTORY_COLUMNS} FROM directory WHERE lower(address) = $1"),
                 &[&address_key],
                 |r| directory_from_row(r, 0),
             )?

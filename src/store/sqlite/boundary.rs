@@ -13,6 +13,7 @@ use crate::error::FileProblem;
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
+use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
     ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, ReplacementLookup,
@@ -230,6 +231,14 @@ impl Backend for SqliteStore {
     }
     fn early_sync(&self) -> Box<dyn BackgroundSync> {
         Box::new(self.early_sync())
+    }
+
+    // --- Copying a whole store ---
+    fn copy_out(&self, visit: &mut CopyVisit<'_>) -> Result<()> {
+        self.copy_out(visit)
+    }
+    fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
+        self.copy_in(source)
     }
 }
 

@@ -13,6 +13,7 @@
 mod audit_inputs;
 mod boundary;
 mod chain;
+mod copy;
 mod fault;
 mod import;
 mod lookups;

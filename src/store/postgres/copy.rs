@@ -6,7 +6,7 @@
 //! writing; each table streamed (`query_raw`), every value as text.
 //!
 //! In: one write under the store's write lock (write.rs), on a store that
-//! must hold nothing; rows written in multi-row INSERTs of [`BATCH`] rows.
+//! must hold nothing; rows written by binary COPY, [`BATCH`] rows at a time.
 //! The change log is written verbatim with `cqrs_admin.copy_log = 'on'`
 //! for the transaction: the database's own trigger (schema.rs) then keeps
 //! each entry's seq, time, operator, claim and hashes as given, and checks
@@ -15,18 +15,18 @@
 //! the directory's size and the generation are set here.
 
 use anyhow::Result;
+use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 
 use super::PgStore;
 use crate::store::copy::{
-    COPIED_SETTINGS, CopiedTable, CopyCounts, CopySource, CopyVisit, not_empty,
+    COPIED_SETTINGS, CopiedTable, CopyCounts, CopySource, CopyVisit, not_an_integer, not_empty,
 };
 
-/// Rows per INSERT: one round trip carries many rows (a row a round trip
-/// costs about 0.1 ms on a local socket), well inside the 65,535
-/// parameters a statement may have.
-const BATCH: usize = 1000;
+/// Rows per binary COPY: few statements (each a round trip and, on the
+/// change log, one move of the head), and a bounded buffer.
+const BATCH: usize = 20_000;
 
 /// The SELECT reading `table` in its copy order, every column as text.
 fn select_sql(table: CopiedTable) -> String {
@@ -61,32 +61,22 @@ fn select_sql(table: CopiedTable) -> String {
     )
 }
 
-/// The INSERT of `rows` rows of `table`, every parameter text (an integer
-/// column's cast from it).
-fn insert_sql(table: CopiedTable, rows: usize) -> String {
-    let columns = table.columns();
-    let mut values = Vec::with_capacity(rows);
-    let mut n = 0;
-    for _ in 0..rows {
-        let one: Vec<String> = columns
-            .iter()
-            .map(|c| {
-                n += 1;
-                if c.integer {
-                    format!("${n}::text::bigint")
-                } else {
-                    format!("${n}::text")
-                }
-            })
-            .collect();
-        values.push(format!("({})", one.join(", ")));
-    }
+/// The COPY writing the copied columns of `table`.
+fn copy_sql(table: CopiedTable) -> String {
     format!(
-        "INSERT INTO {} ({}) VALUES {}",
+        "COPY {} ({}) FROM STDIN (FORMAT binary)",
         table.name(),
-        table.column_list(),
-        values.join(", ")
+        table.column_list()
     )
+}
+
+/// The binary COPY types of `table`'s columns, in order.
+fn copy_types(table: CopiedTable) -> Vec<Type> {
+    table
+        .columns()
+        .iter()
+        .map(|c| if c.integer { Type::INT8 } else { Type::TEXT })
+        .collect()
 }
 
 impl PgStore {
@@ -194,7 +184,7 @@ impl PgStore {
     }
 
     /// Writes the buffered rows of `table` (their values one after
-    /// another) in one INSERT, and empties the buffer.
+    /// another) in one binary COPY, and empties the buffer.
     fn write_batch(
         &self,
         table: Option<CopiedTable>,
@@ -203,13 +193,38 @@ impl PgStore {
         let Some(table) = table else {
             return Ok(());
         };
-        let width = table.columns().len();
         if batch.is_empty() {
             return Ok(());
         }
-        let params: Vec<&(dyn ToSql + Sync)> =
-            batch.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.execute(&insert_sql(table, batch.len() / width), &params)?;
+        let columns = table.columns();
+        let types = copy_types(table);
+        let mut client = self.conn()?;
+        let sink = client
+            .copy_in(copy_sql(table).as_str())
+            .map_err(|e| self.explain(e))?;
+        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        let mut integers: Vec<Option<i64>> = vec![None; columns.len()];
+        for row in batch.chunks(columns.len()) {
+            for ((column, value), integer) in columns.iter().zip(row).zip(integers.iter_mut()) {
+                *integer = match (column.integer, value) {
+                    (true, Some(v)) => Some(
+                        v.parse()
+                            .map_err(|_| not_an_integer(table, column.name, v))?,
+                    ),
+                    _ => None,
+                };
+            }
+            let values: Vec<&(dyn ToSql + Sync)> = columns
+                .iter()
+                .zip(row)
+                .zip(&integers)
+                .map(|((column, value), integer)| -> &(dyn ToSql + Sync) {
+                    if column.integer { integer } else { value }
+                })
+                .collect();
+            writer.write(&values).map_err(|e| self.explain(e))?;
+        }
+        writer.finish().map_err(|e| self.explain(e))?;
         batch.clear();
         Ok(())
     }

@@ -60,7 +60,8 @@ const fn integer(name: &'static str) -> Column {
 pub const COPIED_SETTINGS: &[&str] = &["cutover"];
 
 impl CopiedTable {
-    /// Every copied table, in the order a copy reads and writes them.
+    /// Every copied table, in the order a copy reads and writes them (the
+    /// order they are declared in: `table as usize` is its place here).
     pub const ALL: [CopiedTable; 7] = [
         CopiedTable::Organisations,
         CopiedTable::Accounts,
@@ -251,6 +252,14 @@ mod tests {
             for key in table.order_by().split(", ") {
                 assert!(names.contains(&key), "{} {key}", table.name());
             }
+        }
+    }
+
+    #[test]
+    fn every_table_is_at_its_own_place_in_the_list() {
+        // A back end may index per-table things by `table as usize`.
+        for (i, table) in CopiedTable::ALL.iter().enumerate() {
+            assert_eq!(*table as usize, i);
         }
     }
 

@@ -96,11 +96,12 @@ impl SqliteStore {
         let mut chain = Chain::default();
         {
             let conn: &Connection = &write;
+            let inserts: Vec<String> = CopiedTable::ALL.iter().map(|&t| insert_sql(t)).collect();
             let mut visit = |table: CopiedTable, values: &[Option<&str>]| -> Result<()> {
                 if table == CopiedTable::ChangeLog {
                     chain.follow(values)?;
                 }
-                insert_row(conn, table, values).map_err(|e| match e {
+                insert_row(conn, &inserts[table as usize], table, values).map_err(|e| match e {
                     Insert::Sql(e) => store_error(&path, e),
                     Insert::Value(e) => e,
                 })?;
@@ -138,19 +139,14 @@ fn held_rows(conn: &Connection) -> rusqlite::Result<Vec<(CopiedTable, u64)>> {
     Ok(held)
 }
 
-/// Writes one copied row as it came. Integer columns are bound as integers
-/// (SQLite's STRICT tables would refuse their text).
-fn insert_row(
-    conn: &Connection,
-    table: CopiedTable,
-    values: &[Option<&str>],
-) -> Result<(), Insert> {
-    let columns = table.columns();
-    let names: Vec<&str> = columns
+/// The INSERT of one row of `table`.
+fn insert_sql(table: CopiedTable) -> String {
+    let names: Vec<&str> = table
+        .columns()
         .iter()
         .map(|c| sqlite_column(table, c.name))
         .collect();
-    let sql = format!(
+    format!(
         "INSERT INTO {} ({}) VALUES ({})",
         table.name(),
         names.join(", "),
@@ -158,7 +154,19 @@ fn insert_row(
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )
+}
+
+/// Writes one copied row as it came (`sql`: [`insert_sql`]). Integer
+/// columns are bound as integers (SQLite's STRICT tables would refuse
+/// their text).
+fn insert_row(
+    conn: &Connection,
+    sql: &str,
+    table: CopiedTable,
+    values: &[Option<&str>],
+) -> Result<(), Insert> {
+    let columns = table.columns();
     let mut integers: Vec<Option<i64>> = Vec::with_capacity(columns.len());
     for (column, value) in columns.iter().zip(values) {
         integers.push(match (column.integer, value) {
@@ -177,7 +185,7 @@ fn insert_row(
             if column.integer { integer } else { value }
         })
         .collect();
-    conn.prepare_cached(&sql)
+    conn.prepare_cached(sql)
         .and_then(|mut stmt| stmt.execute(params.as_slice()))
         .map_err(Insert::Sql)?;
     Ok(())

@@ -17,6 +17,7 @@ mod pg_commands;
 mod pg_foundation;
 mod pg_server;
 mod pg_tls;
+mod pg_writes;
 mod plumbing;
 mod replace;
 mod report;

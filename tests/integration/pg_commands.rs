@@ -510,3 +510,50 @@ fn every_reading_command_gives_the_same_output_on_both_back_ends_for_a_generated
     let differences = pair.every_command_differences();
     assert!(differences.is_empty(), "{}", differences.join("\n\n"));
 }
+
+#[test]
+fn the_log_shows_the_login_and_beside_it_a_claim_that_differs() {
+    let Some(db) = pg_server::database() else {
+        return;
+    };
+    db.run(&["cutover", "show"]).ok();
+    // Appended as cqrs-admin's writes append them: the database records
+    // the login as the operator and keeps any claim beside it.
+    db.psql_owner(&format!(
+        "INSERT INTO change_log (action, old_account_id, reason, actor_claim) VALUES
+             ('replace', 'U1', 'no claim', NULL),
+             ('replace', 'U2', 'the login claimed', '{}'),
+             ('replace', 'U3', 'another claimed', 'mallory')",
+        db.owner
+    ))
+    .ok();
+    let actors = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--format", "csv", "log"];
+        all.extend(args);
+        db.run(&all)
+            .ok()
+            .csv()
+            .into_iter()
+            .map(|row| format!("{} {}", row["old_account_id"], row["actor"]))
+            .collect()
+    };
+    let owner = &db.owner;
+    assert_eq!(
+        actors(&[]),
+        [
+            format!("U1 {owner}"),
+            format!("U2 {owner}"),
+            format!("U3 {owner} (--actor mallory)")
+        ]
+    );
+    // --by finds an entry by its login or by its claim.
+    assert_eq!(
+        actors(&["--by", "mallory"]),
+        [format!("U3 {owner} (--actor mallory)")]
+    );
+    assert_eq!(actors(&["--by", owner]).len(), 3);
+    // The chain covers the claim: verify finds it unbroken.
+    let out = db.run(&["verify"]).ok();
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("unbroken chain of 3 entries"), "{said}");
+}

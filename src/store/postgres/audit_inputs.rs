@@ -445,9 +445,14 @@ mod tests {
         cut.truncate(cut.len() - 5);
         let e = read_all(cut, false).unwrap_err().to_string();
         assert!(e.contains("ended inside a row"), "{e}");
-        let e = read_all(b"U1\ta@nhs.net\n".to_vec(), false)
+        // COPY's text format, as a server asked wrongly would send it.
+        let e = read_all(b"U1\tann.smith@nhs.net\tAnn\tSmith\t0\n".to_vec(), false)
             .unwrap_err()
             .to_string();
         assert!(e.contains("not in the binary format"), "{e}");
+        let e = read_all(SIGNATURE[..5].to_vec(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ended inside its header"), "{e}");
     }
 }

@@ -27,7 +27,7 @@ impl Backend for PgStore {
         self.shown().to_string()
     }
     fn second_connection(&self) -> Result<Box<dyn Backend>> {
-        Ok(Box::new(self.reconnect()?))
+        Ok(Box::new(PgStore::second_connection(self)?))
     }
     fn tampering(&self) -> Result<Vec<Tampering>> {
         self.tampering()

@@ -21,7 +21,7 @@ pub mod schema;
 pub mod tls;
 mod write;
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 
 use anyhow::Result;
 use postgres::types::ToSql;
@@ -93,25 +93,31 @@ impl PgStore {
     }
 
     /// The connection itself, for the queries of the store's own modules.
-    pub fn client(&mut self) -> &mut postgres::Client {
-        self.client.get_mut()
+    pub fn client(&self) -> RefMut<'_, postgres::Client> {
+        self.client.borrow_mut()
     }
 
     /// The connection, borrowed for one query or one streamed result (the
     /// trait's `&self`). A second borrow while one is held (a visitor asking
     /// the store something while a listing streams to it) is an error, not
     /// a panic.
-    pub(crate) fn conn(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
+    pub(crate) fn conn(&self) -> Result<RefMut<'_, postgres::Client>> {
         self.client.try_borrow_mut().map_err(|_| {
             anyhow::anyhow!(
-                "the PostgreSQL store {} was asked for a second thing while it was still                  answering the first (a bug in cqrs-admin: please report it)",
+                "the PostgreSQL store {} was asked for a second thing while it was still \
+                 answering the first (a bug in cqrs-admin: please report it)",
                 self.target.shown()
             )
         })
     }
 
-    /// Where the store is, for a second connection.
-    pub(crate) fn target(&self) -> &Target {
+    /// Another connection to the same store, with the same settings.
+    pub fn second_connection(&self) -> Result<PgStore> {
+        PgStore::connect_to(self.target.clone())
+    }
+
+    /// The parsed URL this store was reached by.
+    pub fn target(&self) -> &Target {
         &self.target
     }
 
@@ -211,7 +217,7 @@ impl PgStore {
     pub fn migrate(&self) -> Result<Migrated> {
         let shown = self.target.shown().to_string();
         let target = self.target.clone();
-        let mut client = self.conn()?;
+        let mut client = self.client.borrow_mut();
         let mut tx = client.transaction().map_err(|e| explain(&target, &e))?;
         let sql_err = |e: postgres::Error| explain(&target, &e);
         tx.execute(

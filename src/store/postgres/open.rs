@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 
-use super::PgStore;
+use super::{Migrated, PgStore};
 use crate::store::TAMPERED_RECOVERY;
 
 impl PgStore {
@@ -18,13 +18,18 @@ impl PgStore {
     /// every write refuses it.
     pub(crate) fn open_as(url: &str, warnings: &mut Vec<String>) -> Result<PgStore> {
         let store = PgStore::connect(url)?;
-        let migrated = store.migrate()?;
-        if migrated.from != migrated.to {
-            tracing::info!(
-                from = migrated.from,
-                to = migrated.to,
-                "PostgreSQL schema created or upgraded"
-            );
+        // Said once, by the command that did it: the owner learns that the
+        // store now exists (or was upgraded) and at which version.
+        match store.migrate()? {
+            Migrated { from, to } if from == to => {}
+            Migrated { from: 0, to } => warnings.push(format!(
+                "the PostgreSQL store {} had no cqrs-admin schema: schema version {to}, created now",
+                store.shown()
+            )),
+            Migrated { from, to } => warnings.push(format!(
+                "the PostgreSQL store {}: schema version {to}, upgraded now from {from}",
+                store.shown()
+            )),
         }
         let found = store.trigger_tampering()?;
         if !found.is_empty() {
@@ -37,11 +42,5 @@ impl PgStore {
             ));
         }
         Ok(store)
-    }
-
-    /// A second connection to the same store, already opened (and so
-    /// migrated and checked) once.
-    pub(crate) fn reconnect(&self) -> Result<PgStore> {
-        PgStore::connect_to(self.target().clone())
     }
 }

@@ -141,6 +141,9 @@ pub enum Command {
     /// Register database logins as operators, national or for one organisation's area (PostgreSQL).
     #[command(subcommand)]
     Operators(OperatorsCommand),
+    /// Work on a whole store: copy it to another back end.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -485,6 +488,22 @@ pub struct LogArgs {
     /// Only entries about this account (old or new).
     #[arg(long)]
     pub account: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a whole store into a new or empty one (SQLite to PostgreSQL and back):
+    /// every table, the change log and its hash chain, and the cutover date.
+    Copy(StoreCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The store to copy: an SQLite file or a postgres:// URL (--db is not used).
+    pub from: PathBuf,
+    /// The store to copy into: a new SQLite file, an empty one, or an empty
+    /// PostgreSQL database (postgres:// URL, the database's owner).
+    pub to: PathBuf,
 }
 
 #[derive(Debug, Args)]

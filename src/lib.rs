@@ -24,7 +24,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::CommandFactory;
 
-use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand, OperatorsCommand};
+use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand, OperatorsCommand, StoreCommand};
 use crate::commands::cutover::Dates;
 use crate::error::UserError;
 use crate::output::{Shell, Sink, views};
@@ -120,6 +120,11 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     refuse_control_characters(&cli)?;
+    // `store copy` names its two stores itself; --db is not used.
+    if let Command::Store(StoreCommand::Copy(args)) = &cli.command {
+        let copied = commands::store_copy::run(&args.from, &args.to, &shell)?;
+        return Ok(views::store_copy(&copied, cli.format)?);
+    }
     // A store the Backend trait does not reach yet (PostgreSQL): `verify`
     // only, which also creates or upgrades its schema.
     if let Some(verified) =
@@ -315,7 +320,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let done = commands::operators::remove(&mut store, role, &operator(&cli))?;
             views::operator_change(&done, format)?;
         }
-        Command::Completions { .. } | Command::Man(_) => unreachable!("handled above"),
+        Command::Completions { .. } | Command::Man(_) | Command::Store(_) => {
+            unreachable!("handled above")
+        }
     }
     Ok(())
 }

@@ -24,4 +24,5 @@ pub(crate) mod replace;
 pub(crate) mod report;
 pub(crate) mod revert;
 pub(crate) mod signin;
+pub(crate) mod store_copy;
 pub(crate) mod verify;

@@ -10,6 +10,7 @@ use crate::commands::cutover::Dates;
 use crate::commands::import::ImportOutcome;
 use crate::commands::report::{self, Report};
 use crate::commands::signin::Signin;
+use crate::commands::store_copy::CopiedStore;
 use crate::model::RoleGrant;
 use crate::rules::{Section, SigninOutcome};
 
@@ -511,4 +512,29 @@ pub fn operator_change(
         return sink.finish();
     }
     print_text(&text)
+}
+/// What `store copy` wrote: rows per table (table, CSV; the whole record
+/// in JSON), and a line on standard error naming both stores and the
+/// chain's newest entry, to compare with `verify` on either.
+pub fn store_copy(copied: &CopiedStore, format: Format) -> io::Result<()> {
+    if format == Format::Json {
+        print_json(copied)?;
+    } else {
+        let mut sink = Sink::stdout(format, crate::commands::store_copy::COLUMNS)?;
+        for t in &copied.tables {
+            sink.row(&[t.table.name().to_string(), t.rows.to_string()])?;
+        }
+        sink.finish()?;
+    }
+    let head = match (&copied.head_seq, &copied.head_hash) {
+        (Some(seq), Some(hash)) => {
+            format!("its change log is the same chain of {seq} entries (newest hash {hash})")
+        }
+        _ => "its change log is empty".to_string(),
+    };
+    message(&format!(
+        "copied the store {} into {}: {head}",
+        copied.from, copied.to
+    ));
+    Ok(())
 }

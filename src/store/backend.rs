@@ -23,6 +23,7 @@ use chrono::NaiveDate;
 use super::areas::{OutsideArea, RegisteredOperator};
 use super::chain::Tampering;
 use super::chunk::{Chunk, EmailKeys, RowRef};
+use super::copy::{CopyCounts, CopySource, CopyVisit};
 use super::kept_report::{KeptReport, KeptRow};
 use super::progress::{
     ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow,
@@ -273,6 +274,20 @@ pub trait Backend: Send {
     /// Takes a login's registration back, logged; the owner only. Returns
     /// the registration it was.
     fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator>;
+
+    // --- Copying a whole store ---------------------------------------------
+
+    /// Every row of every table a copy carries (`copy::CopiedTable::ALL`,
+    /// in that order; each table's rows in key order, the directory in its
+    /// own order, the change log oldest first), all from one snapshot.
+    fn copy_out(&self, visit: &mut CopyVisit<'_>) -> Result<()>;
+    /// Fills this store, which must hold nothing (else refused, nothing
+    /// changed), with every row `source` hands the writer it is given, in
+    /// one transaction: the change log verbatim, each entry checked to
+    /// continue the chain (else refused whole); what is derived (look-up
+    /// tables, the directory's size, the head) built from the copied rows,
+    /// and the generation moved on. The rows written, per table.
+    fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts>;
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

@@ -15,6 +15,7 @@ mod areas;
 mod backend;
 mod chain;
 mod chunk;
+pub mod copy;
 mod kept_report;
 pub mod postgres;
 // Named `pg` here: layers.rs keeps the word for the postgres crate.

@@ -33,4 +33,5 @@ mod safety_store;
 mod signin;
 mod smtp_server;
 mod store;
+mod store_copy;
 mod typed_output;

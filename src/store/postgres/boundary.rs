@@ -15,6 +15,7 @@ use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Not
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
+use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, ExportAccount, Holdings, Import, KeptReport, KeptRow,
     LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup,
@@ -305,5 +306,13 @@ impl Backend for PgStore {
     }
     fn follow_ups(&self) -> Result<HashMap<String, FollowUp>> {
         self.follow_ups()
+    }
+
+    // --- Copying a whole store ---
+    fn copy_out(&self, visit: &mut CopyVisit<'_>) -> Result<()> {
+        self.copy_out(visit)
+    }
+    fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
+        self.copy_in(source)
     }
 }

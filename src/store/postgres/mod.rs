@@ -11,6 +11,7 @@ mod audit_inputs;
 mod boundary;
 pub mod chain;
 pub mod connect;
+mod copy;
 mod import;
 mod lookups;
 mod not_yet;

@@ -13,6 +13,7 @@ use crate::error::FileProblem;
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
+use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
     AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
     ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, OutsideArea,
@@ -305,6 +306,14 @@ impl Backend for SqliteStore {
     }
     fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
         self.remove_operator(login, actor)
+    }
+
+    // --- Copying a whole store ---
+    fn copy_out(&self, visit: &mut CopyVisit<'_>) -> Result<()> {
+        self.copy_out(visit)
+    }
+    fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
+        self.copy_in(source)
     }
 }
 

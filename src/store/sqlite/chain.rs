@@ -76,7 +76,7 @@ pub fn append(conn: &Connection, entries: &[NewEntry<'_>]) -> rusqlite::Result<(
     set_head(conn, seq, &prev)
 }
 
-fn set_head(conn: &Connection, seq: i64, hash: &str) -> rusqlite::Result<()> {
+pub(super) fn set_head(conn: &Connection, seq: i64, hash: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

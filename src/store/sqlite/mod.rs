@@ -14,6 +14,7 @@ mod areas;
 mod audit_inputs;
 mod boundary;
 mod chain;
+mod copy;
 mod fault;
 mod import;
 mod lookups;

@@ -10,8 +10,6 @@ use anyhow::Result;
 use chrono::NaiveDate;
 
 use super::PgStore;
-#[allow(unused_imports)]
-use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
@@ -21,6 +19,8 @@ use crate::store::{
     LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup,
     ReplacementPair, Stamp, Tampering,
 };
+#[allow(unused_imports)]
+use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
 
 impl Backend for PgStore {
     fn file(&self) -> Option<&Path> {

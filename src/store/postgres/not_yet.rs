@@ -50,7 +50,10 @@ impl PgStore {
     pub(super) fn snapshots(&self) -> Result<Vec<SnapshotRow>> {
         Ok(Vec::new())
     }
-    pub(super) fn contact_progress(&self, _contact: Option<&str>) -> Result<Vec<ContactProgressRow>> {
+    pub(super) fn contact_progress(
+        &self,
+        _contact: Option<&str>,
+    ) -> Result<Vec<ContactProgressRow>> {
         Ok(Vec::new())
     }
     pub(super) fn add_note(&mut self, _account_id: &str, _note: &Note) -> Result<()> {

@@ -188,3 +188,44 @@ impl std::fmt::Display for Tampering {
         }
     }
 }
+
+/// Judges the chain's head record (`SEQ:HASH` in settings, if any) against
+/// the last entry the check found (its seq and the hash it should have),
+/// adding what that shows to `out`: a later entry than the head was written
+/// past cqrs-admin (every append moves the head), a head naming the last
+/// entry with another hash means it was edited, a head naming an entry that
+/// is not there means entries were removed. The same judgement for every
+/// back end.
+pub(super) fn judge_head(
+    head: Option<&str>,
+    last: Option<&(i64, String)>,
+    out: &mut Vec<Tampering>,
+) {
+    let Some((seq, hash)) = head.and_then(|h| h.split_once(':')) else {
+        if last.is_some() {
+            out.push(Tampering::HeadRemoved);
+        }
+        return;
+    };
+    let head_seq: i64 = seq.parse().unwrap_or(-1);
+    match last {
+        Some((s, h)) if *s == head_seq && h == hash => {}
+        Some((s, _)) if *s > head_seq => {
+            if !out
+                .iter()
+                .any(|t| matches!(t, Tampering::ChainBroken(_) | Tampering::EntryEdited(_)))
+            {
+                out.push(Tampering::ChainBroken(head_seq + 1));
+            }
+        }
+        Some((s, _)) if *s == head_seq => {
+            if !out.contains(&Tampering::EntryEdited(*s)) {
+                out.push(Tampering::EntryEdited(*s));
+            }
+        }
+        other => out.push(Tampering::HeadMissing {
+            head_seq,
+            last_seq: other.map(|(s, _)| *s),
+        }),
+    }
+}

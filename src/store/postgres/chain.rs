@@ -121,33 +121,7 @@ pub fn check_links<'a>(
         expected_prev = e.hash.map(str::to_string).unwrap_or(e.computed);
         last = Some((e.seq, expected_prev.clone()));
     }
-    match head.and_then(|h| h.split_once(':')) {
-        Some((seq, hash)) => {
-            let head_seq: i64 = seq.parse().unwrap_or(-1);
-            match &last {
-                Some((s, h)) if *s == head_seq && h == hash => {}
-                Some((s, _)) if *s > head_seq => {
-                    if !out
-                        .iter()
-                        .any(|t| matches!(t, Tampering::ChainBroken(_) | Tampering::EntryEdited(_)))
-                    {
-                        out.push(Tampering::ChainBroken(head_seq + 1));
-                    }
-                }
-                Some((s, _)) if *s == head_seq => {
-                    if !out.contains(&Tampering::EntryEdited(*s)) {
-                        out.push(Tampering::EntryEdited(*s));
-                    }
-                }
-                other => out.push(Tampering::HeadMissing {
-                    head_seq,
-                    last_seq: other.as_ref().map(|(s, _)| *s),
-                }),
-            }
-        }
-        None if last.is_some() => out.push(Tampering::HeadRemoved),
-        None => {}
-    }
+    crate::store::chain::judge_head(head, last.as_ref(), &mut out);
     out
 }
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema;
-use crate::store::chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
+use crate::store::chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash, judge_head};
 
 /// One entry to append: the content without its seq (the next one is used).
 #[derive(Debug, Clone)]
@@ -236,35 +236,7 @@ pub fn check_chain(conn: &Connection) -> rusqlite::Result<Vec<Tampering>> {
         last = Some((seq, expected_prev.clone()));
     }
     let head = super::setting(conn, HEAD_KEY)?;
-    if let Some(head) = head
-        && let Some((seq, hash)) = head.split_once(':')
-    {
-        let head_seq: i64 = seq.parse().unwrap_or(-1);
-        match &last {
-            Some((s, h)) if *s == head_seq && h == hash => {}
-            // A later entry than the head: written past cqrs-admin (every
-            // append moves the head). Reported as a break at that entry.
-            Some((s, _)) if *s > head_seq => {
-                if !out
-                    .iter()
-                    .any(|t| matches!(t, Tampering::ChainBroken(_) | Tampering::EntryEdited(_)))
-                {
-                    out.push(Tampering::ChainBroken(head_seq + 1));
-                }
-            }
-            Some((s, _)) if *s == head_seq => {
-                if !out.contains(&Tampering::EntryEdited(*s)) {
-                    out.push(Tampering::EntryEdited(*s));
-                }
-            }
-            other => out.push(Tampering::HeadMissing {
-                head_seq,
-                last_seq: other.as_ref().map(|(s, _)| *s),
-            }),
-        }
-    } else if last.is_some() {
-        out.push(Tampering::HeadRemoved);
-    }
+    judge_head(head.as_deref(), last.as_ref(), &mut out);
     Ok(out)
 }
 

@@ -246,3 +246,28 @@ pub(super) fn sort_by_key<'a, T: Copy>(
 pub fn written_in_key_order(kind: FileKind, fresh: bool) -> bool {
     fresh && !matches!(kind, FileKind::Organisations | FileKind::Directory)
 }
+
+/// Of the directory entries on these lines (key, first, later), which share
+/// a look-up key, those whose addresses are equal ignoring case: the
+/// repeated addresses, each a problem on its later line. `address` gives the
+/// address written from a line (a back end reads it back however it can).
+pub(super) fn repeated_addresses(
+    pairs: &[(i64, u64, u64)],
+    mut address: impl FnMut(u64) -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<Vec<crate::error::FileProblem>> {
+    let mut problems = Vec::new();
+    for &(_, first, later) in pairs {
+        if let (Some(a), Some(b)) = (address(first)?, address(later)?)
+            && a.eq_ignore_ascii_case(&b)
+        {
+            problems.push(crate::error::FileProblem {
+                line: later,
+                column: Some("address".to_string()),
+                message: format!(
+                    "address {b} is also on line {first}: each address may appear only once"
+                ),
+            });
+        }
+    }
+    Ok(problems)
+}

@@ -392,9 +392,8 @@ impl PgImport<'_> {
     /// look-up key: those whose addresses are equal ignoring case are
     /// repeated addresses.
     pub fn repeated_addresses(&self, pairs: &[(i64, u64, u64)]) -> Result<Vec<FileProblem>> {
-        let mut problems = Vec::new();
         if pairs.is_empty() {
-            return Ok(problems);
+            return Ok(Vec::new());
         }
         let lines: Vec<i64> = pairs
             .iter()
@@ -410,20 +409,7 @@ impl PgImport<'_> {
             )?
             .into_iter()
             .collect();
-        for &(_, first, later) in pairs {
-            if let (Some(a), Some(b)) = (found.get(&first), found.get(&later))
-                && a.eq_ignore_ascii_case(b)
-            {
-                problems.push(FileProblem {
-                    line: later,
-                    column: Some("address".to_string()),
-                    message: format!(
-                        "address {b} is also on line {first}: each address may appear only once"
-                    ),
-                });
-            }
-        }
-        Ok(problems)
+        crate::store::chunk::repeated_addresses(pairs, |line| Ok(found.get(&line).cloned()))
     }
 
     /// Ends the import: the counts, and the commit when `commit` (else the

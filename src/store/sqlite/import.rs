@@ -560,31 +560,16 @@ impl SqliteImport<'_> {
     /// share a look-up key: those whose addresses are equal ignoring case are
     /// repeated addresses.
     pub fn repeated_addresses(&self, pairs: &[(i64, u64, u64)]) -> Result<Vec<FileProblem>> {
-        let mut problems = Vec::new();
         if pairs.is_empty() {
-            return Ok(problems);
+            return Ok(Vec::new());
         }
         let mut stmt = self
             .conn
             .prepare_cached("SELECT address FROM directory WHERE rowid = ?1")?;
-        let mut address = |line: u64| -> Result<Option<String>> {
+        crate::store::chunk::repeated_addresses(pairs, |line| {
             let line = i64::try_from(line).unwrap_or(i64::MAX);
             Ok(stmt.query_row([line], |r| r.get(0)).optional()?)
-        };
-        for &(_, first, later) in pairs {
-            if let (Some(a), Some(b)) = (address(first)?, address(later)?)
-                && a.eq_ignore_ascii_case(&b)
-            {
-                problems.push(FileProblem {
-                    line: later,
-                    column: Some("address".to_string()),
-                    message: format!(
-                        "address {b} is also on line {first}: each address may appear only once"
-                    ),
-                });
-            }
-        }
-        Ok(problems)
+        })
     }
 
     /// `emails` are (address normal form, account_id) of the accounts

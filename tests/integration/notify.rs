@@ -239,6 +239,22 @@ fn after_a_relay_refuses_part_way_the_next_run_sends_exactly_the_rest() {
     check_round(&good.received(), &e, FROM);
 }
 
+/// Starts `notify --smtp URL --yes` in the background as `actor`, its output
+/// discarded: for a run to be killed or overlapped while it sends.
+fn spawn_sending(store: &Store, actor: &str, url: &str) -> std::process::Child {
+    std::process::Command::new(crate::common::binary())
+        .arg("--db")
+        .arg(&store.db)
+        .env("CQRS_ADMIN_ACTOR", actor)
+        .args([
+            "--today", TODAY, "notify", "--from", FROM, "--smtp", url, "--yes",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn a_run_killed_mid_message_is_finished_by_the_next_run() {
     if !smtp_server::available("a_run_killed_mid_message_is_finished_by_the_next_run") {
@@ -249,24 +265,7 @@ fn a_run_killed_mid_message_is_finished_by_the_next_run() {
     let log = store.dir.path().join("received.jsonl");
     {
         let mut hanging = Server::start(&log, Fault::HangAfter(4));
-        let mut child = std::process::Command::new(crate::common::binary())
-            .arg("--db")
-            .arg(&store.db)
-            .env("CQRS_ADMIN_ACTOR", "test-operator")
-            .args([
-                "--today",
-                TODAY,
-                "notify",
-                "--from",
-                FROM,
-                "--smtp",
-                &hanging.url(),
-                "--yes",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sending(&store, "test-operator", &hanging.url());
         // The fifth message is in flight, unanswered: kill the run now.
         hanging.wait_until_hanging();
         child.kill().unwrap();
@@ -617,24 +616,7 @@ fn a_second_operator_cannot_send_while_a_run_is_sending() {
     let e = expected(&store);
     let log = store.dir.path().join("received.jsonl");
     let mut hanging = Server::start(&log, Fault::HangAfter(2));
-    let mut first = std::process::Command::new(crate::common::binary())
-        .arg("--db")
-        .arg(&store.db)
-        .env("CQRS_ADMIN_ACTOR", "first-operator")
-        .args([
-            "--today",
-            TODAY,
-            "notify",
-            "--from",
-            FROM,
-            "--smtp",
-            &hanging.url(),
-            "--yes",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn_sending(&store, "first-operator", &hanging.url());
     // The first run is part-way, holding a message in flight.
     hanging.wait_until_hanging();
     let good = Server::start(&log, Fault::None);

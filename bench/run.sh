@@ -16,7 +16,10 @@
 #      in the sqlite3 shell on its tables;
 #   3. `plan --out P`, then `replace --plan P --yes` on a copy of the store
 #      (replacements a second);
-#   4. `report --format csv`, `signin ADDRESS` and `history ACCOUNT_ID`.
+#   4. `report --format csv`, `signin ADDRESS` and `history ACCOUNT_ID`;
+#   5. `progress --format csv` on a copy of the store holding 60 daily
+#      snapshots (the audit's own snapshot, copied to the 59 days before it by
+#      SQL), and the space one snapshot takes in the store.
 #
 # Whole processes are timed (wall clock); peak memory is GNU time's maximum
 # resident size. Results go to bench/results.md. Scratch files: bench/work/N/.
@@ -135,6 +138,38 @@ for run in $(seq 1 "$runs"); do
         measure "$BIN" --db "$OURS" history "$REGION_USER" </dev/null >/dev/null
         record history-region
     fi
+
+    # 5. progress over 60 daily snapshots. The audit above kept today's; it is
+    # copied to the 59 days before (not timed), as 60 days of audits would keep them.
+    rm -f "$WORK/progress.db"
+    cp "$OURS" "$WORK/progress.db"
+    if [ "$run" = 1 ]; then
+        SNAPSHOT_BYTES=$(sqlite3 "$WORK/progress.db" "
+            SELECT coalesce((SELECT sum(pgsize) FROM dbstat
+                             WHERE name LIKE 'progress_%' OR name LIKE 'sqlite_autoindex_progress_%'), 0)" 2>/dev/null ||
+            sqlite3 "$WORK/progress.db" "SELECT sum(length(needing)) FROM progress_snapshots")
+        SNAPSHOTS_KEPT=$(sqlite3 "$WORK/progress.db" "SELECT count(*) FROM progress_snapshots")
+    fi
+    sqlite3 "$WORK/progress.db" "
+        BEGIN;
+        CREATE TEMP TABLE back(n INTEGER);
+        WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 59)
+            INSERT INTO back SELECT n FROM c;
+        INSERT INTO progress_snapshots
+            SELECT date(s.day, '-' || b.n || ' days'), s.recorded_at, s.accounts, s.needing_action,
+                   s.contact_commissioner, s.no_nhsmail, s.administrator, s.ok, s.fixed, s.new, s.needing
+            FROM progress_snapshots s, back b;
+        INSERT INTO progress_categories
+            SELECT date(s.day, '-' || b.n || ' days'), s.category, s.accounts FROM progress_categories s, back b;
+        INSERT INTO progress_contacts
+            SELECT date(s.day, '-' || b.n || ' days'), s.contact_code, s.contact_name, s.needing_action,
+                   s.contact_commissioner, s.no_nhsmail, s.administrator, s.fixed, s.new
+            FROM progress_contacts s, back b;
+        COMMIT;"
+    n=$(sqlite3 "$WORK/progress.db" 'SELECT count(*) FROM progress_snapshots')
+    [ "$n" = 60 ] || die "the progress store holds $n snapshots, expected 60"
+    measure "$BIN" --db "$WORK/progress.db" progress --format csv </dev/null >/dev/null
+    record progress
 done
 
 # ---------------------------------------------------------------------------
@@ -172,6 +207,8 @@ for step in report signin history-practice history-region; do
     esac
     rows+=("| $label | $m | – | – | < 0.2 s | $(mb "$step") | $(verdict le "$m" 0.2) |")
 done
+m_progress=$(median "${secs[progress]}")
+rows+=("| progress (60 daily snapshots) | $m_progress | – | – | < 0.2 s | $(mb progress) | $(verdict le "$m_progress" 0.2) |")
 
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit (with uncommitted changes)"; fi
@@ -200,12 +237,15 @@ sizes=$(sed 's/^wrote [^:]*: //' "$DATA/generator.txt" 2>/dev/null || echo "$acc
     echo
     echo "Data: $sizes."
     echo
+    echo "One progress snapshot of this store (kept by the whole-store audit): ${SNAPSHOT_BYTES:-?} bytes"
+    echo "in the store's progress tables (SQLite's dbstat; $SNAPSHOTS_KEPT snapshot before the 59 copies)."
+    echo
     echo "Machine: $(nproc) CPUs ($cpu), $mem memory; $(uname -sr)."
     echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $commit. $version."
     echo
     echo "Per-run seconds:"
     echo
-    for step in import peer-import audit peer-audit plan replace report signin history-practice history-region; do
+    for step in import peer-import audit peer-audit plan replace report signin history-practice history-region progress; do
         [ -n "${secs[$step]:-}" ] || continue
         echo "- $step:${secs[$step]}"
     done

@@ -97,7 +97,8 @@ pub fn run(cli: Cli) -> Result<()> {
         (None, Command::Audit(_) | Command::Report(_) | Command::Plan(_)) => Format::Table,
         (None, _) => {
             return Err(UserError::Refused(
-                "--format xlsx writes an Excel workbook, which only audit, report and plan                  make (with --out FILE): use --format table, csv or json here"
+                "--format xlsx writes an Excel workbook, which only audit, report and plan \
+                 make (with --out FILE): use --format table, csv or json here"
                     .into(),
             )
             .into());

@@ -24,10 +24,10 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::CommandFactory;
 
+use crate::cli::Format;
 use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand, OperatorsCommand, StoreCommand};
 use crate::commands::cutover::Dates;
 use crate::error::UserError;
-use crate::cli::Format;
 use crate::output::xlsx::{self, Destination};
 use crate::output::{Shell, Sink, views};
 use crate::store::Store;

@@ -95,7 +95,11 @@ pub(super) fn report_records<W: io::Write>(
     Ok(())
 }
 
-pub(super) fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) -> [&'a str; 13] {
+pub(super) fn report_values<'a>(
+    r: &'a report::ReportRow,
+    cutover: &'a str,
+    days: &'a str,
+) -> [&'a str; 13] {
     [
         r.section.as_str(),
         r.contact.code(),

@@ -105,7 +105,10 @@ pub fn destination(
     what: &str,
 ) -> Result<Destination, UserError> {
     let Some(path) = out else {
-        return format.printed().map(Destination::Print).ok_or_else(needs_out);
+        return format
+            .printed()
+            .map(Destination::Print)
+            .ok_or_else(needs_out);
     };
     let written = match format {
         OutputFormat::Xlsx => Written::Xlsx,
@@ -237,10 +240,7 @@ impl Book {
                 MAX_ROWS - 1
             ))));
         }
-        let sheet = self
-            .book
-            .worksheet_from_index(open.index)
-            .map_err(failed)?;
+        let sheet = self.book.worksheet_from_index(open.index).map_err(failed)?;
         for (c, cell) in cells.iter().enumerate() {
             let cell = cell.as_ref();
             if cell.is_empty() {
@@ -273,10 +273,7 @@ impl Book {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        let sheet = self
-            .book
-            .worksheet_from_index(open.index)
-            .map_err(failed)?;
+        let sheet = self.book.worksheet_from_index(open.index).map_err(failed)?;
         let last = column(open.headers.len().saturating_sub(1))?;
         sheet
             .autofilter(0, 0, open.next.saturating_sub(1), last)
@@ -422,7 +419,9 @@ fn write_report_rows(
     let format = written.text_format().unwrap_or(Format::Csv);
     let Target::File(file) = target else {
         // `destination` prints text meant for standard output itself.
-        return Err(anyhow::anyhow!("report text to standard output is printed, not written"));
+        return Err(anyhow::anyhow!(
+            "report text to standard output is printed, not written"
+        ));
     };
     let mut sink = super::Sink::new(file.create(REPORT)?, format, report::COLUMNS)?;
     super::views::report_records(report, rows, &mut sink)?;
@@ -507,7 +506,7 @@ pub fn split_by_contact(
         });
         groups[at].1.push(row);
     }
-    groups.sort_by(|a, b| contact_order(&a.0).cmp(&contact_order(&b.0)));
+    groups.sort_by_key(|g| contact_order(&g.0));
     let mut names: rustc_hash::FxHashMap<String, String> = Default::default();
     let mut targets = Vec::new();
     for (contact, rows) in &groups {

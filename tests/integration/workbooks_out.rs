@@ -106,17 +106,23 @@ fn report_xlsx_holds_every_report_row_under_its_section_with_frozen_header_and_f
             path_text(&out),
         ]))
         .ok();
-    assert!(run.stdout.is_empty(), "the workbook went to the file: {}", run.stdout);
     assert!(
-        run.stderr
-            .contains(&format!("report: {} rows", rows.len())),
+        run.stdout.is_empty(),
+        "the workbook went to the file: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(&format!("report: {} rows", rows.len())),
         "{}",
         run.stderr
     );
     assert_eq!(super::common::mode(&out), 0o600);
     let book = sheets(&out);
     let names: Vec<&str> = book.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["contact-commissioner", "no-nhsmail", "administrator"]);
+    assert_eq!(
+        names,
+        ["contact-commissioner", "no-nhsmail", "administrator"]
+    );
     let mut seen = 0;
     for (i, (name, sheet)) in book.iter().enumerate() {
         assert_eq!(sheet[0], header, "sheet {name} has the report's columns");
@@ -124,12 +130,17 @@ fn report_xlsx_holds_every_report_row_under_its_section_with_frozen_header_and_f
         let got: Vec<&Vec<String>> = sheet[1..].iter().collect();
         // calamine drops trailing empty cells of a row's range only at the
         // range's edge; every row is padded to the header's width.
-        assert_eq!(got, expected, "sheet {name} holds exactly its section's rows");
+        assert_eq!(
+            got, expected,
+            "sheet {name} holds exactly its section's rows"
+        );
         assert!(!got.is_empty(), "the fixtures have rows in {name}");
         seen += got.len();
         let xml = sheet_xml(&out, i + 1);
         assert!(
-            xml.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#),
+            xml.contains(
+                r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#
+            ),
             "{name}: the header row is frozen"
         );
         assert!(
@@ -137,7 +148,10 @@ fn report_xlsx_holds_every_report_row_under_its_section_with_frozen_header_and_f
             "{name}: filters over the header and every row: {xml}"
         );
         // Every cell is text: no formula, no number.
-        assert!(!xml.contains("<f>") && !xml.contains("<v>"), "{name}: {xml}");
+        assert!(
+            !xml.contains("<f>") && !xml.contains("<v>"),
+            "{name}: {xml}"
+        );
         let widths = column_widths(&xml);
         assert_eq!(widths.len(), header.len(), "every column has a width");
         // The email column is wider than the cutover date's.
@@ -192,7 +206,10 @@ fn store_with_a_formula_name() -> (Store, &'static str) {
         let mut text = std::fs::read_to_string(fixture(&format!("{kind}.csv"))).unwrap();
         if *kind == "accounts" {
             assert!(text.contains(",Gary,Walker,"));
-            text = text.replace(",Gary,Walker,", r#","=HYPERLINK(""http://evil.example/"",""Gary"")",Walker,"#);
+            text = text.replace(
+                ",Gary,Walker,",
+                r#","=HYPERLINK(""http://evil.example/"",""Gary"")",Walker,"#,
+            );
         }
         let path = store.dir.path().join(format!("{kind}.csv"));
         std::fs::write(&path, text).unwrap();
@@ -208,7 +225,13 @@ fn a_formula_in_the_data_stays_text_in_every_workbook() {
     let report = dir.join("report.xlsx");
     let audit = dir.join("audit.xlsx");
     store
-        .run(&with_dates(&["report", "--format", "xlsx", "--out", path_text(&report)]))
+        .run(&with_dates(&[
+            "report",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&report),
+        ]))
         .ok();
     store
         .run(&["audit", "--format", "xlsx", "--out", path_text(&audit)])
@@ -242,7 +265,11 @@ fn audit_xlsx_has_the_audit_csv_columns_and_rows() {
     let run = store
         .run(&["audit", "--format", "xlsx", "--out", path_text(&out)])
         .ok();
-    assert!(run.stderr.contains("the audit was written to"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the audit was written to"),
+        "{}",
+        run.stderr
+    );
     let book = sheets(&out);
     assert_eq!(book.len(), 1);
     assert_eq!(book[0].0, "audit");
@@ -251,9 +278,21 @@ fn audit_xlsx_has_the_audit_csv_columns_and_rows() {
     // --counts: the counts' columns.
     let counts = store.dir.path().join("counts.xlsx");
     store
-        .run(&["audit", "--counts", "--format", "xlsx", "--out", path_text(&counts)])
+        .run(&[
+            "audit",
+            "--counts",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&counts),
+        ])
         .ok();
-    let (header, rows) = csv_rows(&store.run(&["audit", "--counts", "--format", "csv"]).ok().stdout);
+    let (header, rows) = csv_rows(
+        &store
+            .run(&["audit", "--counts", "--format", "csv"])
+            .ok()
+            .stdout,
+    );
     let book = sheets(&counts);
     assert_eq!(book[0].0, "counts");
     assert_eq!(book[0].1[0], header);
@@ -277,8 +316,13 @@ fn out_with_the_default_format_takes_its_form_from_the_extension() {
     assert_eq!(sheets(&xlsx)[0].0, "audit");
     // The report likewise.
     let report = dir.join("report.csv");
-    store.run(&with_dates(&["report", "--out", path_text(&report)])).ok();
-    let printed = store.run(&with_dates(&["report", "--format", "csv"])).ok().stdout;
+    store
+        .run(&with_dates(&["report", "--out", path_text(&report)]))
+        .ok();
+    let printed = store
+        .run(&with_dates(&["report", "--format", "csv"]))
+        .ok()
+        .stdout;
     assert_eq!(std::fs::read_to_string(&report).unwrap(), printed);
 }
 
@@ -291,7 +335,8 @@ fn xlsx_without_a_file_or_for_another_command_is_refused() {
     ] {
         let run = store.run(args).fails(1);
         assert!(
-            run.stderr.contains("--format xlsx writes an Excel workbook")
+            run.stderr
+                .contains("--format xlsx writes an Excel workbook")
                 && run.stderr.contains("give --out FILE"),
             "{}",
             run.stderr
@@ -323,9 +368,19 @@ fn out_dash_pipes_the_workbook_and_refuses_a_terminal() {
     std::fs::write(&piped, &out.stdout).unwrap();
     let file = store.dir.path().join("file.xlsx");
     store
-        .run(&with_dates(&["report", "--format", "xlsx", "--out", path_text(&file)]))
+        .run(&with_dates(&[
+            "report",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&file),
+        ]))
         .ok();
-    assert_eq!(sheets(&piped), sheets(&file), "the same workbook through a pipe");
+    assert_eq!(
+        sheets(&piped),
+        sheets(&file),
+        "the same workbook through a pipe"
+    );
 
     // At a terminal (script(1) gives the command one): refused, and no
     // bytes reach the terminal.
@@ -359,18 +414,40 @@ fn a_workbook_goes_through_the_safe_writer() {
     let run = store
         .run(&["report", "--format", "xlsx", "--out", path_text(&out)])
         .fails(1);
-    assert!(run.stderr.contains("already exists: add --force"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already exists: add --force"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old");
     store
-        .run(&["report", "--format", "xlsx", "--out", path_text(&out), "--force"])
+        .run(&[
+            "report",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&out),
+            "--force",
+        ])
         .ok();
     assert!(!sheets(&out).is_empty());
     // Never the store, even with --force.
     let before = std::fs::read(&store.db).unwrap();
     let run = store
-        .run(&["audit", "--format", "xlsx", "--out", path_text(&store.db), "--force"])
+        .run(&[
+            "audit",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&store.db),
+            "--force",
+        ])
         .fails(1);
-    assert!(run.stderr.contains("which it would destroy"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("which it would destroy"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(&store.db).unwrap(), before);
     // Never through a link.
     let target = dir.join("elsewhere.txt");
@@ -378,7 +455,14 @@ fn a_workbook_goes_through_the_safe_writer() {
     let link = dir.join("link.xlsx");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let run = store
-        .run(&["plan", "--format", "xlsx", "--out", path_text(&link), "--force"])
+        .run(&[
+            "plan",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&link),
+            "--force",
+        ])
         .fails(1);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
@@ -440,7 +524,10 @@ fn a_plan_round_tripped_through_excel_applies() {
     assert_eq!(book[0].0, "plan");
     assert_eq!(book[0].1[0], header, "the plan's CSV columns");
     assert_eq!(book[0].1[1..].to_vec(), rows, "the plan's CSV rows");
-    assert!(rows.iter().all(|r| r[0].parse::<u64>().is_ok()), "numeric ids");
+    assert!(
+        rows.iter().all(|r| r[0].parse::<u64>().is_ok()),
+        "numeric ids"
+    );
 
     // The reviewer gives one row a reason, deletes another, and Excel
     // saves the ids as numbers.
@@ -451,7 +538,10 @@ fn a_plan_round_tripped_through_excel_applies() {
     let edited_path = dir.join("reviewed.xlsx");
     save_as_excel(&edited_path, "Sheet1", &edited, &[0]);
     let raw = sheet_xml(&edited_path, 1);
-    assert!(raw.contains("<v>"), "ids really are numbers in the saved sheet");
+    assert!(
+        raw.contains("<v>"),
+        "ids really are numbers in the saved sheet"
+    );
 
     let run = store
         .run(&["replace", "--plan", path_text(&edited_path), "--yes"])
@@ -459,7 +549,10 @@ fn a_plan_round_tripped_through_excel_applies() {
     assert!(!run.stdout.is_empty());
     let log = store.run(&["log", "--format", "csv"]).ok();
     let (log_header, entries) = csv_rows(&log.stdout);
-    let old = log_header.iter().position(|h| h == "old_account_id").unwrap();
+    let old = log_header
+        .iter()
+        .position(|h| h == "old_account_id")
+        .unwrap();
     let why = log_header.iter().position(|h| h == "reason").unwrap();
     let replaced: Vec<&str> = entries.iter().map(|e| e[old].as_str()).collect();
     let mut expected: Vec<&str> = edited[1..].iter().map(|r| r[0].as_str()).collect();
@@ -496,7 +589,8 @@ fn a_bad_cell_in_an_edited_plan_is_named_by_sheet_and_cell() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("'Reviewed plan'!B3, column new_email: a value is required here"),
+        run.stderr
+            .contains("'Reviewed plan'!B3, column new_email: a value is required here"),
         "{}",
         run.stderr
     );
@@ -538,7 +632,12 @@ fn by_contact(rows: &[Vec<String>]) -> BTreeMap<String, Vec<Vec<String>>> {
 #[test]
 fn split_by_contact_writes_one_workbook_per_contact_with_exactly_its_rows() {
     let store = Store::with_fixtures();
-    let (_, rows) = csv_rows(&store.run(&with_dates(&["report", "--format", "csv"])).ok().stdout);
+    let (_, rows) = csv_rows(
+        &store
+            .run(&with_dates(&["report", "--format", "csv"]))
+            .ok()
+            .stdout,
+    );
     let expected = by_contact(&rows);
     assert!(expected.len() >= 3);
     assert!(expected.contains_key("cqrs-administrator"));
@@ -584,18 +683,39 @@ fn split_by_contact_writes_one_workbook_per_contact_with_exactly_its_rows() {
             .unwrap_or_else(|| panic!("{code} in the summary: {}", run.stdout));
         assert!(line.contains(&format!("| {} ", rows.len())), "{line}");
     }
-    assert!(run.stderr.contains(&format!("{} files written", expected.len())));
+    assert!(
+        run.stderr
+            .contains(&format!("{} files written", expected.len()))
+    );
 
     // Again: every existing file needs --force, and none is touched.
     let before = std::fs::read(folder.join("00K.xlsx")).unwrap();
     let run = store
-        .run(&["report", "--split-by", "contact", "--format", "xlsx", "--out", path_text(&folder)])
+        .run(&[
+            "report",
+            "--split-by",
+            "contact",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&folder),
+        ])
         .fails(1);
-    assert!(run.stderr.contains("already exists: add --force"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already exists: add --force"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(folder.join("00K.xlsx")).unwrap(), before);
     store
         .run(&[
-            "report", "--split-by", "contact", "--format", "xlsx", "--out", path_text(&folder),
+            "report",
+            "--split-by",
+            "contact",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&folder),
             "--force",
         ])
         .ok();
@@ -633,7 +753,13 @@ fn split_by_contact_refuses_what_it_cannot_write() {
     let dir = store.dir.path();
     let folder = dir.join("out");
     let run = store
-        .run(&["report", "--split-by", "contact", "--out", path_text(&folder)])
+        .run(&[
+            "report",
+            "--split-by",
+            "contact",
+            "--out",
+            path_text(&folder),
+        ])
         .fails(1);
     assert!(
         run.stderr.contains("add --format xlsx") && run.stderr.contains("--format csv"),
@@ -647,7 +773,15 @@ fn split_by_contact_refuses_what_it_cannot_write() {
     let link: PathBuf = dir.join("linked");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let run = store
-        .run(&["report", "--split-by", "contact", "--format", "csv", "--out", path_text(&link)])
+        .run(&[
+            "report",
+            "--split-by",
+            "contact",
+            "--format",
+            "csv",
+            "--out",
+            path_text(&link),
+        ])
         .fails(1);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     assert_eq!(std::fs::read_dir(&real).unwrap().count(), 0);
@@ -655,7 +789,15 @@ fn split_by_contact_refuses_what_it_cannot_write() {
     let file = dir.join("a-file");
     std::fs::write(&file, "x").unwrap();
     store
-        .run(&["report", "--split-by", "contact", "--format", "csv", "--out", path_text(&file)])
+        .run(&[
+            "report",
+            "--split-by",
+            "contact",
+            "--format",
+            "csv",
+            "--out",
+            path_text(&file),
+        ])
         .fails(1);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
@@ -674,18 +816,46 @@ fn report_xlsx_on_postgresql_is_the_sqlite_one() {
     let from_sqlite = here.join("sqlite.xlsx");
     let from_pg = here.join("pg.xlsx");
     sqlite
-        .run(&with_dates(&["report", "--format", "xlsx", "--out", path_text(&from_sqlite)]))
+        .run(&with_dates(&[
+            "report",
+            "--format",
+            "xlsx",
+            "--out",
+            path_text(&from_sqlite),
+        ]))
         .ok();
-    db.run(&with_dates(&["report", "--format", "xlsx", "--out", path_text(&from_pg)]))
-        .ok();
+    db.run(&with_dates(&[
+        "report",
+        "--format",
+        "xlsx",
+        "--out",
+        path_text(&from_pg),
+    ]))
+    .ok();
     let pg_book = sheets(&from_pg);
     assert_eq!(pg_book, sheets(&from_sqlite));
-    assert!(pg_book.iter().map(|(_, rows)| rows.len() - 1).sum::<usize>() > 10);
+    assert!(
+        pg_book
+            .iter()
+            .map(|(_, rows)| rows.len() - 1)
+            .sum::<usize>()
+            > 10
+    );
     // And split by contact.
     let folder = here.join("pg-split");
     db.run(&with_dates(&[
-        "report", "--split-by", "contact", "--format", "xlsx", "--out", path_text(&folder),
+        "report",
+        "--split-by",
+        "contact",
+        "--format",
+        "xlsx",
+        "--out",
+        path_text(&folder),
     ]))
     .ok();
-    assert!(sheets(&folder.join("00K.xlsx")).iter().any(|(_, r)| r.len() > 1));
+    assert!(
+        sheets(&folder.join("00K.xlsx"))
+            .iter()
+            .any(|(_, r)| r.len() > 1)
+    );
 }

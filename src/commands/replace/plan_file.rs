@@ -136,7 +136,11 @@ pub fn read_plan(path: &Path) -> Result<(PlanFile, Vec<Request>, Vec<FileProblem
                 });
             }
         }
-        for (column, value) in [("account_id", id), ("new_email", email), ("reason", &reason)] {
+        for (column, value) in [
+            ("account_id", id),
+            ("new_email", email),
+            ("reason", &reason),
+        ] {
             if let Some((at, c)) = crate::text::control_character(value, false) {
                 problems.push(FileProblem {
                     line,

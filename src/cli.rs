@@ -64,7 +64,7 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL, env = "CQRS_ADMIN_ACTOR")]
     pub actor: Option<String>,
 
-    /// How to print records (xlsx: an Excel workbook, for audit, report and plan with --out FILE).
+    /// How to print records (xlsx: a workbook, with --out).
     #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 
@@ -95,13 +95,11 @@ pub enum Format {
 /// format it never prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A table for people.
+    // No doc comments here: help lists the values on one line, as before.
     Table,
-    /// CSV, cells a spreadsheet would run neutralised.
     Csv,
-    /// JSON, numbers and booleans typed.
     Json,
-    /// An Excel workbook, every cell text (audit, report and plan, with --out FILE).
+    // An Excel workbook, every cell text (audit, report and plan, with --out FILE).
     Xlsx,
 }
 
@@ -304,7 +302,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub check: bool,
     /// Write the audit to this file (a new owner-only file; `-` for standard
-    /// output) as --format says, or by its extension (.xlsx, .json, else CSV).
+    /// output) in the format chosen, or by its extension (.xlsx, .json, else CSV).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Replace the file at --out if there is one (never the store, a link or a device).
@@ -327,13 +325,13 @@ pub struct ReportArgs {
     #[arg(long)]
     pub check: bool,
     /// Write the report to this file (a new owner-only file; `-` for standard
-    /// output) as --format says, or by its extension (.xlsx, .json, else
+    /// output) in the format chosen, or by its extension (.xlsx, .json, else
     /// CSV); with --split-by, the folder to write one file per contact into.
     #[arg(long, value_name = "FILE|DIR")]
     pub out: Option<PathBuf>,
     /// Write one file per contact into the --out folder, named by the
     /// contact's code (`00K.xlsx`, `cqrs-administrator.xlsx`), with
-    /// --format xlsx or csv.
+    /// format xlsx or csv.
     #[arg(long, value_enum, requires = "out")]
     pub split_by: Option<SplitBy>,
     /// Replace the files already at --out (never the store, a link or a device).
@@ -456,7 +454,7 @@ pub struct NotifyArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Where to write the plan (a new owner-only file; CSV, or a workbook with
-    /// --format xlsx or a name ending .xlsx); `-` for standard output.
+    /// format xlsx or a name ending .xlsx); `-` for standard output.
     #[arg(long)]
     pub out: PathBuf,
     /// Replace the file at --out if there is one (never the store, a link or a device).

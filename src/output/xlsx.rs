@@ -114,6 +114,10 @@ pub fn destination(
         OutputFormat::Xlsx => Written::Xlsx,
         OutputFormat::Csv => Written::Csv,
         OutputFormat::Json => Written::Json,
+        // `--out -` is standard output, where a table is what it always was.
+        OutputFormat::Table if path.as_os_str() == "-" => {
+            return Ok(Destination::Print(Format::Table));
+        }
         OutputFormat::Table => Written::by_extension(path),
     };
     let target = Target::check(path, force, guarded, what)?;

@@ -314,6 +314,9 @@ fn out_with_the_default_format_takes_its_form_from_the_extension() {
     let xlsx = dir.join("audit.xlsx");
     store.run(&["audit", "--out", path_text(&xlsx)]).ok();
     assert_eq!(sheets(&xlsx)[0].0, "audit");
+    // `--out -` is standard output, as if --out were not given.
+    let table = store.run(&["audit"]).ok().stdout;
+    assert_eq!(store.run(&["audit", "--out", "-"]).ok().stdout, table);
     // The report likewise.
     let report = dir.join("report.csv");
     store

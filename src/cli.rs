@@ -64,9 +64,9 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL, env = "CQRS_ADMIN_ACTOR")]
     pub actor: Option<String>,
 
-    /// How to print records.
-    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// How to print records (xlsx: a workbook, with --out).
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 
     /// Pin today's date (YYYY-MM-DD), for reproducible reports [default: the system date].
     #[arg(long, global = true, help_heading = GLOBAL, env = "CQRS_ADMIN_TODAY", value_parser = parse_date)]
@@ -80,11 +80,39 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// How records are printed on standard output (or written as text to a
+/// file): what every view knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Csv,
     Json,
+}
+
+/// `--format`: a printed [`Format`], or an Excel workbook, which only the
+/// commands that write a file for people to pass on make (audit, report,
+/// plan). Kept apart from `Format` so that every view need not know a
+/// format it never prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    // No doc comments here: help lists the values on one line, as before.
+    Table,
+    Csv,
+    Json,
+    // An Excel workbook, every cell text (audit, report and plan, with --out FILE).
+    Xlsx,
+}
+
+impl OutputFormat {
+    /// The printed format, or None for a workbook.
+    pub fn printed(self) -> Option<Format> {
+        match self {
+            OutputFormat::Table => Some(Format::Table),
+            OutputFormat::Csv => Some(Format::Csv),
+            OutputFormat::Json => Some(Format::Json),
+            OutputFormat::Xlsx => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,9 +301,16 @@ pub struct AuditArgs {
     /// Exit with status 3 when any account needs action before cutover.
     #[arg(long)]
     pub check: bool,
+    /// Write the audit to this file (a new owner-only file; `-` for standard
+    /// output) in the format chosen, or by its extension (.xlsx, .json, else CSV).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace the file at --out if there is one (never the store, a link or a device).
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ReportArgs {
     /// Only this section (repeatable).
     #[arg(long, value_parser = Words::new(parse_section, section_words))]
@@ -289,6 +324,26 @@ pub struct ReportArgs {
     /// Exit with status 3 when any account needs action before cutover.
     #[arg(long)]
     pub check: bool,
+    /// Write the report to this file (a new owner-only file; `-` for standard
+    /// output) in the format chosen, or by its extension (.xlsx, .json, else
+    /// CSV); with --split-by, the folder to write one file per contact into.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub out: Option<PathBuf>,
+    /// Write one file per contact into the --out folder, named by the
+    /// contact's code (`00K.xlsx`, `cqrs-administrator.xlsx`), with
+    /// format xlsx or csv.
+    #[arg(long, value_enum, requires = "out")]
+    pub split_by: Option<SplitBy>,
+    /// Replace the files already at --out (never the store, a link or a device).
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+/// What `report --split-by` makes one file for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitBy {
+    /// One file per contact, with that contact's rows only.
+    Contact,
 }
 
 #[derive(Debug, Args)]
@@ -398,7 +453,8 @@ pub struct NotifyArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Where to write the plan (CSV, a new owner-only file); `-` for standard output.
+    /// Where to write the plan (a new owner-only file; CSV, or a workbook with
+    /// format xlsx or a name ending .xlsx); `-` for standard output.
     #[arg(long)]
     pub out: PathBuf,
     /// Replace the file at --out if there is one (never the store, a link or a device).
@@ -418,7 +474,7 @@ pub struct ReplaceArgs {
     /// The replacement's NHSmail address.
     #[arg(long)]
     pub email: Option<String>,
-    /// A reviewed plan: CSV with account_id,new_email[,reason].
+    /// A reviewed plan: CSV or a workbook (.xlsx, .ods) with account_id,new_email[,reason].
     #[arg(long)]
     pub plan: Option<PathBuf>,
     /// Why (recorded in the change log; required when the directory names differ).

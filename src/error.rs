@@ -75,6 +75,17 @@ pub enum UserError {
         file: String,
         problems: Vec<FileProblem>,
     },
+    /// A replacement plan saved as a workbook was refused whole: no account
+    /// was created; each problem is named by its cell.
+    #[error("{file}: refused, no replacement account was created ({count} problem{plural}):\n{list}\n{hint}",
+        count = problems.len(),
+        plural = if problems.len() == 1 { "" } else { "s" },
+        list = format_problems(problems),
+        hint = "Fix the plan and run it again.")]
+    BadPlanSheet {
+        file: String,
+        problems: Vec<CellProblem>,
+    },
     /// A rule said no; the message says which and what to do.
     #[error("{0}")]
     Refused(String),
@@ -95,6 +106,7 @@ impl UserError {
             UserError::BadFile { .. }
             | UserError::BadSheet { .. }
             | UserError::BadPlan { .. }
+            | UserError::BadPlanSheet { .. }
             | UserError::Refused(_)
             | UserError::Store(_) => 1,
         }

@@ -324,6 +324,13 @@ impl Write for PendingFile {
     }
 }
 
+/// A workbook is a zip archive, whose writer goes back to fill in sizes.
+impl io::Seek for PendingFile {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.out.seek(pos)
+    }
+}
+
 impl PendingFile {
     /// Syncs the new file, renames it over the target and syncs the folder,
     /// so the new file is there after a crash. The target is checked again

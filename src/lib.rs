@@ -24,9 +24,11 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::CommandFactory;
 
+use crate::cli::Format;
 use crate::cli::{AccountsCommand, Cli, Command, CutoverCommand, OperatorsCommand, StoreCommand};
 use crate::commands::cutover::Dates;
 use crate::error::UserError;
+use crate::output::xlsx::{self, Destination};
 use crate::output::{Shell, Sink, views};
 use crate::store::Store;
 
@@ -88,6 +90,20 @@ pub fn run(cli: Cli) -> Result<()> {
     output::trace::install();
     tracing::info!("start");
     let shell = Shell::new();
+    // A workbook is a file for people to pass on, which only the audit, the
+    // report and the plan make; every other command prints text.
+    let format = match (cli.format.printed(), &cli.command) {
+        (Some(format), _) => format,
+        (None, Command::Audit(_) | Command::Report(_) | Command::Plan(_)) => Format::Table,
+        (None, _) => {
+            return Err(UserError::Refused(
+                "--format xlsx writes an Excel workbook, which only audit, report and plan \
+                 make (with --out FILE): use --format table, csv or json here"
+                    .into(),
+            )
+            .into());
+        }
+    };
     // Commands that need no store.
     match &cli.command {
         Command::Completions { shell } => {
@@ -102,7 +118,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Some(folder) => {
                 let pages = commands::man::pages(Cli::command())?;
                 let written = commands::man::write(&pages, folder, args.force, &cli.db)?;
-                return views::manual_pages(&written, cli.format);
+                return views::manual_pages(&written, format);
             }
         },
         Command::Notify(args) if args.write_templates.is_some() => {
@@ -115,7 +131,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 args.force,
                 &files::Guarded::store(&cli.db),
             )?;
-            return output::notify::templates_written(&written, cli.format);
+            return output::notify::templates_written(&written, format);
         }
         _ => {}
     }
@@ -123,7 +139,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // `store copy` names its two stores itself; --db is not used.
     if let Command::Store(StoreCommand::Copy(args)) = &cli.command {
         let copied = commands::store_copy::run(&args.from, &args.to, &shell)?;
-        return Ok(views::store_copy(&copied, cli.format)?);
+        return Ok(views::store_copy(&copied, format)?);
     }
     // A store the Backend trait does not reach yet (PostgreSQL): `verify`
     // only, which also creates or upgrades its schema.
@@ -151,7 +167,6 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => Store::open_reporting(&cli.db, false, &shell)?,
     };
-    let format = cli.format;
     let dates = || Dates::resolve(&store, cli.cutover, today(&cli));
     match &cli.command {
         Command::Import(args) => {
@@ -165,18 +180,74 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 commands::audit::COLUMNS
             };
-            let mut sink = Sink::stdout(format, headers)?;
-            let summary = commands::audit::run(&mut store, args, today(&cli), &mut sink)?;
-            sink.finish()?;
-            views::audit_summary(&summary, format, args.counts);
+            let guarded = files::Guarded::store_of(&store);
+            let what = "the audit";
+            let out = args.out.as_deref();
+            let summary = match xlsx::destination(cli.format, out, args.force, &guarded, what)? {
+                Destination::Print(format) => {
+                    let mut sink = Sink::stdout(format, headers)?;
+                    let summary = commands::audit::run(&mut store, args, today(&cli), &mut sink)?;
+                    sink.finish()?;
+                    views::audit_summary(&summary, format, args.counts);
+                    summary
+                }
+                Destination::Write(written, target) => {
+                    let summary = match (written.text_format(), &target) {
+                        (Some(text), files::Target::File(file)) => {
+                            let mut sink = Sink::new(file.create(what)?, text, headers)?;
+                            let summary =
+                                commands::audit::run(&mut store, args, today(&cli), &mut sink)?;
+                            sink.into_inner()?.commit(&guarded, what)?;
+                            summary
+                        }
+                        _ => {
+                            let mut book = xlsx::Book::new();
+                            book.sheet(if args.counts { "counts" } else { "audit" }, headers)?;
+                            let summary =
+                                commands::audit::run(&mut store, args, today(&cli), &mut book)?;
+                            book.save(&target, &guarded, what)?;
+                            summary
+                        }
+                    };
+                    // The summary a table would end with, and where the rows went.
+                    views::audit_summary(&summary, Format::Table, false);
+                    xlsx::wrote(what, &target);
+                    summary
+                }
+            };
             if args.check && summary.needing_action > 0 {
                 return Err(UserError::ActionNeeded(summary.needing_action as usize).into());
             }
         }
         Command::Report(args) => {
-            let dates = dates()?;
-            let report = commands::report::run(&mut store, args, dates)?;
-            views::report(&report, format)?;
+            let guarded = files::Guarded::store_of(&store);
+            let report = match (args.split_by, &args.out) {
+                (Some(cli::SplitBy::Contact), Some(folder)) => {
+                    // Checked before the report is made.
+                    let written = xlsx::split_form(cli.format)?;
+                    xlsx::split_folder(folder)?;
+                    let dates = dates()?;
+                    let report = commands::report::run(&mut store, args, dates)?;
+                    let files =
+                        xlsx::split_by_contact(&report, written, folder, args.force, &guarded)?;
+                    xlsx::split_written(&files, format)?;
+                    report
+                }
+                (_, out) => {
+                    let out = out.as_deref();
+                    let what = xlsx::REPORT;
+                    let to = xlsx::destination(cli.format, out, args.force, &guarded, what)?;
+                    let dates = dates()?;
+                    let report = commands::report::run(&mut store, args, dates)?;
+                    match &to {
+                        Destination::Print(format) => views::report(&report, *format)?,
+                        Destination::Write(written, target) => {
+                            xlsx::report_file(&report, *written, target, &guarded)?
+                        }
+                    }
+                    report
+                }
+            };
             if args.check && report.accounts > 0 {
                 return Err(UserError::ActionNeeded(report.accounts as usize).into());
             }
@@ -208,8 +279,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let guarded = files::Guarded::store_of(&store);
             let target =
                 files::Target::check(&args.out, args.force, &guarded, output::replacements::PLAN)?;
+            let workbook = xlsx::plan_form(cli.format, &target)? == xlsx::Written::Xlsx;
             let plan = commands::plan::run(&store, args, format, &shell)?;
-            output::replacements::plan(&plan, &target, &guarded, format)?;
+            output::replacements::plan(&plan, &target, &guarded, format, workbook)?;
         }
         Command::Replace(args) => {
             app::replace(&mut store, args, &operator(&cli), format, &shell)?;

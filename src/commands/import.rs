@@ -20,7 +20,7 @@ use crate::store::address_key::address_key;
 use crate::store::{Chunk, EmailKeys, ImportCounts, Store, written_in_key_order};
 use crate::unique_texts::UniqueTexts;
 
-mod source;
+pub(crate) mod source;
 mod spellings;
 
 use source::{open_input, read_stdin, relabel};

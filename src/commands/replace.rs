@@ -11,20 +11,20 @@
 //! then finds every row already done, so nothing is ever created twice.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::mpsc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::confirm::Operator;
 use crate::cli::ReplaceArgs;
 use crate::error::{FileProblem, UserError};
-use crate::input::{Column, CsvFile};
 use crate::model::RoleGrant;
 use crate::reporting::{Progress, Reporter, Work};
 use crate::rules::{DirectoryFacts, Refusal, ReplacementFacts, check_replacement, normal_form};
-use crate::spreadsheet::unneutralise;
 use crate::store::{NewAccount, ReplacementLookup, Stamp, Store, WriteTx};
+
+mod plan_file;
+pub use plan_file::{PlanFile, read_plan};
 
 /// One replacement asked for: a plan row or the command line.
 #[derive(Debug, Clone)]
@@ -425,94 +425,6 @@ fn assign_new_ids(
     Ok(())
 }
 
-/// The columns a plan is read by; any others (the reviewer's columns) are
-/// ignored.
-const PLAN_COLUMNS: &[Column] = &[
-    Column {
-        name: "account_id",
-        required: true,
-    },
-    Column {
-        name: "new_email",
-        required: true,
-    },
-    Column {
-        name: "reason",
-        required: false,
-    },
-];
-
-/// Reads a plan: its rows, and the problems that stop a row being read.
-/// Cells that our own CSV writer neutralised (`'=...`) are read back as they
-/// were.
-pub fn read_plan(path: &Path) -> Result<(String, Vec<Request>, Vec<FileProblem>)> {
-    let name = if path.as_os_str() == "-" {
-        "standard input".to_string()
-    } else {
-        path.display().to_string()
-    };
-    // A regular file is mapped; standard input, a pipe or a device is read
-    // in checked chunks and held only up to a bound (crate::input).
-    let opened = if path.as_os_str() == "-" {
-        CsvFile::open(std::io::stdin().lock(), PLAN_COLUMNS)
-    } else {
-        let file = std::fs::File::open(path).map_err(|e| {
-            UserError::Refused(format!(
-                "cannot read the plan {name}: {e}; check the path and that the file is readable"
-            ))
-        })?;
-        CsvFile::open_file(&file, PLAN_COLUMNS)
-    };
-    let mut file = match opened.with_context(|| format!("reading the plan {name}"))? {
-        Ok(file) => file,
-        Err(problems) => return Ok((name, Vec::new(), problems)),
-    };
-    let mut requests = Vec::new();
-    let mut problems = Vec::new();
-    while let Some(row) = file.next_row() {
-        let line = row.line;
-        let id = unneutralise(row.get(0)).trim();
-        let email = unneutralise(row.get(1)).trim();
-        let reason = unneutralise(row.get(2));
-        for (column, value) in [("account_id", id), ("new_email", email)] {
-            if value.is_empty() {
-                problems.push(FileProblem {
-                    line,
-                    column: Some(column.into()),
-                    message: "a value is required here".into(),
-                });
-            }
-        }
-        for (column, value) in [("account_id", id), ("new_email", email), ("reason", reason)] {
-            if let Some((at, c)) = crate::text::control_character(value, false) {
-                problems.push(FileProblem {
-                    line,
-                    column: Some(column.into()),
-                    message: format!(
-                        "the value contains a control character ({}) at character {at}: remove it",
-                        crate::text::describe_control(c)
-                    ),
-                });
-            }
-        }
-        // A row with a problem here is still checked against the store (the
-        // plan is refused anyway), so that every problem of the line is
-        // named at once; see `run`.
-        requests.push(Request::new(Some(line), id, email, Some(reason)));
-    }
-    problems.append(&mut file.problems);
-    Ok((name, requests, problems))
-}
-
-fn bad_plan(name: &str, mut problems: Vec<FileProblem>) -> anyhow::Error {
-    problems.sort_by_key(|p| p.line);
-    UserError::BadPlan {
-        file: name.to_string(),
-        problems,
-    }
-    .into()
-}
-
 fn to_file_problems(problems: Vec<Problem>) -> Vec<FileProblem> {
     problems
         .into_iter()
@@ -560,6 +472,8 @@ pub struct Requested {
     requests: Vec<Request>,
     /// The plan's name, for a plan.
     plan: Option<String>,
+    /// The plan's file, to name its problems by line or cell.
+    plan_file: Option<PlanFile>,
     options: CheckOptions,
     disable_old: bool,
     created_at: String,
@@ -602,7 +516,7 @@ pub fn request(
     op: &Operator,
     admin_at_terminal: bool,
 ) -> Result<Asked> {
-    let (requests, plan) = match (&args.plan, &args.account_id, &args.email) {
+    let (requests, plan_file) = match (&args.plan, &args.account_id, &args.email) {
         (Some(path), _, _) => {
             if args.reason.is_some() {
                 return Err(UserError::Refused(
@@ -612,7 +526,7 @@ pub fn request(
                 )
                 .into());
             }
-            let (name, requests, problems) = read_plan(path)?;
+            let (file, requests, problems) = read_plan(path)?;
             if !problems.is_empty() {
                 // Check the rows that could be read too, so every failure is
                 // reported at once.
@@ -636,9 +550,9 @@ pub fn request(
                                 .is_none_or(|c| !read_wrong.contains(&(p.line, c.clone())))
                         }),
                 );
-                return Err(bad_plan(&name, all));
+                return Err(file.refused(all));
             }
-            (requests, Some(name))
+            (requests, Some(file))
         }
         (None, Some(id), Some(email)) => (
             vec![Request::new(None, id, email, args.reason.as_deref())],
@@ -651,6 +565,7 @@ pub fn request(
             .into());
         }
     };
+    let plan = plan_file.as_ref().map(|f| f.name.clone());
     if requests.is_empty() {
         return Ok(Asked::Nothing(ReplaceOutcome {
             replacements: Vec::new(),
@@ -672,6 +587,7 @@ pub fn request(
     Ok(Asked::Replacements(Requested {
         requests,
         plan,
+        plan_file,
         options,
         disable_old: args.disable_old,
         created_at: op.created_at(),
@@ -682,12 +598,17 @@ pub fn request(
 /// it is now and changes nothing. Refused (naming every problem) if any row
 /// fails a check.
 pub fn propose(store: &Store, requested: Requested, reporter: &dyn Reporter) -> Result<Proposal> {
-    let Requested { requests, plan, .. } = &requested;
+    let Requested {
+        requests,
+        plan,
+        plan_file,
+        ..
+    } = &requested;
     let bar = progress(reporter, requests.len());
     bar.set_message(format!("checking {} rows", requests.len()));
     let eval = evaluate(store, requests, requested.options)?;
     bar.finish_and_clear();
-    fail_on_problems(requests, plan, eval.problems)?;
+    fail_on_problems(requests, plan_file, eval.problems)?;
     Ok(Proposal {
         outcome: ReplaceOutcome {
             replacements: eval.ready,
@@ -713,6 +634,7 @@ pub fn commit(
     let Requested {
         requests,
         plan,
+        plan_file,
         options,
         disable_old,
         created_at,
@@ -760,7 +682,7 @@ pub fn commit(
         eval
     };
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
-    fail_on_problems(&requests, &plan, eval.problems)?;
+    fail_on_problems(&requests, &plan_file, eval.problems)?;
     bar.set_message("committing");
     tracing::info!("checked and written");
     tx.commit()?;
@@ -842,14 +764,14 @@ fn check_and_write_pipelined(
 
 fn fail_on_problems(
     requests: &[Request],
-    plan: &Option<String>,
+    plan: &Option<PlanFile>,
     problems: Vec<Problem>,
 ) -> Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
     Err(match plan {
-        Some(name) => bad_plan(name, to_file_problems(problems)),
+        Some(file) => file.refused(to_file_problems(problems)),
         None => refused_single(&requests[0], &problems),
     })
 }

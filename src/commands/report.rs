@@ -87,6 +87,9 @@ pub struct Report {
     /// Why the report could not check the accounts (nothing imported to check
     /// them with), so that it must not read as an all-clear.
     pub unchecked: Option<String>,
+    /// The sections asked for (every one without `--section`), in the
+    /// report's order: a workbook has a sheet for each, rows or none.
+    pub sections: Vec<Section>,
 }
 
 /// Builds the report. Its rows for the whole store are kept in the store
@@ -171,11 +174,17 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
         .map(ReportRow::account_id)
         .collect::<FxHashSet<&str>>()
         .len() as u64;
+    let sections = Section::ALL
+        .iter()
+        .copied()
+        .filter(|s| args.section.is_empty() || args.section.contains(s))
+        .collect();
     Ok(Report {
         dates,
         rows,
         accounts,
         unchecked,
+        sections,
     })
 }
 

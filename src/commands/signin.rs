@@ -101,6 +101,7 @@ fn found_for(store: &mut Store, key: &str, dates: Dates) -> Result<Vec<FoundFor>
         contact: None,
         check: false,
         follow_up: Vec::new(),
+        ..ReportArgs::default()
     };
     let report = crate::commands::report::run(store, &all, dates)?;
     let mut out: Vec<FoundFor> = Vec::new();

@@ -248,3 +248,4 @@ pub(crate) mod replacements;
 pub(crate) mod shell;
 pub(crate) mod trace;
 pub(crate) mod views;
+pub(crate) mod xlsx;

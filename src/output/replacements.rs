@@ -443,8 +443,8 @@ pub fn describe_reinstate(r: &crate::commands::reinstate::Reinstate, done: bool)
 /// What the plan is called in messages about its file.
 pub const PLAN: &str = "the plan";
 
-/// Writes the plan (CSV, a new owner-only file: crate::files; or standard
-/// output) and tells the
+/// Writes the plan (CSV, or a workbook when `as_workbook`; a new owner-only
+/// file: crate::files; or standard output) and tells the
 /// reviewer what was left out: a summary on standard error, and the rows
 /// left out (names and addresses: data, not a message) on standard output: a
 /// table, or with `--format json` every one of them. When the plan itself
@@ -454,10 +454,12 @@ pub fn plan(
     out: &crate::files::Target,
     guarded: &crate::files::Guarded,
     format: Format,
+    as_workbook: bool,
 ) -> anyhow::Result<()> {
     use crate::commands::plan::{COLUMNS, LeftOutReason};
     let to_stdout = out.is_stdout();
     match out {
+        _ if as_workbook => super::xlsx::plan_book(plan)?.save(out, guarded, PLAN)?,
         crate::files::Target::Stdout => {
             let mut sink = Sink::stdout(Format::Csv, COLUMNS)?;
             for r in &plan.rows {

@@ -75,7 +75,31 @@ pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool)
     ));
 }
 
-fn report_values<'a>(r: &'a report::ReportRow, cutover: &'a str, days: &'a str) -> [&'a str; 13] {
+/// The report's rows as CSV or JSON records (`report --format csv|json`,
+/// printed or written to a file).
+pub(super) fn report_records<W: io::Write>(
+    report: &Report,
+    rows: &[&report::ReportRow],
+    sink: &mut Sink<W>,
+) -> io::Result<()> {
+    let cutover = report.dates.cutover.to_string();
+    let days = report.dates.days_left().to_string();
+    let days_until_cutover = report.dates.days_left();
+    for r in rows {
+        let cells = report_values(r, &cutover, &days);
+        sink.record(
+            &cells,
+            &super::json::ReportRecord::new(&cells, days_until_cutover),
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn report_values<'a>(
+    r: &'a report::ReportRow,
+    cutover: &'a str,
+    days: &'a str,
+) -> [&'a str; 13] {
     [
         r.section.as_str(),
         r.contact.code(),
@@ -100,16 +124,8 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
     }
     if format != Format::Table {
         let mut sink = Sink::stdout(format, report::COLUMNS)?;
-        let cutover = report.dates.cutover.to_string();
-        let days = report.dates.days_left().to_string();
-        let days_until_cutover = report.dates.days_left();
-        for r in &report.rows {
-            let cells = report_values(r, &cutover, &days);
-            sink.record(
-                &cells,
-                &super::json::ReportRecord::new(&cells, days_until_cutover),
-            )?;
-        }
+        let rows: Vec<&report::ReportRow> = report.rows.iter().collect();
+        report_records(report, &rows, &mut sink)?;
         return sink.finish();
     }
     let mut text = String::new();

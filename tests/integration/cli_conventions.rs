@@ -307,7 +307,7 @@ fn help_lists_man_and_sets_the_global_options_apart_with_their_values() {
             );
         }
         assert!(
-            global.contains("[possible values: table, csv, json]"),
+            global.contains("[possible values: table, csv, json, xlsx]"),
             "{help}"
         );
     }

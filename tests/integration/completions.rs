@@ -205,7 +205,7 @@ fn bash_completes_commands_kinds_and_values_with_the_committed_script() {
     // Global options after the command, and formats.
     assert_eq!(
         sorted(bash_offers("cqrs-admin report --format ", dir)),
-        ["csv", "json", "table"]
+        ["csv", "json", "table", "xlsx"]
     );
     assert_eq!(bash_offers("cqrs-admin audit --cat", dir), ["--category"]);
     assert_eq!(
@@ -288,7 +288,7 @@ _clap_dynamic_completer_cqrs_admin
     );
     assert_eq!(
         sorted(offers("cqrs-admin --format ")),
-        ["csv", "json", "table"]
+        ["csv", "json", "table", "xlsx"]
     );
 }
 
@@ -337,6 +337,6 @@ fn fish_completes_with_the_committed_script() {
     );
     assert_eq!(
         sorted(offers("cqrs-admin plan --format ")),
-        ["csv", "json", "table"]
+        ["csv", "json", "table", "xlsx"]
     );
 }

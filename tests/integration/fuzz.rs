@@ -353,6 +353,8 @@ fn audit_csv(db: &Path) -> anyhow::Result<Vec<u8>> {
         contact: None,
         counts: false,
         check: false,
+        out: None,
+        force: false,
     };
     let out = Shared::default();
     let mut sink = Sink::new(

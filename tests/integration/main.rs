@@ -35,3 +35,4 @@ mod smtp_server;
 mod store;
 mod store_copy;
 mod typed_output;
+mod workbooks_out;

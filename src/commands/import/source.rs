@@ -21,7 +21,7 @@ pub(super) fn open_input(path: &Path) -> Result<std::fs::File> {
 
 /// Standard input, read whole if it is a workbook (which cannot be read
 /// in pieces), else in checked chunks as any input of unknown size.
-pub(super) fn read_stdin() -> Result<Data> {
+pub(crate) fn read_stdin() -> Result<Data> {
     use std::io::Read;
     let mut stdin = std::io::stdin().lock();
     let mut head = Vec::with_capacity(8);

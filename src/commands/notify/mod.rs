@@ -116,6 +116,7 @@ pub fn propose(
         contact: None,
         check: false,
         follow_up: Vec::new(),
+        ..ReportArgs::default()
     };
     let report = crate::commands::report::run(store, &all, dates)?;
     if let Some(why) = &report.unchecked {

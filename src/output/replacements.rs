@@ -661,9 +661,8 @@ pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> any
     }
     if not_replacements > 0 {
         message(&format!(
-            "{} of CQRS's {} an address of an account here but {} not its replacement (`not-a-replacement` rows: the detail says what differs); the old account stays in the report",
-            plural(not_replacements, "account", "accounts"),
-            if not_replacements == 1 { "has" } else { "have" },
+            "{} with the address of an account here {} not its replacement (the `not-a-replacement` rows say what differs); the old account stays in the report",
+            plural(not_replacements, "other account", "other accounts"),
             if not_replacements == 1 { "is" } else { "are" },
         ));
     }

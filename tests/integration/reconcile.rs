@@ -306,7 +306,7 @@ fn story(on: Runner<'_>, dir: &Path) -> Vec<String> {
     assert_eq!(rows.len(), 6, "{rows:?}");
     assert!(
         verify.stderr.contains(
-            "3 accounts of CQRS's have an address of an account here but are not its replacement"
+            "3 other accounts with the address of an account here are not its replacement"
         ),
         "{}",
         verify.stderr

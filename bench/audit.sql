@@ -24,7 +24,13 @@
 --     comparing the byte length with the character length) makes it invalid.
 --   * The directory's mailbox_type column must exist (it may be empty:
 --     personal); ODS codes are compared upper-cased, names lower-cased.
---   * `superseded` cannot occur in freshly imported files and is not computed.
+--   * Of `superseded`, only "Replaced in CQRS itself" can occur in freshly
+--     imported files (no replacement is made there): an account whose one
+--     candidate's address is another active account's (not its own address),
+--     with the same names and exactly the same roles. Payment-type
+--     restrictions are compared as the file writes them (trimmed, upper-cased),
+--     where the tool compares them as sets; the generator writes them in one
+--     order.
 --   * The match column shows the directory address trimmed, as the file holds it.
 WITH
 acc AS MATERIALIZED (
@@ -111,6 +117,30 @@ candidates AS MATERIALIZED (
   JOIN dir d ON d.ods = r.ods AND d.g = l.g AND d.f = l.f
             AND d.st = 'active' AND d.mt = 'personal'
   GROUP BY l.id
+),
+role_sets AS MATERIALIZED (
+  SELECT id, group_concat(r, '|') AS rs
+  FROM (SELECT trim(account_id) AS id,
+               upper(trim(ods_code)) || ' ' || lower(trim(role)) || ' '
+                 || upper(trim(payment_types)) AS r
+        FROM permissions ORDER BY 1, 2)
+  GROUP BY id
+),
+replaced AS MATERIALIZED (
+  SELECT DISTINCT m.id
+  FROM candidates m
+  JOIN checked x ON x.id = m.id
+  JOIN checked y ON y.e = lower(m.address) AND NOT y.off AND y.id <> m.id
+                AND y.e <> x.e AND y.g = x.g AND y.f = x.f
+  JOIN role_sets rx ON rx.id = x.id
+  JOIN role_sets ry ON ry.id = y.id AND ry.rs = rx.rs
+  WHERE m.n = 1
+),
+judged AS MATERIALIZED (
+  SELECT t.id,
+         CASE WHEN t.id IN (SELECT id FROM replaced) THEN 'superseded' ELSE t.category END
+           AS category
+  FROM cat t
 )
 SELECT t.id AS account_id,
        t.category AS category,
@@ -129,7 +159,7 @@ SELECT t.id AS account_id,
            CASE WHEN m.n IS NULL THEN 'no-nhsmail' ELSE 'contact-commissioner' END
          ELSE NULL
        END AS section
-FROM cat t
+FROM judged t
 LEFT JOIN candidates m ON m.id = t.id
 WHERE t.category <> 'disabled' OR coalesce(:all, 0)
 ORDER BY t.id;

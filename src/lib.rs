@@ -301,7 +301,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output::replacements::verify(&list, format)?;
             let differ: Vec<&str> = list
                 .iter()
-                .filter(|v| !v.ok())
+                .filter(|v| v.fails())
                 .map(|v| v.new_account_id.as_str())
                 .collect();
             // The store itself: its protective triggers and the whole chain.

@@ -24,8 +24,11 @@ use rustc_hash::FxHashMap;
 
 use super::directory::{DirectoryIndex, HELD, HELD_DISABLED, HELD_SHARED, unpack_facts};
 use super::key::{Hashes, address_hashes, sort_by_hashes};
+use super::reconcile::{CqrsLink, judge, realised_by};
 use crate::model::{Role, Status};
 use crate::rules::DirectoryFacts;
+use crate::rules::address::same_address;
+use crate::rules::reconcile::{Grant, PaymentTypes, Person};
 use crate::store::{AccountBytes, AccountScan, AccountView, RoleScan, RoleView};
 
 /// What is known of each account, one byte each: its own status, then the
@@ -34,10 +37,14 @@ use crate::store::{AccountBytes, AccountScan, AccountView, RoleScan, RoleView};
 const ACCOUNT_DISABLED: u8 = 8;
 const ACCOUNT_SUPERSEDED: u8 = 16;
 const DUPLICATE: u8 = 32;
+/// A replacement made here (it `replaces` an account).
+const MADE_HERE: u8 = 64;
 
 // The account's own marks must not overlap the directory's facts.
 const _: () = assert!(
-    (HELD | HELD_DISABLED | HELD_SHARED) & (ACCOUNT_DISABLED | ACCOUNT_SUPERSEDED | DUPLICATE) == 0
+    (HELD | HELD_DISABLED | HELD_SHARED)
+        & (ACCOUNT_DISABLED | ACCOUNT_SUPERSEDED | DUPLICATE | MADE_HERE)
+        == 0
 );
 
 /// One account of [`Accounts`]: where its texts end, and its roles.
@@ -63,6 +70,77 @@ pub(super) struct Accounts {
     /// In (hashes, position) order.
     live: Vec<(Hashes, u32)>,
     roles: Roles,
+    /// The accounts that may be CQRS's own replacements, by address (see
+    /// [`Holders`]), once the directory's facts are marked.
+    holders: Holders,
+    /// What is known of replacements made in CQRS, for the few accounts it
+    /// concerns: a replacement made here realised by CQRS's account (or
+    /// not), and the old account it replaced (rules.md, "Replaced in CQRS
+    /// itself"), by position.
+    links: FxHashMap<u32, Vec<CqrsLink>>,
+}
+
+/// The live accounts, not made here, whose address the directory holds as
+/// an active personal mailbox: the only ones whose address can be another
+/// account's confident match, so the only ones that can be CQRS's own
+/// replacement of it. Sorted by the first hash of the address, with a table
+/// of buckets over its top bits, so that a look-up reads a cache line or two
+/// (a confident match costs one look-up; the texts are compared only for
+/// the rare hit).
+#[derive(Default)]
+struct Holders {
+    keys: Vec<u64>,
+    at: Vec<u32>,
+    buckets: Vec<u32>,
+    shift: u32,
+}
+
+impl Holders {
+    fn build(live: &[(Hashes, u32)], marks: &[u8]) -> Holders {
+        let wanted = |m: u8| m & (HELD | HELD_DISABLED | HELD_SHARED | MADE_HERE) == HELD;
+        let n = live
+            .iter()
+            .filter(|(_, at)| wanted(marks[*at as usize]))
+            .count();
+        let mut holders = Holders {
+            keys: Vec::with_capacity(n),
+            at: Vec::with_capacity(n),
+            ..Holders::default()
+        };
+        for &(key, at) in live {
+            if wanted(marks[at as usize]) {
+                holders.keys.push(key.0);
+                holders.at.push(at);
+            }
+        }
+        // About two accounts per bucket, as the directory's people.
+        let bits = (usize::BITS - n.leading_zeros())
+            .saturating_sub(2)
+            .clamp(1, 24);
+        holders.shift = 64 - bits;
+        holders.buckets = Vec::with_capacity((1 << bits) + 1);
+        for (i, &k) in holders.keys.iter().enumerate() {
+            let top = (k >> holders.shift) as usize;
+            while holders.buckets.len() <= top {
+                holders.buckets.push(i as u32);
+            }
+        }
+        holders.buckets.resize((1 << bits) + 1, n as u32);
+        holders
+    }
+
+    /// The positions of the accounts whose address has this first hash.
+    fn with_key(&self, key: u64) -> &[u32] {
+        let t = (key >> self.shift) as usize;
+        let (Some(&from), Some(&to)) = (self.buckets.get(t), self.buckets.get(t + 1)) else {
+            return &[];
+        };
+        let (from, to) = (from as usize, to as usize);
+        let bucket = &self.keys[from..to];
+        let start = bucket.partition_point(|&k| k < key);
+        let end = start + bucket[start..].partition_point(|&k| k == key);
+        &self.at[from + start..from + end]
+    }
 }
 
 /// Every role, grouped by account in account_id order.
@@ -76,6 +154,12 @@ pub(super) struct Roles {
     codes: Vec<Box<str>>,
     /// The role's ODS code (its place in `codes`) and the role, packed.
     roles: Vec<RoleEntry>,
+    /// The roles with payment-type restrictions (most have none), by their
+    /// place in `roles`, in order, and where each one's text ends in
+    /// `paid_text`: only read to compare CQRS's replacements.
+    paid_at: Vec<u32>,
+    paid_ends: Vec<u32>,
+    paid_text: Vec<u8>,
 }
 
 /// Where [`Roles::push`] is: the current account, and the ODS codes so far.
@@ -135,9 +219,19 @@ impl Roles {
             groups: Vec::with_capacity(n),
             codes: Vec::new(),
             roles: Vec::with_capacity(n * 2 + n / 4),
+            ..Roles::default()
         };
         let mut reading = ReadingRoles::default();
-        scan.read(|id, code, role| roles.push(&mut reading, id, code, role))?;
+        scan.read(|id, code, role, paid| {
+            roles.push(&mut reading, id, code, role)?;
+            if !paid.is_empty() {
+                roles.paid(paid);
+            }
+            Ok(())
+        })?;
+        if std::str::from_utf8(&roles.paid_text).is_err() {
+            anyhow::bail!("the store holds payment types that are not UTF-8");
+        }
         // Positions only grow: if the totals fit in 32 bits, every one did.
         if roles.ids.len() > u32::MAX as usize || roles.roles.len() > u32::MAX as usize {
             anyhow::bail!("the store is too large to audit in memory (over 4 GB of roles)");
@@ -187,6 +281,27 @@ impl Roles {
         Ok(())
     }
 
+    /// The payment-type restrictions of the role just pushed.
+    pub(super) fn paid(&mut self, text: &[u8]) {
+        self.paid_at.push(self.roles.len() as u32 - 1);
+        self.paid_text.extend_from_slice(text);
+        self.paid_ends.push(self.paid_text.len() as u32);
+    }
+
+    /// The payment-type restrictions of the role at `at` (checked to be
+    /// UTF-8 when read).
+    fn paid_of(&self, at: usize) -> &str {
+        let Ok(i) = self.paid_at.binary_search(&(at as u32)) else {
+            return "";
+        };
+        let start = if i == 0 {
+            0
+        } else {
+            self.paid_ends[i - 1] as usize
+        };
+        std::str::from_utf8(&self.paid_text[start..self.paid_ends[i] as usize]).unwrap_or("")
+    }
+
     fn group_id(&self, group: usize) -> &[u8] {
         let start = match group.checked_sub(1) {
             Some(before) => self.groups[before].0 as usize,
@@ -216,6 +331,8 @@ impl Accounts {
             marks: Vec::with_capacity(n),
             live: Vec::with_capacity(n),
             roles: Roles::default(),
+            holders: Holders::default(),
+            links: FxHashMap::default(),
         }
     }
 
@@ -236,7 +353,11 @@ impl Accounts {
         if a.superseded {
             mark |= ACCOUNT_SUPERSEDED;
         }
-        if mark == 0 {
+        let live = mark == 0;
+        if a.made_here {
+            mark |= MADE_HERE;
+        }
+        if live {
             self.live
                 .push((address_hashes(a.email), self.records.len() as u32));
         }
@@ -283,22 +404,170 @@ impl Accounts {
     }
 
     /// Marks the duplicate addresses among the live accounts: equal hashes
-    /// are adjacent in `live`.
+    /// are adjacent in `live`. A replacement made here that CQRS's own
+    /// account at the same address realises (rules.md, "Replaced in CQRS
+    /// itself") is superseded by it first, and is no duplicate of it.
     pub(super) fn mark_duplicates(&mut self) {
-        for run in self.live.chunk_by(|a, b| a.0 == b.0) {
-            if run.len() > 1 {
-                for &(_, at) in run {
+        let live = std::mem::take(&mut self.live);
+        let mut run_left: Vec<u32> = Vec::new();
+        for run in live.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < 2 {
+                continue;
+            }
+            run_left.clear();
+            run_left.extend(run.iter().map(|&(_, at)| at));
+            if run
+                .iter()
+                .any(|&(_, at)| self.marks[at as usize] & MADE_HERE != 0)
+            {
+                self.realise(&mut run_left);
+            }
+            if run_left.len() > 1 {
+                for &at in &run_left {
                     self.marks[at as usize] |= DUPLICATE;
                 }
             }
         }
+        self.live = live;
+    }
+
+    /// Of live accounts with one address (`run`, in account_id order), the
+    /// replacements made here that CQRS's own account realises: each is
+    /// marked superseded and taken out of `run`, and the links recorded.
+    fn realise(&mut self, run: &mut Vec<u32>) {
+        let mut realised = Vec::new();
+        for &r in run.iter() {
+            if self.marks[r as usize] & MADE_HERE == 0 {
+                continue;
+            }
+            let Some(old) = self.old_account_of(r as usize) else {
+                continue;
+            };
+            let candidates: Vec<u32> = run
+                .iter()
+                .copied()
+                .filter(|&y| self.marks[y as usize] & MADE_HERE == 0)
+                .collect();
+            let links = judge(
+                &self.person(old),
+                candidates
+                    .iter()
+                    .map(|&y| (self.view(y as usize).account_id, self.person(y as usize))),
+                |id| CqrsLink::RealisedBy { account_id: id },
+            );
+            if let Some(by) = realised_by(&links) {
+                realised.push(r);
+                self.links
+                    .entry(old as u32)
+                    .or_default()
+                    .push(CqrsLink::ReplacedBy {
+                        account_id: by.to_string(),
+                    });
+            }
+            if !links.is_empty() {
+                self.links.insert(r, links);
+            }
+        }
+        for &r in &realised {
+            self.marks[r as usize] |= ACCOUNT_SUPERSEDED;
+        }
+        run.retain(|at| !realised.contains(at));
+    }
+
+    /// The old account a replacement made here replaced: its id is `R` and
+    /// a number, `-`, and the old account's id (the only ids `replace`
+    /// makes); the accounts are in account_id order.
+    fn old_account_of(&self, at: usize) -> Option<usize> {
+        let id = self.view(at).account_id;
+        let rest = id.strip_prefix('R')?;
+        let (n, old) = rest.split_once('-')?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // Byte order: both back ends keep account ids so (`COLLATE "C"`).
+        let (mut lo, mut hi) = (0, self.records.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.view(mid).account_id.as_bytes().cmp(old.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// The account as the comparison of replacements needs it.
+    pub(super) fn person(&self, at: usize) -> Person<'_> {
+        let view = self.view(at);
+        let mut grants = Vec::new();
+        let group = self.records[at].roles;
+        if group != NO_ROLES {
+            let roles = &self.roles;
+            let from = match (group as usize).checked_sub(1) {
+                Some(before) => roles.groups[before].1 as usize,
+                None => 0,
+            };
+            let to = roles.groups[group as usize].1 as usize;
+            for (i, r) in roles.roles[from..to].iter().enumerate() {
+                grants.push(Grant {
+                    ods_code: &roles.codes[r.code()],
+                    role: r.role(),
+                    payment_types: PaymentTypes::Joined(roles.paid_of(from + i)),
+                });
+            }
+        }
+        Person {
+            given_name: view.given_name,
+            family_name: view.family_name,
+            grants,
+        }
     }
 
     /// Marks what the directory holds for each live account's address, by
-    /// one merge of the two sorted lists of hashes.
+    /// one merge of the two sorted lists of hashes, and indexes the
+    /// accounts that may be CQRS's replacement of another by address.
     pub(super) fn mark_directory_facts(&mut self, directory: &DirectoryIndex) {
         directory.merge_facts(&self.live, &mut self.marks);
+        self.holders = Holders::build(&self.live, &self.marks);
         self.live = Vec::new();
+    }
+
+    /// The links of the account at `at` to CQRS's replacements found while
+    /// the duplicates were marked.
+    pub(super) fn links(&self, at: usize) -> Vec<CqrsLink> {
+        if self.links.is_empty() {
+            return Vec::new();
+        }
+        self.links.get(&(at as u32)).cloned().unwrap_or_default()
+    }
+
+    /// The links of the live account at `at`, whose confident match is
+    /// `address`, to CQRS's accounts holding that address: one look-up, and
+    /// the comparison only for an account found there.
+    pub(super) fn links_at_match(&self, at: usize, address: &str) -> Vec<CqrsLink> {
+        let found = self.holders.with_key(address_hashes(address.as_bytes()).0);
+        if found.is_empty() {
+            return Vec::new();
+        }
+        let own = self.view(at).email;
+        if same_address(own, address) {
+            return Vec::new();
+        }
+        let holders: Vec<u32> = found
+            .iter()
+            .copied()
+            .filter(|&y| y as usize != at && same_address(self.view(y as usize).email, address))
+            .collect();
+        let mut holders = holders;
+        holders.sort_unstable();
+        judge(
+            &self.person(at),
+            holders
+                .iter()
+                .map(|&y| (self.view(y as usize).account_id, self.person(y as usize))),
+            |id| CqrsLink::ReplacedBy { account_id: id },
+        )
     }
 
     pub(super) fn view(&self, at: usize) -> AccountView<'_> {

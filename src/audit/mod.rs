@@ -27,6 +27,7 @@ mod key;
 mod one;
 mod outcome;
 mod pipeline;
+mod reconcile;
 #[cfg(test)]
 mod test_support;
 
@@ -34,6 +35,7 @@ pub use contacts::Organisations;
 pub use directory::DirectoryIndex;
 pub use one::classify;
 pub use pipeline::audit;
+pub use reconcile::{CqrsLink, NearAccount, Nearby};
 
 use crate::rules::{Category, NhsmailMatch, Section};
 use crate::store::{AccountView, RoleView};
@@ -48,6 +50,9 @@ pub struct AuditRow<'a> {
     /// `None` where the match is not looked for (rules.md).
     pub nhsmail_match: Option<NhsmailMatch>,
     pub section: Option<Section>,
+    /// Replacements made in CQRS itself that concern the account (rules.md,
+    /// "Replaced in CQRS itself"): empty for nearly every account.
+    pub cqrs: Vec<CqrsLink>,
 }
 
 impl<'a> AuditRow<'a> {
@@ -58,6 +63,7 @@ impl<'a> AuditRow<'a> {
             category: outcome.category,
             nhsmail_match: outcome.nhsmail_match,
             section: outcome.section,
+            cqrs: outcome.cqrs,
         }
     }
 

@@ -10,6 +10,7 @@
 //! step because the pipeline looks up a whole chunk's candidates at once.
 
 use super::AuditOptions;
+use super::reconcile::{CqrsLink, realised_by};
 use crate::model::Status;
 use crate::rules::{Category, DirectoryFacts, NhsmailMatch, Section, categorise, section_for};
 use crate::store::AccountView;
@@ -21,29 +22,53 @@ pub(super) struct Outcome {
     /// `None` where the match is not looked for (rules.md).
     pub(super) nhsmail_match: Option<NhsmailMatch>,
     pub(super) section: Option<Section>,
+    /// Links to CQRS's own replacements (see `reconcile.rs`).
+    pub(super) cqrs: Vec<CqrsLink>,
 }
 
 impl Outcome {
     /// The account's category and, if it needs no match, its section.
-    /// `duplicate` is whether another live account has the same address
-    /// (only ever true of a live account); `facts` is what the directory
-    /// holds for the account's address.
+    /// `superseded` is whether a replacement was made for it (here, or one
+    /// made here was realised in CQRS); `duplicate` is whether another live
+    /// account has the same address (only ever true of a live account);
+    /// `facts` is what the directory holds for the account's address;
+    /// `cqrs` the links found so far to CQRS's replacements.
     pub(super) fn categorised(
         account: &AccountView<'_>,
+        superseded: bool,
         duplicate: bool,
         facts: Option<DirectoryFacts>,
+        cqrs: Vec<CqrsLink>,
     ) -> Outcome {
-        let category = categorise(
-            account.superseded,
-            account.status,
-            account.email,
-            duplicate,
-            facts,
-        );
+        let category = categorise(superseded, account.status, account.email, duplicate, facts);
         Outcome {
             category,
             nhsmail_match: None,
             section: section_for(category, &NhsmailMatch::None),
+            cqrs,
+        }
+    }
+
+    /// The links of the account, whose confident match this is, to CQRS's
+    /// accounts with that address: if one replaces it, it is superseded
+    /// (and leaves the report) as if a replacement had been made here.
+    pub(super) fn compared_at_match(&mut self, links: Vec<CqrsLink>) {
+        if links.is_empty() {
+            return;
+        }
+        if realised_by(&links).is_some() {
+            self.category = Category::Superseded;
+            self.nhsmail_match = None;
+            self.section = None;
+        }
+        self.cqrs.extend(links);
+    }
+
+    /// The confident match's address, if the match is confident.
+    pub(super) fn confident_address(&self) -> Option<&str> {
+        match &self.nhsmail_match {
+            Some(NhsmailMatch::Confident(address)) => Some(address),
+            _ => None,
         }
     }
 
@@ -65,6 +90,7 @@ impl Outcome {
             category: Category::Disabled,
             nhsmail_match: None,
             section: None,
+            cqrs: Vec::new(),
         }
     }
 }

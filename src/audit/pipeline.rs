@@ -122,8 +122,10 @@ fn classify(
             let account = accounts.view(at);
             let outcome = Outcome::categorised(
                 &account,
+                superseded,
                 accounts.is_duplicate(at),
                 accounts.directory_facts(at),
+                accounts.links(at),
             );
             if outcome.needs_match() {
                 accounts.roles(at, &mut roles);
@@ -143,12 +145,18 @@ fn classify(
     for (at, to) in wanted {
         let account = accounts.view(at);
         accounts.roles(at, &mut roles);
-        outcomes[at - first].matched(directory.match_among(
+        let outcome = &mut outcomes[at - first];
+        outcome.matched(directory.match_among(
             account.given_name,
             account.family_name,
             &match_codes(&roles),
             &found[from..to],
         ));
+        // One look-up: is the match the address of CQRS's own account?
+        if let Some(address) = outcome.confident_address() {
+            let links = accounts.links_at_match(at, address);
+            outcome.compared_at_match(links);
+        }
         from = to;
     }
     outcomes
@@ -161,17 +169,31 @@ mod tests {
     use super::*;
     use crate::audit::one::classify as classify_one;
     use crate::audit::test_support::{entry, fixture_store};
+    use crate::audit::{NearAccount, Nearby};
     use crate::model::{DirectoryEntry, MailboxType, Role, Status};
     use crate::rules::{Category, NhsmailMatch, normal_form};
     use crate::store::AccountBytes;
 
+    /// Every account of the store as the one-account path's [`Nearby`].
+    fn nearby_of(store: &Store) -> Nearby {
+        let mut near = Vec::new();
+        for (id, _, _) in store.account_keys().unwrap() {
+            near.push(NearAccount {
+                account: store.account(&id).unwrap().unwrap(),
+                replaces: store.replaced_account_of(&id).unwrap(),
+                roles: store.roles(&id).unwrap(),
+            });
+        }
+        Nearby::new(near)
+    }
+
     /// The audit one account at a time, the oracle of the pipeline: over a
-    /// directory index and the duplicate addresses, streaming the accounts
-    /// with their roles from the store.
+    /// directory index and every account as [`Nearby`], streaming the
+    /// accounts with their roles from the store.
     fn audit_with(
         store: &Store,
         directory: &DirectoryIndex,
-        duplicates: &HashSet<String>,
+        duplicates: &Nearby,
         options: AuditOptions,
         visit: &mut dyn FnMut(&AuditRow<'_>) -> Result<()>,
     ) -> Result<()> {
@@ -229,6 +251,7 @@ mod tests {
                 family_name: a.family.as_bytes(),
                 status: a.status,
                 superseded: a.superseded,
+                made_here: false,
             };
             accounts.push(&mut text, row).unwrap();
         }
@@ -305,6 +328,44 @@ mod tests {
             .collect();
         // B3 and B4 differ by a no-break space, which the normal form keeps.
         assert_eq!(duplicates.len(), 2, "{duplicates:?}");
+        let nearby = Nearby::new(
+            specs
+                .iter()
+                .map(|a| NearAccount {
+                    account: crate::model::Account {
+                        account_id: a.id.into(),
+                        username: a.id.into(),
+                        email: a.email.into(),
+                        given_name: a.given.into(),
+                        family_name: a.family.into(),
+                        status: a.status,
+                        created_at: None,
+                        last_login_at: None,
+                        replaced_by: a.superseded.then(|| format!("R1-{}", a.id)),
+                    },
+                    replaces: None,
+                    roles: a
+                        .codes
+                        .iter()
+                        .map(|c| crate::model::RoleGrant {
+                            ods_code: (*c).into(),
+                            role: Role::View,
+                            payment_types: Vec::new(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        );
+        for a in &specs {
+            assert_eq!(
+                nearby.is_duplicate(a.id),
+                a.status == Status::Active
+                    && !a.superseded
+                    && duplicates.contains(&normal_form(a.email)),
+                "{}",
+                a.id
+            );
+        }
 
         let everything = AuditOptions {
             include_disabled: true,
@@ -328,7 +389,7 @@ mod tests {
                 (a.id, a.email, a.given, a.family)
             );
             assert_eq!((view.status, view.superseded), (a.status, a.superseded));
-            let one = classify_one(view, &roles, &directory, &duplicates);
+            let one = classify_one(view, &roles, &directory, &nearby);
             assert_eq!(
                 (outcome.category, &outcome.nhsmail_match, outcome.section),
                 (one.category, &one.nhsmail_match, one.section),
@@ -362,15 +423,16 @@ mod tests {
     fn the_audit_of_the_fixtures_is_the_audit_one_account_at_a_time() {
         let (_dir, store) = fixture_store();
         let directory = DirectoryIndex::load(store.audit_inputs().unwrap().directory).unwrap();
-        let duplicates = store.duplicate_live_emails().unwrap();
+        let duplicates = nearby_of(&store);
         let row = |r: &AuditRow<'_>| {
             format!(
-                "{:?} {:?} {:?} {} {:?}",
+                "{:?} {:?} {:?} {} {:?} {:?}",
                 r.account,
                 r.roles,
                 r.category,
                 r.match_column(),
-                r.section
+                r.section,
+                r.cqrs
             )
         };
         for include_disabled in [false, true] {

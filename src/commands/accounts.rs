@@ -4,11 +4,11 @@ use std::collections::HashSet;
 
 use anyhow::Result;
 
-use crate::audit::{DirectoryIndex, Organisations, classify};
+use crate::audit::{CqrsLink, DirectoryIndex, NearAccount, Nearby, Organisations, classify};
 use crate::cli::FollowUpArg;
 use crate::commands::confirm::Operator;
 use crate::error::UserError;
-use crate::model::{Account, RoleGrant, Status};
+use crate::model::{Account, RoleGrant};
 use crate::rules::{Category, Contact, NhsmailMatch, Section, normal_form, suggestions};
 use crate::store::{AccountView, FollowUp, FollowUpState, Note, RoleView, Store};
 
@@ -32,6 +32,10 @@ pub struct AccountDetails {
     pub notes: Vec<Note>,
     /// Where the case stands, if an operator has said.
     pub follow_up: Option<FollowUpState>,
+    /// Replacements made in CQRS itself that concern the account, in words:
+    /// replaced or realised by CQRS's account, or what differs in one that
+    /// has the address but is not its replacement.
+    pub cqrs: Vec<String>,
 }
 
 /// Finds accounts by id, or by address (all accounts with that address).
@@ -61,20 +65,11 @@ pub fn details(
 ) -> Result<AccountDetails> {
     let roles = store.roles(&account.account_id)?;
     let key = normal_form(&account.email);
-    let same_address = store.accounts_by_email_key(&key)?;
-    let live = same_address
-        .iter()
-        .filter(|a| a.status == Status::Active && a.replaced_by.is_none())
-        .count();
-    let duplicates: HashSet<String> = if live > 1 {
-        HashSet::from([key.clone()])
-    } else {
-        HashSet::new()
-    };
     let mut entries = store.directory_entries_named(&account.given_name, &account.family_name)?;
     if let Some(own) = store.directory_entry(&key)? {
         entries.push(own);
     }
+    let nearby = nearby(store, &account, &entries)?;
     let directory = DirectoryIndex::from_entries(&entries);
     let views: Vec<RoleView<'_>> = roles
         .iter()
@@ -91,7 +86,8 @@ pub fn details(
         status: account.status,
         superseded: account.replaced_by.is_some(),
     };
-    let row = classify(view, &views, &directory, &duplicates);
+    let row = classify(view, &views, &directory, &nearby);
+    let cqrs = row.cqrs.clone();
     let contacts = organisations
         .contacts(&views)
         .iter()
@@ -101,6 +97,7 @@ pub fn details(
         })
         .collect();
     let (category, nhsmail_match, section) = (row.category, row.nhsmail_match.clone(), row.section);
+    let cqrs = cqrs.iter().map(CqrsLink::describe).collect();
     let suggestions = if section.is_some() {
         suggestions(&account.email, &account.given_name, &account.family_name)
     } else {
@@ -122,7 +119,56 @@ pub fn details(
         contacts,
         suggestions,
         replaces,
+        cqrs,
     })
+}
+
+/// The accounts that can matter to one account's audit (see
+/// [`Nearby`]): those with its address; its replacement made here and the
+/// accounts with that one's address; the old account of a replacement made
+/// here; those with the address of a directory entry with its names (where
+/// its confident match can be); and the old accounts of any replacement
+/// made here among them.
+fn nearby(
+    store: &Store,
+    account: &Account,
+    entries: &[crate::model::DirectoryEntry],
+) -> Result<Nearby> {
+    let mut found: Vec<Account> = vec![account.clone()];
+    let mut keys = vec![normal_form(&account.email)];
+    keys.extend(entries.iter().map(|e| normal_form(&e.address)));
+    if let Some(r) = &account.replaced_by
+        && let Some(r) = store.account(r)?
+    {
+        keys.push(normal_form(&r.email));
+        found.push(r);
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    for key in &keys {
+        found.extend(store.accounts_by_email_key(key)?);
+    }
+    let mut near: Vec<NearAccount> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    while let Some(a) = found.pop() {
+        if !seen.insert(a.account_id.clone()) {
+            continue;
+        }
+        let replaces = store.replaced_account_of(&a.account_id)?;
+        if let Some(old) = &replaces
+            && !seen.contains(old)
+            && let Some(old) = store.account(old)?
+        {
+            found.push(old);
+        }
+        let roles = store.roles(&a.account_id)?;
+        near.push(NearAccount {
+            account: a,
+            replaces,
+            roles,
+        });
+    }
+    Ok(Nearby::new(near))
 }
 
 /// The account a note or follow-up is about: by id only, since a change

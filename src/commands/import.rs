@@ -1,7 +1,7 @@
 //! `import KIND FILE`: check every row of a file and write it whole, or refuse
 //! it whole with every problem located to its line and column.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
 
@@ -15,7 +15,7 @@ use crate::input::sheet::{Refusal, SheetFile};
 use crate::input::{CsvFile, Data, Mapping, Row, Source};
 use crate::model::{ActivityKind, MailboxType, OrgKind, Role};
 use crate::reporting::{Reporter, Work};
-use crate::rules::is_valid;
+use crate::rules::{is_valid, normal_form};
 use crate::store::address_key::address_key;
 use crate::store::{Chunk, EmailKeys, ImportCounts, Store, written_in_key_order};
 use crate::unique_texts::UniqueTexts;
@@ -478,6 +478,10 @@ struct Checker {
     accounts: HashMap<String, String>,
     /// Usernames in the store, lower-cased -> account_id.
     usernames: FxHashMap<Box<str>, String>,
+    /// The replacement accounts made here (their ids): CQRS's own account
+    /// for the same address may share such an account's username (rules.md,
+    /// "Replaced in CQRS itself").
+    made_here: HashSet<String>,
     /// Keys already seen in this file (lower-cased where uniqueness is case-insensitive).
     /// Keys seen in this file (when the table had rows), with their line.
     seen: FxHashMap<String, u64>,
@@ -496,6 +500,7 @@ impl Checker {
             orgs: HashMap::new(),
             accounts: HashMap::new(),
             usernames: FxHashMap::default(),
+            made_here: HashSet::new(),
             seen: FxHashMap::default(),
             seen_usernames: UniqueTexts::folding(lower),
             address_keys: Vec::new(),
@@ -509,6 +514,13 @@ impl Checker {
                         .usernames
                         .insert(username.to_lowercase().into(), id.clone());
                     checker.accounts.insert(id, email);
+                }
+                if !fresh {
+                    checker.made_here = store
+                        .replacement_pairs()?
+                        .into_iter()
+                        .map(|p| p.new_account_id)
+                        .collect();
                 }
             }
             FileKind::Permissions | FileKind::Activity => {
@@ -716,15 +728,35 @@ impl Checker {
         if let (Some(id), Some(username)) = (id, username) {
             let key = lower(username);
             username_ok = false;
-            if let Some(other) = self
+            let taken = self
                 .usernames
                 .get(key.as_ref())
-                .filter(|other| *other != id)
-            {
-                row.problem(
-                    C::username,
-                    format!("the username `{username}` already belongs to account {other} (usernames are unique, ignoring case)"),
-                );
+                .filter(|other| *other != id);
+            // The next CQRS export holds CQRS's own account for the address
+            // a replacement was made here for, often with that address as
+            // its username too: that is the replacement realised, not a
+            // clash. Only for exactly that address.
+            let realising = taken.is_some_and(|other| {
+                self.made_here.contains(other)
+                    && email.is_some_and(|email| {
+                        self.accounts
+                            .get(other)
+                            .is_some_and(|theirs| normal_form(theirs) == normal_form(email))
+                    })
+            });
+            if let Some(other) = taken.filter(|_| !realising) {
+                let message = match self.accounts.get(other) {
+                    Some(theirs) if self.made_here.contains(other) => format!(
+                        "the username `{username}` belongs to the replacement account {other} made here for `{theirs}`; \
+                         an account of CQRS's may share it only when its email is that address, and this row's email is `{}`: \
+                         check the row against CQRS",
+                        email.unwrap_or("")
+                    ),
+                    _ => format!(
+                        "the username `{username}` already belongs to account {other} (usernames are unique, ignoring case)"
+                    ),
+                };
+                row.problem(C::username, message);
             } else {
                 // Repeats within the file are found at its end.
                 self.seen_usernames.push(username, row.row.line);

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 
+use crate::audit::{NearAccount, Nearby};
 use crate::cli::ReportArgs;
 use crate::commands::cutover::Dates;
 use crate::model::{Account, MailboxType, RoleGrant, Status};
@@ -19,6 +20,9 @@ pub struct Signin {
     pub account: Option<(Account, Vec<RoleGrant>)>,
     /// Accounts with this address that cannot be used (superseded or disabled).
     pub other_accounts: Vec<Account>,
+    /// Replacements made here with this address that CQRS's own account
+    /// realises: (the replacement made here, CQRS's account).
+    pub realised: Vec<(String, String)>,
     /// Accounts for which this is the NHSmail address found (a confident
     /// match): the caller is probably that account's user.
     pub found_for: Vec<FoundFor>,
@@ -46,9 +50,23 @@ pub fn run(store: &mut Store, address: &str, dates: Dates) -> Result<Signin> {
         mailbox_type: e.mailbox_type,
     });
     let accounts = store.accounts_by_email_key(&key)?;
-    let (live, other_accounts): (Vec<Account>, Vec<Account>) = accounts
-        .into_iter()
-        .partition(|a| a.status == Status::Active && a.replaced_by.is_none());
+    // A replacement made here that CQRS's own account for the address
+    // realises is superseded by it (rules.md, "Replaced in CQRS itself"):
+    // sign-in reaches CQRS's account alone.
+    let nearby = near_accounts(store, &accounts)?;
+    let mut realised = Vec::new();
+    let mut unused = Vec::new();
+    let mut live = Vec::new();
+    for a in accounts {
+        if a.status != Status::Active || a.replaced_by.is_some() {
+            unused.push(a);
+        } else if let Some(by) = nearby.realised_by(&a.account_id) {
+            realised.push((a.account_id, by));
+        } else {
+            live.push(a);
+        }
+    }
+    let other_accounts = unused;
     let live_ids: Vec<String> = live.iter().map(|a| a.account_id.clone()).collect();
     let outcome = signin_outcome(facts, &live_ids);
     let account = match &outcome {
@@ -82,6 +100,7 @@ pub fn run(store: &mut Store, address: &str, dates: Dates) -> Result<Signin> {
         _ => Vec::new(),
     };
     Ok(Signin {
+        realised,
         found_for,
         active_mailboxes,
         address: address.to_string(),
@@ -90,6 +109,35 @@ pub fn run(store: &mut Store, address: &str, dates: Dates) -> Result<Signin> {
         account,
         other_accounts,
     })
+}
+
+/// The accounts with the address, and the old accounts of the replacements
+/// made here among them, with their roles: what deciding which replacement
+/// made here CQRS's account realises needs.
+fn near_accounts(store: &Store, accounts: &[Account]) -> Result<Nearby> {
+    let mut near = Vec::new();
+    for a in accounts {
+        let replaces = store.replaced_account_of(&a.account_id)?;
+        if let Some(old) = replaces
+            .as_deref()
+            .map(|id| store.account(id))
+            .transpose()?
+            .flatten()
+        {
+            let roles = store.roles(&old.account_id)?;
+            near.push(NearAccount {
+                account: old,
+                replaces: None,
+                roles,
+            });
+        }
+        near.push(NearAccount {
+            account: a.clone(),
+            replaces,
+            roles: store.roles(&a.account_id)?,
+        });
+    }
+    Ok(Nearby::new(near))
 }
 
 /// The report's accounts whose confident match is `key`, with their

@@ -67,6 +67,10 @@ struct FoundForView<'a> {
 #[derive(Serialize)]
 struct Unusable<'a> {
     account_id: &'a str,
+    /// A replacement made here that CQRS's account realises (left out
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    realised_by: Option<&'a str>,
     replaced_by: Option<&'a str>,
     status: &'a str,
 }
@@ -110,9 +114,16 @@ impl<'a> SigninView<'a> {
                 .iter()
                 .map(|a: &Account| Unusable {
                     account_id: &a.account_id,
+                    realised_by: None,
                     replaced_by: a.replaced_by.as_deref(),
                     status: a.status.as_str(),
                 })
+                .chain(s.realised.iter().map(|(r, by)| Unusable {
+                    account_id: r,
+                    realised_by: Some(by),
+                    replaced_by: None,
+                    status: "active",
+                }))
                 .collect(),
             account_ids,
         }
@@ -125,6 +136,10 @@ pub(super) struct AccountView<'a> {
     category: &'a str,
     contacts: Vec<Contact<'a>>,
     created_at: Option<&'a str>,
+    /// Replacements made in CQRS itself, in words (left out when none, as
+    /// for nearly every account).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    cqrs: &'a [String],
     email: &'a str,
     family_name: &'a str,
     follow_up: Option<&'a crate::store::FollowUpState>,
@@ -166,6 +181,7 @@ impl<'a> From<&'a AccountDetails> for AccountView<'a> {
                 })
                 .collect(),
             created_at: a.created_at.as_deref(),
+            cqrs: &d.cqrs,
             email: &a.email,
             family_name: &a.family_name,
             given_name: &a.given_name,
@@ -448,6 +464,7 @@ impl<'a> From<&'a Activity> for ActivityRecord<'a> {
 /// One replacement checked by `verify`.
 #[derive(Serialize)]
 pub(super) struct VerifiedRecord<'a> {
+    checked: &'a str,
     detail: &'a str,
     history_equal: bool,
     new_account_id: &'a str,
@@ -459,6 +476,7 @@ pub(super) struct VerifiedRecord<'a> {
 impl<'a> From<&'a Verified> for VerifiedRecord<'a> {
     fn from(v: &'a Verified) -> Self {
         VerifiedRecord {
+            checked: v.checked.as_str(),
             detail: &v.detail,
             history_equal: v.history_equal,
             new_account_id: &v.new_account_id,

@@ -640,18 +640,32 @@ pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> any
                 if v.roles_equal { "true" } else { "false" },
                 if v.history_equal { "true" } else { "false" },
                 &v.detail,
+                v.checked.as_str(),
             ],
             super::json::VerifiedRecord::from(v),
         )
     });
     records(format, crate::commands::verify::COLUMNS, rows)?;
-    let bad = list.iter().filter(|v| !v.ok()).count();
-    if list.is_empty() {
+    use crate::commands::verify::Checked;
+    let bad = list.iter().filter(|v| v.fails()).count();
+    let replacements = list
+        .iter()
+        .filter(|v| v.checked != Checked::NotAReplacement)
+        .count();
+    let not_replacements = list.len() - replacements;
+    if replacements == 0 {
         message("no replacement accounts to verify");
     } else if bad == 0 {
         message(&format!(
             "verified {}: each has exactly the old account's roles and sees the same history",
-            plural(list.len(), "replacement", "replacements")
+            plural(replacements, "replacement", "replacements")
+        ));
+    }
+    if not_replacements > 0 {
+        message(&format!(
+            "{} with the address of an account here {} not its replacement (the `not-a-replacement` rows say what differs); the old account stays in the report",
+            plural(not_replacements, "other account", "other accounts"),
+            if not_replacements == 1 { "is" } else { "are" },
         ));
     }
     Ok(())

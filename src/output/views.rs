@@ -297,6 +297,11 @@ pub fn signin(s: &Signin, format: Format) -> io::Result<()> {
                     contacts.join("; ")
                 )));
             }
+            for (made_here, by) in &s.realised {
+                text.push_str(&shown(&format!(
+                    "  (account {made_here}, the replacement made here for this address, is realised by CQRS's account {by}: sign-in reaches {by})\n"
+                )));
+            }
             for a in &s.other_accounts {
                 let why = match &a.replaced_by {
                     Some(new) => format!("superseded by {new}"),
@@ -348,6 +353,9 @@ pub fn accounts(list: &[AccountDetails], format: Format) -> io::Result<()> {
                 }
                 if let Some(old) = &d.replaces {
                     text.push_str(&shown(&format!("  replaces: {old}\n")));
+                }
+                for c in &d.cqrs {
+                    text.push_str(&shown(&format!("  in CQRS: {c}\n")));
                 }
                 text.push_str(&shown(&format!("  category: {}\n", d.category)));
                 if let Some(why) = &d.invalid_because {

@@ -10,6 +10,7 @@ pub mod category;
 pub mod contact;
 pub mod history;
 pub mod matching;
+pub mod reconcile;
 pub mod replacement;
 pub mod section;
 pub mod signin;

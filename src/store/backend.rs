@@ -335,8 +335,9 @@ pub trait ReadDirectory: Send {
 }
 
 /// What a roles' scan hands each role to: the account_id and ods_code as
-/// bytes, and the role.
-pub type RoleVisit<'v> = dyn FnMut(&[u8], &[u8], Role) -> Result<()> + 'v;
+/// bytes, the role, and its payment-type restrictions as stored (`QOF;DES`,
+/// empty for none: only compared for replacements made in CQRS).
+pub type RoleVisit<'v> = dyn FnMut(&[u8], &[u8], Role, &[u8]) -> Result<()> + 'v;
 
 /// The roles' scan (see [`AuditInputs`]).
 pub trait ReadRoles: Send {
@@ -409,7 +410,7 @@ impl RoleScan {
     /// Streams every role in account_id order (see [`ReadRoles::read`]).
     pub(crate) fn read(
         self,
-        mut visit: impl FnMut(&[u8], &[u8], Role) -> Result<()>,
+        mut visit: impl FnMut(&[u8], &[u8], Role, &[u8]) -> Result<()>,
     ) -> Result<()> {
         self.0.read(&mut visit)
     }

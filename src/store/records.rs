@@ -152,6 +152,9 @@ pub struct AccountBytes<'a> {
     pub family_name: &'a [u8],
     pub status: Status,
     pub superseded: bool,
+    /// A replacement made here (it `replaces` an account): never taken for
+    /// CQRS's own replacement (rules.md, "Replaced in CQRS itself").
+    pub made_here: bool,
 }
 
 /// A directory entry as stored, for bulk loads: its text as bytes, unchecked.

@@ -25,6 +25,7 @@ mod pg_tls;
 mod pg_writes;
 mod plumbing;
 mod progress;
+mod reconcile;
 mod replace;
 mod report;
 mod safety_checks;

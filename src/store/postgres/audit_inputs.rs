@@ -188,9 +188,9 @@ impl ReadRoles for RoleScan {
     /// permissions table's key order (ods_code, role), as on SQLite.
     fn read(self: Box<Self>, visit: &mut RoleVisit<'_>) -> Result<()> {
         self.0.copy(
-            "SELECT account_id, ods_code, role FROM permissions
+            "SELECT account_id, ods_code, role, payment_types FROM permissions
              ORDER BY account_id, ods_code, role",
-            3,
+            4,
             |f| {
                 let text = std::str::from_utf8(f[2].unwrap_or_default())
                     .context("a stored role is not UTF-8")?;
@@ -198,6 +198,7 @@ impl ReadRoles for RoleScan {
                     f[0].unwrap_or_default(),
                     f[1].unwrap_or_default(),
                     role(text),
+                    f[3].unwrap_or_default(),
                 )
             },
         )
@@ -213,6 +214,7 @@ impl ReadAccounts for AccountScan {
         self.0.copy(
             "SELECT account_id, email, given_name, family_name,
                     (status = 'disabled')::int | ((replaced_by IS NOT NULL)::int << 1)
+                    | ((replaces IS NOT NULL)::int << 2)
              FROM accounts ORDER BY account_id",
             5,
             |f| {
@@ -224,6 +226,7 @@ impl ReadAccounts for AccountScan {
                     family_name: f[3].unwrap_or_default(),
                     status: status_of(flags),
                     superseded: flags & 2 != 0,
+                    made_here: flags & 4 != 0,
                 })
             },
         )

@@ -184,9 +184,9 @@ impl ReadRoles for RoleScan {
     fn read(self: Box<Self>, visit: &mut RoleVisit<'_>) -> Result<()> {
         let mut scan = Scan::prepare(
             &self.0.conn,
-            "SELECT account_id, ods_code, role FROM permissions ORDER BY account_id",
+            "SELECT account_id, ods_code, role, payment_types FROM permissions ORDER BY account_id",
         )?;
-        scan.for_each(|p| visit(p.bytes(0), p.bytes(1), role_bytes(p.bytes(2))?))
+        scan.for_each(|p| visit(p.bytes(0), p.bytes(1), role_bytes(p.bytes(2))?, p.bytes(3)))
     }
 }
 
@@ -203,6 +203,7 @@ impl ReadAccounts for AccountScan {
             &self.0.conn,
             "SELECT account_id, email, given_name, family_name,
                     (status = 'disabled') | ((replaced_by IS NOT NULL) << 1)
+                    | ((replaces IS NOT NULL) << 2)
              FROM accounts ORDER BY account_id",
         )?;
         scan.for_each(|a| {
@@ -214,6 +215,7 @@ impl ReadAccounts for AccountScan {
                 family_name: a.bytes(3),
                 status: status_of(flags),
                 superseded: flags & 2 != 0,
+                made_here: flags & 4 != 0,
             })
         })
     }

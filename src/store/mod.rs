@@ -40,7 +40,8 @@ pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use progress::{
-    ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotNotRecorded, SnapshotRow,
+    ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotNotRecorded,
+    SnapshotRow,
 };
 pub use records::*;
 pub use sqlite::advice;

@@ -111,11 +111,9 @@ impl PgStore {
     pub(super) fn notify_lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>> {
         let holder = self.second_connection()?;
         let taken = holder
-            .query(
-                "SELECT pg_try_advisory_lock($1)",
-                &[&NOTIFY_LOCK],
-                |r| r.try_get::<_, bool>(0),
-            )?
+            .query("SELECT pg_try_advisory_lock($1)", &[&NOTIFY_LOCK], |r| {
+                r.try_get::<_, bool>(0)
+            })?
             .pop()
             .unwrap_or(false);
         Ok(taken.then(|| Box::new(holder) as Box<dyn std::any::Any + Send>))

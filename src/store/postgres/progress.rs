@@ -284,10 +284,7 @@ impl PgStore {
                 "UPDATE progress_snapshots SET fixed = $2, new = $3 WHERE day = $1",
                 &[next_day, &n(changes.fixed), &n(changes.new)],
             )?;
-            self.execute(
-                "DELETE FROM progress_contacts WHERE day = $1",
-                &[next_day],
-            )?;
+            self.execute("DELETE FROM progress_contacts WHERE day = $1", &[next_day])?;
             self.write_contacts(next_day, &later, Some(&changes), &name)?;
             let by_group = self.group_changes(&current, &later)?;
             self.execute(
@@ -461,7 +458,10 @@ impl PgStore {
     /// Every snapshot's rows by contact (only `contact`'s, given one,
     /// ignoring ASCII case), oldest first, then by contact code; an area
     /// operator sees its own contacts' rows only (row-level security).
-    pub(super) fn contact_progress(&self, contact: Option<&str>) -> Result<Vec<ContactProgressRow>> {
+    pub(super) fn contact_progress(
+        &self,
+        contact: Option<&str>,
+    ) -> Result<Vec<ContactProgressRow>> {
         type Raw = (String, String, String, [i64; 4], Option<i64>, Option<i64>);
         let rows: Vec<Raw> = self.query(
             "SELECT day, contact_code, contact_name, needing_action, contact_commissioner,
@@ -605,11 +605,10 @@ impl PgStore {
 
     /// Every follow-up state that is set (an area operator: its area's).
     pub(super) fn follow_ups(&self) -> Result<HashMap<String, FollowUp>> {
-        let rows: Vec<(String, String)> = self.query(
-            "SELECT account_id, state FROM follow_ups",
-            &[],
-            |r| Ok((r.try_get(0)?, r.try_get(1)?)),
-        )?;
+        let rows: Vec<(String, String)> =
+            self.query("SELECT account_id, state FROM follow_ups", &[], |r| {
+                Ok((r.try_get(0)?, r.try_get(1)?))
+            })?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, state)| FollowUp::parse(&state).map(|s| (id, s)))

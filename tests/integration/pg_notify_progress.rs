@@ -106,7 +106,7 @@ fn sqlite_round(dir: &Path) -> Vec<(String, String, String)> {
     round
 }
 
-fn notify_args<'a>(url: &'a str) -> Vec<&'a str> {
+fn notify_args(url: &str) -> Vec<&str> {
     vec![
         "--today", TODAY, "notify", "--from", FROM, "--smtp", url, "--yes",
     ]
@@ -720,7 +720,7 @@ fn notes_and_follow_ups_on_postgresql_are_shown_logged_scoped_and_kept() {
     // The area's login in psql sees only its area's notes.
     assert_eq!(
         lines(area_psql(&db, "SELECT account_id FROM account_notes")),
-        [inside.clone()]
+        [inside.as_str()]
     );
 
     // Notes are never edited or deleted, even by the owner in psql.

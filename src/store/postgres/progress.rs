@@ -430,15 +430,16 @@ impl PgStore {
                     0::int8
              FROM progress_groups GROUP BY day ORDER BY day"
         };
-        let rows: Vec<(String, [i64; 7], Option<i64>, Option<i64>)> =
-            self.query(sql, &[], |r| {
-                let mut n = [0i64; 7];
-                for (i, v) in n.iter_mut().enumerate() {
-                    let at = if i == 6 { 9 } else { i + 1 };
-                    *v = r.try_get(at)?;
-                }
-                Ok((r.try_get(0)?, n, r.try_get(7)?, r.try_get(8)?))
-            })?;
+        // A day, its seven counts, and its fixed and new.
+        type Raw = (String, [i64; 7], Option<i64>, Option<i64>);
+        let rows: Vec<Raw> = self.query(sql, &[], |r| {
+            let mut n = [0i64; 7];
+            for (i, v) in n.iter_mut().enumerate() {
+                let at = if i == 6 { 9 } else { i + 1 };
+                *v = r.try_get(at)?;
+            }
+            Ok((r.try_get(0)?, n, r.try_get(7)?, r.try_get(8)?))
+        })?;
         rows.into_iter()
             .map(|(day, n, fixed, new)| {
                 Ok(SnapshotRow {

@@ -66,10 +66,10 @@ impl SqliteStore {
             let columns = table.columns();
             while let Some(row) = rows.next().map_err(err)? {
                 owned.clear();
-                for i in 0..width {
+                for (i, column) in columns.iter().enumerate().take(width) {
                     owned.push(match row.get_ref(i).map_err(err)? {
                         ValueRef::Null => None,
-                        ValueRef::Blob(b) | ValueRef::Text(b) if columns[i].bytes => {
+                        ValueRef::Blob(b) | ValueRef::Text(b) if column.bytes => {
                             Some(hex::encode(b))
                         }
                         ValueRef::Integer(n) => Some(n.to_string()),

@@ -209,6 +209,7 @@ pub fn note(store: &mut Store, account: &str, text: &str, op: &Operator) -> Resu
         )
         .into());
     }
+    super::operators::refuse_outside_area(store, "add a note to", &[account.trim()])?;
     let account_id = known_account(store, account)?;
     let note = Note {
         date: op.today,
@@ -245,6 +246,7 @@ pub fn follow_up(
     state: FollowUpArg,
     op: &Operator,
 ) -> Result<FollowedUp> {
+    super::operators::refuse_outside_area(store, "set the follow-up state of", &[account.trim()])?;
     let account_id = known_account(store, account)?;
     let state = match state {
         FollowUpArg::Contacted => Some(FollowUp::Contacted),

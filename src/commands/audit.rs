@@ -10,7 +10,7 @@ use crate::cli::AuditArgs;
 use crate::commands::checks;
 use crate::reporting::RowSink;
 use crate::rules::{Category, Contact};
-use crate::store::{NewSnapshot, Store};
+use crate::store::{NewSnapshot, SnapshotNotRecorded, Store};
 
 /// A contact's name as the organisations file has it.
 fn contact_name(organisations: &Organisations, code: &str) -> String {
@@ -49,6 +49,10 @@ pub struct AuditSummary {
     /// read-only store), to be said: `progress` would miss the day.
     #[serde(skip)]
     pub snapshot_not_kept: Option<String>,
+    /// Why the store keeps no snapshot of this audit (an area operator's
+    /// on a shared store), to be said as a note.
+    #[serde(skip)]
+    pub snapshot_note: Option<String>,
 }
 
 /// Whether a row passes the command's filters.
@@ -161,7 +165,13 @@ pub fn run(
     } else {
         None
     };
-    let mut snapshot = unfiltered.then(NewSnapshot::default);
+    let mut snapshot = unfiltered.then(|| {
+        if store.keeps_progress_by_organisations() {
+            NewSnapshot::by_organisations()
+        } else {
+            NewSnapshot::default()
+        }
+    });
     let mut report_rows = crate::commands::report::KeptRows::default();
     let filter = Filter::new(store, args)?;
     let mut summary = AuditSummary {
@@ -189,6 +199,11 @@ pub fn run(
                     row.category,
                     row.section,
                     contacts.iter().map(|c| c.code()),
+                );
+                snapshot.add_organisations(
+                    row.roles.iter().map(|r| r.ods_code),
+                    row.category,
+                    row.section,
                 );
             }
         }
@@ -242,6 +257,9 @@ pub fn run(
         let recorded_at = crate::commands::confirm::Operator::now();
         match store.save_snapshot(today, &recorded_at, snapshot) {
             Ok(bytes) => tracing::info!("progress snapshot kept ({bytes} bytes of accounts)"),
+            Err(e) if e.downcast_ref::<SnapshotNotRecorded>().is_some() => {
+                summary.snapshot_note = Some(format!("{e:#}"));
+            }
             Err(e) => {
                 summary.snapshot_not_kept = Some(format!(
                     "the progress snapshot of {today} was not kept ({e:#}): `cqrs-admin \

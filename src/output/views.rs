@@ -55,6 +55,9 @@ pub fn audit_summary(summary: &AuditSummary, format: Format, counts_shown: bool)
     if let Some(why) = &summary.snapshot_not_kept {
         warning(why);
     }
+    if let Some(why) = &summary.snapshot_note {
+        message(&format!("note: {why}"));
+    }
     if format != Format::Table || counts_shown {
         return;
     }

@@ -288,6 +288,16 @@ pub trait Backend: Send {
     /// tables, the directory's size, the head) built from the copied rows,
     /// and the generation moved on. The rows written, per table.
     fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts>;
+
+    // --- Progress on a shared store -----------------------------------------
+
+    /// Whether a snapshot is also to count accounts by the organisations
+    /// they hold roles at ([`NewSnapshot::by_organisations`]): a store with
+    /// areas shows each area its own progress from those counts. False for
+    /// a store without areas, which spares its audit the work.
+    fn keeps_progress_by_organisations(&self) -> bool {
+        false
+    }
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

@@ -15,9 +15,17 @@
 //! on, so a kept report is never taken for the copy's). The kept report
 //! itself is not copied: the next report computes it afresh.
 //!
+//! Also carried: notify's record of messages, the progress snapshots (their
+//! counts, categories and contacts, and the accounts needing action), notes
+//! and follow-up states. A PostgreSQL store's counts by organisations
+//! (`progress_groups`, which only a store with areas keeps) are not: a copy
+//! into PostgreSQL shows an area operator the copied days only once a
+//! whole-store audit records them again.
+//!
 //! Every value crosses as text (or NULL), the integers (`entry`, `seq`) as
-//! their decimal digits: both back ends read and write text exactly, so
-//! nothing is lost in between.
+//! their decimal digits, bytes (a snapshot's accounts) as lowercase hex:
+//! both back ends read and write text exactly, so nothing is lost in
+//! between.
 
 use anyhow::Result;
 
@@ -32,6 +40,12 @@ pub enum CopiedTable {
     Activity,
     ChangeLog,
     Settings,
+    Notifications,
+    ProgressSnapshots,
+    ProgressCategories,
+    ProgressContacts,
+    AccountNotes,
+    FollowUps,
 }
 
 /// One column of a copied table.
@@ -40,12 +54,15 @@ pub struct Column {
     pub name: &'static str,
     /// Held as an integer (written as its decimal digits).
     pub integer: bool,
+    /// Held as bytes (written as lowercase hex).
+    pub bytes: bool,
 }
 
 const fn text(name: &'static str) -> Column {
     Column {
         name,
         integer: false,
+        bytes: false,
     }
 }
 
@@ -53,6 +70,15 @@ const fn integer(name: &'static str) -> Column {
     Column {
         name,
         integer: true,
+        bytes: false,
+    }
+}
+
+const fn bytes(name: &'static str) -> Column {
+    Column {
+        name,
+        integer: false,
+        bytes: true,
     }
 }
 
@@ -62,7 +88,7 @@ pub const COPIED_SETTINGS: &[&str] = &["cutover"];
 impl CopiedTable {
     /// Every copied table, in the order a copy reads and writes them (the
     /// order they are declared in: `table as usize` is its place here).
-    pub const ALL: [CopiedTable; 7] = [
+    pub const ALL: [CopiedTable; 13] = [
         CopiedTable::Organisations,
         CopiedTable::Accounts,
         CopiedTable::Permissions,
@@ -70,6 +96,12 @@ impl CopiedTable {
         CopiedTable::Activity,
         CopiedTable::ChangeLog,
         CopiedTable::Settings,
+        CopiedTable::Notifications,
+        CopiedTable::ProgressSnapshots,
+        CopiedTable::ProgressCategories,
+        CopiedTable::ProgressContacts,
+        CopiedTable::AccountNotes,
+        CopiedTable::FollowUps,
     ];
 
     /// The table's name in every back end.
@@ -82,6 +114,12 @@ impl CopiedTable {
             CopiedTable::Activity => "activity",
             CopiedTable::ChangeLog => "change_log",
             CopiedTable::Settings => "settings",
+            CopiedTable::Notifications => "notifications",
+            CopiedTable::ProgressSnapshots => "progress_snapshots",
+            CopiedTable::ProgressCategories => "progress_categories",
+            CopiedTable::ProgressContacts => "progress_contacts",
+            CopiedTable::AccountNotes => "account_notes",
+            CopiedTable::FollowUps => "follow_ups",
         }
     }
 
@@ -143,6 +181,62 @@ impl CopiedTable {
             text("actor_claim"),
         ];
         const SETTINGS: &[Column] = &[text("key"), text("value")];
+        const NOTIFICATIONS: &[Column] = &[
+            integer("seq"),
+            text("message_key"),
+            text("kind"),
+            text("recipient"),
+            text("recipient_key"),
+            text("accounts"),
+            text("content_hash"),
+            text("message_id"),
+            text("at"),
+            text("operator"),
+            text("channel"),
+            text("outcome"),
+            text("relay_answer"),
+        ];
+        const PROGRESS_SNAPSHOTS: &[Column] = &[
+            text("day"),
+            text("recorded_at"),
+            integer("accounts"),
+            integer("needing_action"),
+            integer("contact_commissioner"),
+            integer("no_nhsmail"),
+            integer("administrator"),
+            integer("ok"),
+            integer("fixed"),
+            integer("new"),
+            bytes("needing"),
+        ];
+        const PROGRESS_CATEGORIES: &[Column] =
+            &[text("day"), text("category"), integer("accounts")];
+        const PROGRESS_CONTACTS: &[Column] = &[
+            text("day"),
+            text("contact_code"),
+            text("contact_name"),
+            integer("needing_action"),
+            integer("contact_commissioner"),
+            integer("no_nhsmail"),
+            integer("administrator"),
+            integer("fixed"),
+            integer("new"),
+        ];
+        const ACCOUNT_NOTES: &[Column] = &[
+            integer("seq"),
+            text("account_id"),
+            text("day"),
+            text("at"),
+            text("actor"),
+            text("note"),
+        ];
+        const FOLLOW_UPS: &[Column] = &[
+            text("account_id"),
+            text("state"),
+            text("day"),
+            text("at"),
+            text("actor"),
+        ];
         match self {
             CopiedTable::Organisations => ORGANISATIONS,
             CopiedTable::Accounts => ACCOUNTS,
@@ -151,6 +245,12 @@ impl CopiedTable {
             CopiedTable::Activity => ACTIVITY,
             CopiedTable::ChangeLog => CHANGE_LOG,
             CopiedTable::Settings => SETTINGS,
+            CopiedTable::Notifications => NOTIFICATIONS,
+            CopiedTable::ProgressSnapshots => PROGRESS_SNAPSHOTS,
+            CopiedTable::ProgressCategories => PROGRESS_CATEGORIES,
+            CopiedTable::ProgressContacts => PROGRESS_CONTACTS,
+            CopiedTable::AccountNotes => ACCOUNT_NOTES,
+            CopiedTable::FollowUps => FOLLOW_UPS,
         }
     }
 
@@ -166,6 +266,11 @@ impl CopiedTable {
             CopiedTable::Activity => "activity_id",
             CopiedTable::ChangeLog => "seq",
             CopiedTable::Settings => "key",
+            CopiedTable::Notifications | CopiedTable::AccountNotes => "seq",
+            CopiedTable::ProgressSnapshots => "day",
+            CopiedTable::ProgressCategories => "day, category",
+            CopiedTable::ProgressContacts => "day, contact_code",
+            CopiedTable::FollowUps => "account_id",
         }
     }
 
@@ -231,6 +336,18 @@ pub fn not_empty(name: &str, held: &[(CopiedTable, u64)]) -> anyhow::Error {
     .into()
 }
 
+/// A copied bytes column's value (hex) as bytes.
+pub fn bytes_of(table: CopiedTable, column: &str, value: &str) -> Result<Vec<u8>> {
+    hex::decode(value).map_err(|_| {
+        crate::error::UserError::Store(format!(
+            "the store copied from holds a value in {}.{column} that is not bytes written as \
+             hex: nothing was changed",
+            table.name()
+        ))
+        .into()
+    })
+}
+
 /// A copied integer column's value that is not an integer.
 pub fn not_an_integer(table: CopiedTable, column: &str, value: &str) -> anyhow::Error {
     crate::error::UserError::Store(format!(
@@ -261,6 +378,17 @@ mod tests {
         for (i, table) in CopiedTable::ALL.iter().enumerate() {
             assert_eq!(*table as usize, i);
         }
+    }
+
+    #[test]
+    fn bytes_cross_as_hex_and_back() {
+        let value = hex::encode([0u8, 0x9f, 0xff]);
+        assert_eq!(value, "009fff");
+        assert_eq!(
+            bytes_of(CopiedTable::ProgressSnapshots, "needing", &value).unwrap(),
+            [0u8, 0x9f, 0xff]
+        );
+        assert!(bytes_of(CopiedTable::ProgressSnapshots, "needing", "0g").is_err());
     }
 
     #[test]

@@ -39,7 +39,10 @@ pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
-pub use progress::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
+pub use progress::{
+    ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotNotRecorded,
+    SnapshotRow,
+};
 pub use records::*;
 pub use sqlite::advice;
 

@@ -304,7 +304,13 @@ fn the_table_and_csv_forms_list_rows_per_table() {
             "directory",
             "activity",
             "change_log",
-            "settings"
+            "settings",
+            "notifications",
+            "progress_snapshots",
+            "progress_categories",
+            "progress_contacts",
+            "account_notes",
+            "follow_ups"
         ]
     );
     let accounts = rows(&source, "accounts", "1", "1").len().to_string();
@@ -454,7 +460,18 @@ fn sqlite_to_postgresql_and_back_keeps_the_audit_report_log_and_chain() {
     // And back again.
     let back = dir.path().join("back.db");
     let again = copy(dir.path(), &on_pg, &At::File(&back), &["--format", "json"]).ok();
-    assert_eq!(there.json()["tables"], again.json()["tables"]);
+    // The same rows of every table, but the snapshots: the audits of
+    // `differences` on the server recorded one there.
+    let without_snapshots = |run: &Run| -> Vec<serde_json::Value> {
+        run.json()["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| !t["table"].as_str().unwrap().starts_with("progress_"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(without_snapshots(&there), without_snapshots(&again));
     assert_eq!(there.json()["head_hash"], again.json()["head_hash"]);
     assert_eq!(contents(&source), contents(&back));
     let problems = differences(dir.path(), &src, &At::File(&back));

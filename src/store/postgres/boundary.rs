@@ -19,7 +19,6 @@ use crate::store::{
     LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup,
     ReplacementPair, Stamp, Tampering,
 };
-#[allow(unused_imports)]
 use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
 
 impl Backend for PgStore {
@@ -314,5 +313,10 @@ impl Backend for PgStore {
     }
     fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
         self.copy_in(source)
+    }
+
+    // --- Progress on a shared store (progress.rs) ---
+    fn keeps_progress_by_organisations(&self) -> bool {
+        true
     }
 }

@@ -21,7 +21,8 @@ use postgres::types::{ToSql, Type};
 
 use super::PgStore;
 use crate::store::copy::{
-    COPIED_SETTINGS, CopiedTable, CopyCounts, CopySource, CopyVisit, not_an_integer, not_empty,
+    COPIED_SETTINGS, CopiedTable, CopyCounts, CopySource, CopyVisit, bytes_of, not_an_integer,
+    not_empty,
 };
 
 /// Rows per binary COPY: few statements (each a round trip and, on the
@@ -36,6 +37,8 @@ fn select_sql(table: CopiedTable) -> String {
         .map(|c| {
             if c.integer {
                 format!("{}::text", c.name)
+            } else if c.bytes {
+                format!("encode({}, 'hex')", c.name)
             } else {
                 c.name.to_string()
             }
@@ -75,7 +78,15 @@ fn copy_types(table: CopiedTable) -> Vec<Type> {
     table
         .columns()
         .iter()
-        .map(|c| if c.integer { Type::INT8 } else { Type::TEXT })
+        .map(|c| {
+            if c.integer {
+                Type::INT8
+            } else if c.bytes {
+                Type::BYTEA
+            } else {
+                Type::TEXT
+            }
+        })
         .collect()
 }
 
@@ -179,6 +190,17 @@ impl PgStore {
                 &[&counts.of(CopiedTable::Directory).to_string()],
             )?;
         }
+        // Rows copied with their seq: the next note or message numbered
+        // after them.
+        for table in ["notifications", "account_notes"] {
+            self.execute(
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'seq'), max(seq))
+                     FROM {table} HAVING count(*) > 0"
+                ),
+                &[],
+            )?;
+        }
         self.bump_generation()?;
         Ok(counts)
     }
@@ -204,8 +226,14 @@ impl PgStore {
             .map_err(|e| self.explain(e))?;
         let mut writer = BinaryCopyInWriter::new(sink, &types);
         let mut integers: Vec<Option<i64>> = vec![None; columns.len()];
+        let mut bytes: Vec<Option<Vec<u8>>> = vec![None; columns.len()];
         for row in batch.chunks(columns.len()) {
-            for ((column, value), integer) in columns.iter().zip(row).zip(integers.iter_mut()) {
+            for (((column, value), integer), bytes) in columns
+                .iter()
+                .zip(row)
+                .zip(integers.iter_mut())
+                .zip(bytes.iter_mut())
+            {
                 *integer = match (column.integer, value) {
                     (true, Some(v)) => Some(
                         v.parse()
@@ -213,14 +241,26 @@ impl PgStore {
                     ),
                     _ => None,
                 };
+                *bytes = match (column.bytes, value) {
+                    (true, Some(v)) => Some(bytes_of(table, column.name, v)?),
+                    _ => None,
+                };
             }
             let values: Vec<&(dyn ToSql + Sync)> = columns
                 .iter()
                 .zip(row)
-                .zip(&integers)
-                .map(|((column, value), integer)| -> &(dyn ToSql + Sync) {
-                    if column.integer { integer } else { value }
-                })
+                .zip(integers.iter().zip(&bytes))
+                .map(
+                    |((column, value), (integer, bytes))| -> &(dyn ToSql + Sync) {
+                        if column.integer {
+                            integer
+                        } else if column.bytes {
+                            bytes
+                        } else {
+                            value
+                        }
+                    },
+                )
                 .collect();
             writer.write(&values).map_err(|e| self.explain(e))?;
         }

@@ -367,7 +367,7 @@ impl PgStore {
 
     /// Runs `work` as one write under the write lock: committed if it
     /// succeeds, else rolled back.
-    fn in_write<R>(&self, work: impl FnOnce() -> Result<R>) -> Result<R> {
+    pub(super) fn in_write<R>(&self, work: impl FnOnce() -> Result<R>) -> Result<R> {
         self.begin_write()?;
         match work() {
             Ok(value) => {

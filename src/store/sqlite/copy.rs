@@ -13,7 +13,8 @@ use rusqlite::{Connection, ToSql};
 use super::chain::{check_triggers, set_head};
 use super::{SqliteStore, refuse_if_tampered, store_error, tx};
 use crate::store::copy::{
-    COPIED_SETTINGS, CopiedTable, CopyCounts, CopySource, CopyVisit, not_an_integer, not_empty,
+    COPIED_SETTINGS, CopiedTable, CopyCounts, CopySource, CopyVisit, bytes_of, not_an_integer,
+    not_empty,
 };
 use crate::store::{EntryContent, GENESIS, entry_hash};
 
@@ -62,11 +63,15 @@ impl SqliteStore {
             let width = table.columns().len();
             let mut rows = stmt.query([]).map_err(err)?;
             let mut owned: Vec<Option<String>> = Vec::with_capacity(width);
+            let columns = table.columns();
             while let Some(row) = rows.next().map_err(err)? {
                 owned.clear();
-                for i in 0..width {
+                for (i, column) in columns.iter().enumerate().take(width) {
                     owned.push(match row.get_ref(i).map_err(err)? {
                         ValueRef::Null => None,
+                        ValueRef::Blob(b) | ValueRef::Text(b) if column.bytes => {
+                            Some(hex::encode(b))
+                        }
                         ValueRef::Integer(n) => Some(n.to_string()),
                         ValueRef::Real(x) => Some(x.to_string()),
                         ValueRef::Text(t) | ValueRef::Blob(t) => {
@@ -168,6 +173,7 @@ fn insert_row(
 ) -> Result<(), Insert> {
     let columns = table.columns();
     let mut integers: Vec<Option<i64>> = Vec::with_capacity(columns.len());
+    let mut bytes: Vec<Option<Vec<u8>>> = Vec::with_capacity(columns.len());
     for (column, value) in columns.iter().zip(values) {
         integers.push(match (column.integer, value) {
             (true, Some(v)) => Some(
@@ -176,13 +182,23 @@ fn insert_row(
             ),
             _ => None,
         });
+        bytes.push(match (column.bytes, value) {
+            (true, Some(v)) => Some(bytes_of(table, column.name, v).map_err(Insert::Value)?),
+            _ => None,
+        });
     }
     let params: Vec<&dyn ToSql> = columns
         .iter()
         .zip(values)
-        .zip(&integers)
-        .map(|((column, value), integer)| -> &dyn ToSql {
-            if column.integer { integer } else { value }
+        .zip(integers.iter().zip(&bytes))
+        .map(|((column, value), (integer, bytes))| -> &dyn ToSql {
+            if column.integer {
+                integer
+            } else if column.bytes {
+                bytes
+            } else {
+                value
+            }
         })
         .collect();
     conn.prepare_cached(sql)

@@ -72,6 +72,7 @@ impl SqliteStore {
             sections,
             needing,
             contact_names,
+            groups: _,
         } = snapshot;
         let blob = needing.encode();
         tracing::info!("snapshot encoded");

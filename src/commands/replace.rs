@@ -53,6 +53,17 @@ impl Request {
     }
 }
 
+impl Request {
+    /// Frees the request's texts once it has been checked (a long plan's
+    /// rows are not held twice); its line stays.
+    fn let_go(&mut self) {
+        self.account_id = String::new();
+        self.email = String::new();
+        self.email_key = String::new();
+        self.reason = None;
+    }
+}
+
 /// A replacement that passed every check.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Replacement {
@@ -683,7 +694,7 @@ pub fn propose(store: &Store, requested: Requested, reporter: &dyn Reporter) -> 
     bar.set_message(format!("checking {} rows", requests.len()));
     let eval = evaluate(store, requests, requested.options)?;
     bar.finish_and_clear();
-    fail_on_problems(requests, plan, eval.problems)?;
+    fail_on_problems(&requests[0], plan, eval.problems)?;
     Ok(Proposal {
         outcome: ReplaceOutcome {
             replacements: eval.ready,
@@ -707,7 +718,7 @@ pub fn commit(
     reporter: &dyn Reporter,
 ) -> Result<ReplaceOutcome> {
     let Requested {
-        requests,
+        mut requests,
         plan,
         options,
         disable_old,
@@ -754,14 +765,17 @@ pub fn commit(
     // file before the commit (`Store::prepare_for_bulk` bounds its page
     // cache), so memory does not grow with the plan; the rollback journal
     // still undoes everything if the transaction never commits.
-    let eval = check_in_batches(&tx, &requests, options, &bar)?;
+    // A single replacement's refusal names its account and address.
+    let first = requests[0].clone();
+    let eval = check_in_batches(&tx, &mut requests, options, &bar)?;
+    drop(requests);
     tracing::info!("checked");
     if eval.problems.is_empty() {
         bar.set_message("creating replacement accounts");
         write(&eval.ready)?;
     }
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
-    fail_on_problems(&requests, &plan, eval.problems)?;
+    fail_on_problems(&first, &plan, eval.problems)?;
     bar.set_message("committing");
     tracing::info!("checked and written");
     tx.commit()?;
@@ -782,61 +796,67 @@ pub fn commit(
 /// writes nothing. A long plan's later half is checked at the same time on
 /// a second connection: `store` holds the write lock and has written
 /// nothing yet, so both see the store exactly as the transaction found it.
-/// The second connection is closed before anything is written.
+/// The second connection is closed before anything is written. Each
+/// request's text is let go once its batch is checked: what is written and
+/// shown is in the verdicts.
 fn check_in_batches(
     store: &Store,
-    requests: &[Request],
+    requests: &mut [Request],
     options: CheckOptions,
     bar: &Progress,
 ) -> Result<Evaluation> {
+    let rows = requests.len();
     let (repeats, repeated) = find_repeats(requests);
-    // Room for every row's result, reserved once: appending batch by batch
-    // would double the list's buffer, up to twice the size it needs.
-    let mut total = Evaluation {
-        problems: repeats,
-        ready: Vec::with_capacity(requests.len()),
-        ..Evaluation::default()
-    };
-    let batches: Vec<(&[Request], &[bool])> = requests
-        .chunks(BATCH)
+    let mut batches: Vec<(&mut [Request], &[bool])> = requests
+        .chunks_mut(BATCH)
         .zip(repeated.chunks(BATCH))
         .collect();
     let half = batches.len() / 2;
-    let (first, second) = batches.split_at(half);
-    let later = if first.is_empty() {
-        check_batches(store, second, options, bar)?
+    let (first, second) = batches.split_at_mut(half);
+    let mut total = if first.is_empty() {
+        check_batches(store, second, rows, options, bar)?
     } else {
         let reader = store.lookup_reader()?;
+        let later_rows = rows - first.iter().map(|(b, _)| b.len()).sum::<usize>();
         std::thread::scope(|scope| -> Result<Evaluation> {
             let checker = scope.spawn(move || {
-                check_batches(&reader, second, options, &Progress::hidden())
+                check_batches(&reader, second, later_rows, options, &Progress::hidden())
             });
-            let mut earlier = check_batches(store, first, options, bar)?;
-            let later = checker
+            // Room for every row's verdict, reserved once: growing the list
+            // batch by batch would double its buffer.
+            let mut earlier = check_batches(store, first, rows, options, bar)?;
+            let mut later = checker
                 .join()
                 .map_err(|_| anyhow::anyhow!("checking the plan failed"))??;
-            bar.inc(second.iter().map(|(b, _)| b.len() as u64).sum());
-            total.absorb(&mut earlier);
-            Ok(later)
+            bar.inc(later_rows as u64);
+            earlier.absorb(&mut later);
+            Ok(earlier)
         })?
     };
-    let mut later = later;
-    total.absorb(&mut later);
+    total.problems.splice(0..0, repeats);
     Ok(total)
 }
 
-/// Checks these batches in order on one connection.
+/// Checks these batches in order on one connection, with room for `rows`
+/// verdicts.
 fn check_batches(
     store: &Store,
-    batches: &[(&[Request], &[bool])],
+    batches: &mut [(&mut [Request], &[bool])],
+    rows: usize,
     options: CheckOptions,
     bar: &Progress,
 ) -> Result<Evaluation> {
-    let mut out = Evaluation::default();
-    for (batch, repeats) in batches {
+    let mut out = Evaluation {
+        ready: Vec::with_capacity(rows),
+        ..Evaluation::default()
+    };
+    for (batch, repeats) in batches.iter_mut() {
         let mut eval = check_requests(store, batch, repeats, options)?;
         bar.inc(batch.len() as u64);
         out.absorb(&mut eval);
+        for r in batch.iter_mut() {
+            r.let_go();
+        }
     }
     Ok(out)
 }
@@ -850,16 +870,12 @@ impl Evaluation {
     }
 }
 
-fn fail_on_problems(
-    requests: &[Request],
-    plan: &Option<String>,
-    problems: Vec<Problem>,
-) -> Result<()> {
+fn fail_on_problems(first: &Request, plan: &Option<String>, problems: Vec<Problem>) -> Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
     Err(match plan {
         Some(name) => bad_plan(name, to_file_problems(problems)),
-        None => refused_single(&requests[0], &problems),
+        None => refused_single(first, &problems),
     })
 }

@@ -28,7 +28,7 @@ impl SqliteStore {
     }
 
     /// Readies the connection for writing a long plan, for this process only
-    /// (nothing is stored): a bounded page cache (64 MB), which SQLite may
+    /// (nothing is stored): a bounded page cache (32 MB), which SQLite may
     /// spill to the file before the commit once it is full. A spill takes the
     /// exclusive lock, which is why `replace` checks every row before it
     /// writes the first one (no connection of ours reads while this one
@@ -36,7 +36,7 @@ impl SqliteStore {
     /// Holding every changed page until the commit instead
     /// (`cache_spill = OFF`) cost a 177,000-row plan 651 MB.
     pub(super) fn prepare_for_bulk(&self) -> Result<()> {
-        self.conn.execute_batch("PRAGMA cache_size = -65536;")?;
+        self.conn.execute_batch("PRAGMA cache_size = -32768;")?;
         Ok(())
     }
 

@@ -51,9 +51,7 @@ impl Request {
                 .map(str::to_string),
         }
     }
-}
 
-impl Request {
     /// Frees the request's texts once it has been checked (a long plan's
     /// rows are not held twice); its line stays.
     fn let_go(&mut self) {
@@ -765,8 +763,7 @@ pub fn commit(
     // file before the commit (`Store::prepare_for_bulk` bounds its page
     // cache), so memory does not grow with the plan; the rollback journal
     // still undoes everything if the transaction never commits.
-    // A single replacement's refusal names its account and address.
-    let first = requests[0].clone();
+    let first = requests[0].clone(); // a single replacement's refusal names it
     let eval = check_in_batches(&tx, &mut requests, options, &bar)?;
     drop(requests);
     tracing::info!("checked");

@@ -105,13 +105,14 @@ fn a_long_plan_makes_every_row_in_plan_order() {
         rows
     );
     assert_eq!(
-        count(
-            "SELECT count(*) FROM accounts WHERE replaced_by IS NOT NULL AND status = 'disabled'"
-        ) as usize,
+        count("SELECT count(*) FROM accounts WHERE replaced_by IS NOT NULL AND status = 'disabled'")
+            as usize,
         rows
     );
     assert_eq!(
-        count("SELECT count(*) FROM permissions WHERE account_id LIKE 'R1-L%' AND payment_types = 'QOF'") as usize,
+        count(
+            "SELECT count(*) FROM permissions WHERE account_id LIKE 'R1-L%' AND payment_types = 'QOF'"
+        ) as usize,
         EXTRA
     );
     assert_eq!(count("SELECT count(*) FROM change_log") as usize, 2 * rows);

@@ -36,7 +36,8 @@ fn long_plan() -> (Store, String, Vec<String>) {
         let path = write(&store, &format!("long-{kind}.csv"), text);
         store.run(&["import", kind, &path]).ok();
     }
-    let out = write(&store, "plan.csv", "");
+    let out = store.dir.path().join("plan.csv");
+    let out = out.to_str().expect("path").to_string();
     store.run(&["plan", "--out", &out]).ok();
     let lines: Vec<String> = std::fs::read_to_string(&out)
         .expect("plan")

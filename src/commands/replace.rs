@@ -11,7 +11,6 @@
 //! then finds every row already done, so nothing is ever created twice.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc;
 
 use anyhow::Result;
 
@@ -21,7 +20,7 @@ use crate::error::{FileProblem, UserError};
 use crate::model::RoleGrant;
 use crate::reporting::{Progress, Reporter, Work};
 use crate::rules::{DirectoryFacts, Refusal, ReplacementFacts, check_replacement, normal_form};
-use crate::store::{NewAccount, ReplacementLookup, Stamp, Store, WriteTx};
+use crate::store::{NewAccount, ReplacementLookup, Stamp, Store};
 
 mod plan_file;
 pub use plan_file::{PlanFile, read_plan};
@@ -51,6 +50,15 @@ impl Request {
                 .filter(|r| !r.is_empty())
                 .map(str::to_string),
         }
+    }
+
+    /// Frees the request's texts once it has been checked (a long plan's
+    /// rows are not held twice); its line stays.
+    fn let_go(&mut self) {
+        self.account_id = String::new();
+        self.email = String::new();
+        self.email_key = String::new();
+        self.reason = None;
     }
 }
 
@@ -457,13 +465,10 @@ fn progress(reporter: &dyn Reporter, rows: usize) -> Progress {
     })
 }
 
-/// How many replacements are written per statement batch (and per step of
-/// the progress bar).
+/// How many replacements are checked and written per statement batch (and
+/// per step of the progress bar): the look-up of a batch is held only while
+/// it is checked.
 const BATCH: usize = 10_000;
-
-/// The first batch a long plan checks is smaller, so that writing (which
-/// waits for it) starts sooner.
-const FIRST_BATCH: usize = 1_000;
 
 /// The replacements asked for, read and not yet checked: what
 /// [`propose`] checks and [`commit`] makes.
@@ -608,7 +613,7 @@ pub fn propose(store: &Store, requested: Requested, reporter: &dyn Reporter) -> 
     bar.set_message(format!("checking {} rows", requests.len()));
     let eval = evaluate(store, requests, requested.options)?;
     bar.finish_and_clear();
-    fail_on_problems(requests, plan_file, eval.problems)?;
+    fail_on_problems(&requests[0], plan_file, eval.problems)?;
     Ok(Proposal {
         outcome: ReplaceOutcome {
             replacements: eval.ready,
@@ -632,7 +637,7 @@ pub fn commit(
     reporter: &dyn Reporter,
 ) -> Result<ReplaceOutcome> {
     let Requested {
-        requests,
+        mut requests,
         plan,
         plan_file,
         options,
@@ -672,17 +677,24 @@ pub fn commit(
         }
         Ok(())
     };
-    let eval = if requests.len() > BATCH {
-        check_and_write_pipelined(&tx, &requests, options, &bar, write)?
-    } else {
-        let eval = evaluate(&tx, &requests, options)?;
-        if eval.problems.is_empty() {
-            write(&eval.ready)?;
-        }
-        eval
-    };
+    // Every row is checked before anything is written, against the store as
+    // this transaction found it (it holds the write lock, so nobody else can
+    // commit meanwhile): one consistent read, and then one transaction that
+    // makes every account or none. Since no other connection reads while
+    // this one writes, the writing connection may spill changed pages to the
+    // file before the commit (`Store::prepare_for_bulk` bounds its page
+    // cache), so memory does not grow with the plan; the rollback journal
+    // still undoes everything if the transaction never commits.
+    let first = requests[0].clone(); // a single replacement's refusal names it
+    let eval = check_in_batches(&tx, &mut requests, options, &bar)?;
+    drop(requests);
+    tracing::info!("checked");
+    if eval.problems.is_empty() {
+        bar.set_message("creating replacement accounts");
+        write(&eval.ready)?;
+    }
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
-    fail_on_problems(&requests, &plan_file, eval.problems)?;
+    fail_on_problems(&first, &plan_file, eval.problems)?;
     bar.set_message("committing");
     tracing::info!("checked and written");
     tx.commit()?;
@@ -698,72 +710,87 @@ pub fn commit(
     })
 }
 
-/// Checks a long plan and creates its accounts at once, inside the write
-/// transaction `tx`: a second thread checks each batch on its own connection
-/// while this one writes the batch before it.
-///
-/// The checking connection sees the store exactly as the transaction found
-/// it: `tx` holds the write lock, so no other operator can commit, and the
-/// plan's own uncommitted writes stay in `tx`'s page cache until the commit
-/// (`Store::prepare_for_bulk` turns off spilling them), out of another
-/// connection's sight. Those
-/// writes cannot change another row's verdict anyway: each row touches only
-/// its own old account and its own new id and address, and a plan that names
-/// an account or address twice is refused (nothing is written), though every
-/// row of it is still checked. Once a
-/// problem turns up nothing more is written (the transaction will be rolled
-/// back), but every batch is still checked so that every problem is reported.
-fn check_and_write_pipelined(
-    tx: &WriteTx<'_>,
-    requests: &[Request],
+/// Checks every row of a plan, a batch at a time (so that only one batch's
+/// look-up is held per connection), naming every problem of every row;
+/// writes nothing. A long plan's later half is checked at the same time on
+/// a second connection: `store` holds the write lock and has written
+/// nothing yet, so both see the store exactly as the transaction found it.
+/// The second connection is closed before anything is written. Each
+/// request's text is let go once its batch is checked: what is written and
+/// shown is in the verdicts.
+fn check_in_batches(
+    store: &Store,
+    requests: &mut [Request],
     options: CheckOptions,
     bar: &Progress,
-    mut write: impl FnMut(&[Replacement]) -> Result<()>,
 ) -> Result<Evaluation> {
+    let rows = requests.len();
     let (repeats, repeated) = find_repeats(requests);
-    let reader = tx.lookup_reader()?;
-    let mut total = Evaluation {
-        problems: repeats,
-        ..Evaluation::default()
+    let mut batches: Vec<(&mut [Request], &[bool])> = requests
+        .chunks_mut(BATCH)
+        .zip(repeated.chunks(BATCH))
+        .collect();
+    let half = batches.len() / 2;
+    let (first, second) = batches.split_at_mut(half);
+    let mut total = if first.is_empty() {
+        check_batches(store, second, rows, options, bar)?
+    } else {
+        let reader = store.lookup_reader()?;
+        let later_rows = rows - first.iter().map(|(b, _)| b.len()).sum::<usize>();
+        std::thread::scope(|scope| -> Result<Evaluation> {
+            let checker = scope.spawn(move || {
+                check_batches(&reader, second, later_rows, options, &Progress::hidden())
+            });
+            // Room for every row's verdict, reserved once: growing the list
+            // batch by batch would double its buffer.
+            let mut earlier = check_batches(store, first, rows, options, bar)?;
+            let mut later = checker
+                .join()
+                .map_err(|_| anyhow::anyhow!("checking the plan failed"))??;
+            bar.inc(later_rows as u64);
+            earlier.absorb(&mut later);
+            Ok(earlier)
+        })?
     };
-    std::thread::scope(|scope| -> Result<()> {
-        let (send, receive) = mpsc::sync_channel::<Result<Evaluation>>(2);
-        let repeated = &repeated;
-        let checker = scope.spawn(move || {
-            let first = requests.len().min(FIRST_BATCH);
-            let (first, rest) = (
-                (&requests[..first], &repeated[..first]),
-                (&requests[first..], &repeated[first..]),
-            );
-            let batches = rest.0.chunks(BATCH).zip(rest.1.chunks(BATCH));
-            for (batch, repeats) in std::iter::once(first).chain(batches) {
-                let checked = check_requests(&reader, batch, repeats, options);
-                let failed = checked.is_err();
-                if send.send(checked).is_err() || failed {
-                    break;
-                }
-            }
-        });
-        for checked in receive {
-            let mut eval = checked?;
-            if total.problems.is_empty() && eval.problems.is_empty() {
-                write(&eval.ready)?;
-            }
-            bar.inc((eval.ready.len() + eval.done.len() + eval.problems.len()) as u64);
-            total.problems.append(&mut eval.problems);
-            total.ready.append(&mut eval.ready);
-            total.done.append(&mut eval.done);
-        }
-        checker
-            .join()
-            .map_err(|_| anyhow::anyhow!("checking the plan failed"))?;
-        Ok(())
-    })?;
+    total.problems.splice(0..0, repeats);
     Ok(total)
 }
 
+/// Checks these batches in order on one connection, with room for `rows`
+/// verdicts.
+fn check_batches(
+    store: &Store,
+    batches: &mut [(&mut [Request], &[bool])],
+    rows: usize,
+    options: CheckOptions,
+    bar: &Progress,
+) -> Result<Evaluation> {
+    let mut out = Evaluation {
+        ready: Vec::with_capacity(rows),
+        ..Evaluation::default()
+    };
+    for (batch, repeats) in batches.iter_mut() {
+        let mut eval = check_requests(store, batch, repeats, options)?;
+        bar.inc(batch.len() as u64);
+        out.absorb(&mut eval);
+        for r in batch.iter_mut() {
+            r.let_go();
+        }
+    }
+    Ok(out)
+}
+
+impl Evaluation {
+    /// Appends `other`'s verdicts after these.
+    fn absorb(&mut self, other: &mut Evaluation) {
+        self.problems.append(&mut other.problems);
+        self.ready.append(&mut other.ready);
+        self.done.append(&mut other.done);
+    }
+}
+
 fn fail_on_problems(
-    requests: &[Request],
+    first: &Request,
     plan: &Option<PlanFile>,
     problems: Vec<Problem>,
 ) -> Result<()> {
@@ -772,6 +799,6 @@ fn fail_on_problems(
     }
     Err(match plan {
         Some(file) => file.refused(to_file_problems(problems)),
-        None => refused_single(&requests[0], &problems),
+        None => refused_single(first, &problems),
     })
 }

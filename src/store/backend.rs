@@ -49,8 +49,8 @@ pub trait Backend: Send {
     /// without its password).
     fn name(&self) -> String;
 
-    /// A second connection to the same store, for look-ups made while this
-    /// one writes (checking the next batch of a long plan).
+    /// A second connection to the same store, for look-ups made beside this
+    /// one (checking half of a long plan while this one checks the other).
     fn second_connection(&self) -> Result<Box<dyn Backend>>;
 
     /// Everything found changed past cqrs-admin: missing, altered or added

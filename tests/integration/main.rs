@@ -24,6 +24,7 @@ mod pg_server;
 mod pg_throwaway;
 mod pg_tls;
 mod pg_writes;
+mod plan_memory;
 mod plumbing;
 mod progress;
 mod reconcile;

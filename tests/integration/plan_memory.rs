@@ -1,0 +1,121 @@
+//! A long plan (`replace --plan`, more than one batch of 10,000 rows) is
+//! checked row by row before anything is written, its later half on a second
+//! connection, and then written in one transaction: every problem of every
+//! row is named and nothing is made, or every row is made, in plan order.
+
+use crate::common::{Store, write};
+
+/// More accounts than one batch holds, each with a confident match.
+const EXTRA: usize = 10_050;
+
+/// The fixtures plus `EXTRA` accounts that a plan replaces, and the plan
+/// `plan --out` writes for them (its path and its lines).
+fn long_plan() -> (Store, String, Vec<String>) {
+    let store = Store::with_fixtures();
+    let mut accounts = String::from("account_id,username,email,given_name,family_name,status\n");
+    let mut permissions = String::from("account_id,ods_code,role,payment_types\n");
+    let mut directory = std::fs::read_to_string(crate::common::fixture("directory.csv"))
+        .expect("directory fixture");
+    if !directory.ends_with('\n') {
+        directory.push('\n');
+    }
+    for i in 0..EXTRA {
+        accounts.push_str(&format!(
+            "L{i:05},luser{i},l{i}@gp.nhs.uk,Given{i},Family{i},active\n"
+        ));
+        permissions.push_str(&format!("L{i:05},A81002,view,QOF\n"));
+        directory.push_str(&format!(
+            "given{i}.family{i}@nhs.net,Given{i},Family{i},A81002,active,personal\n"
+        ));
+    }
+    for (kind, text) in [
+        ("accounts", accounts),
+        ("permissions", permissions),
+        ("directory", directory),
+    ] {
+        let path = write(&store, &format!("long-{kind}.csv"), text);
+        store.run(&["import", kind, &path]).ok();
+    }
+    let out = store.dir.path().join("plan.csv");
+    let out = out.to_str().expect("path").to_string();
+    store.run(&["plan", "--out", &out]).ok();
+    let lines: Vec<String> = std::fs::read_to_string(&out)
+        .expect("plan")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(lines.len() > 1 + EXTRA, "{} plan lines", lines.len());
+    (store, out, lines)
+}
+
+/// A problem in the first batch (checked on the writing connection) and one
+/// in the last (checked on the second connection): both named, by line,
+/// and nothing made.
+#[test]
+fn a_long_plan_with_problems_in_both_halves_names_both_and_makes_nothing() {
+    let (store, _, mut lines) = long_plan();
+    let last = lines.len();
+    for line in [2, last] {
+        lines[line - 1] = lines[line - 1].replacen("@nhs.net", "@nhs.uk", 1);
+    }
+    let bad = write(&store, "bad-plan.csv", lines.join("\n") + "\n");
+    let before = store.snapshot();
+    let run = store.run(&["replace", "--plan", &bad, "--yes"]).fails(1);
+    for line in [2, last] {
+        assert!(
+            run.stderr
+                .contains(&format!("line {line}, column new_email: the address")),
+            "line {line}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(store.snapshot(), before, "nothing was made");
+}
+
+/// Every row made, listed in the plan's order (the two halves checked apart
+/// are put back together in order), each old account disabled as its own
+/// step of the change log, and the chain intact.
+#[test]
+fn a_long_plan_makes_every_row_in_plan_order() {
+    let (store, plan, lines) = long_plan();
+    let rows = lines.len() - 1;
+    let run = store
+        .run(&[
+            "replace",
+            "--plan",
+            &plan,
+            "--yes",
+            "--disable-old",
+            "--format",
+            "csv",
+        ])
+        .ok();
+    let made = run.csv();
+    assert_eq!(made.len(), rows);
+    let order: Vec<u64> = made
+        .iter()
+        .map(|r| r["line"].parse().expect("line number"))
+        .collect();
+    let expected: Vec<u64> = (2..=lines.len() as u64).collect();
+    assert_eq!(order, expected, "rows in plan order");
+    assert!(made.iter().all(|r| r["outcome"] == "created"));
+    let conn = rusqlite::Connection::open(&store.db).expect("open");
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(
+        count("SELECT count(*) FROM accounts WHERE replaces IS NOT NULL") as usize,
+        rows
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM accounts WHERE replaced_by IS NOT NULL AND status = 'disabled'")
+            as usize,
+        rows
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM permissions WHERE account_id LIKE 'R1-L%' AND payment_types = 'QOF'"
+        ) as usize,
+        EXTRA
+    );
+    assert_eq!(count("SELECT count(*) FROM change_log") as usize, 2 * rows);
+    store.run(&["verify"]).ok();
+}

@@ -718,14 +718,54 @@ pub fn commit(
         created_at,
     } = requested;
     let bar = progress(reporter, requests.len());
-    bar.set_message("waiting for the store's write lock");
     tracing::info!("plan read");
+    // A serialization failure or deadlock undoes the whole write: it is
+    // run again from the lock, every row checked again (rows another
+    // operator replaced meanwhile are then counted as done).
+    let eval = crate::store::retrying("The replacement", || {
+        write_checked(
+            store,
+            &requests,
+            options,
+            disable_old,
+            &created_at,
+            op,
+            &plan,
+            &bar,
+        )
+    })?;
+    bar.finish_and_clear();
+    Ok(ReplaceOutcome {
+        replacements: eval.ready,
+        already_done: eval.done,
+        dry_run: false,
+        disable_old,
+        plan,
+        created_at: created_at.clone(),
+    })
+}
+
+/// One attempt at [`commit`]'s write: takes the write lock, checks every
+/// row against the store as it is now, writes, and commits; the checked
+/// rows.
+#[allow(clippy::too_many_arguments)]
+fn write_checked(
+    store: &mut Store,
+    requests: &[Request],
+    options: CheckOptions,
+    disable_old: bool,
+    created_at: &str,
+    op: &Operator,
+    plan: &Option<String>,
+    bar: &Progress,
+) -> Result<Evaluation> {
+    bar.set_message("waiting for the store's write lock");
     let tx = store.begin_write()?;
     let now = Operator::now();
     let stamp = Stamp {
         at: &now,
-        actor: &op.actor,
-        created_at: &created_at,
+        actor: op.actor(),
+        created_at,
     };
     if requests.len() > BATCH {
         bar.count(requests.len() as u64);
@@ -750,30 +790,22 @@ pub fn commit(
         }
         Ok(())
     };
-    let eval = if requests.len() > BATCH {
-        check_and_write_pipelined(&tx, &requests, options, &bar, write)?
+    let mut eval = if requests.len() > BATCH {
+        check_and_write_pipelined(&tx, requests, options, bar, write)?
     } else {
-        let eval = evaluate(&tx, &requests, options)?;
+        let eval = evaluate(&tx, requests, options)?;
         if eval.problems.is_empty() {
             write(&eval.ready)?;
         }
         eval
     };
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
-    fail_on_problems(&requests, &plan, eval.problems)?;
+    fail_on_problems(requests, plan, std::mem::take(&mut eval.problems))?;
     bar.set_message("committing");
     tracing::info!("checked and written");
     tx.commit()?;
     tracing::info!("committed");
-    bar.finish_and_clear();
-    Ok(ReplaceOutcome {
-        replacements: eval.ready,
-        already_done: eval.done,
-        dry_run: false,
-        disable_old,
-        plan,
-        created_at: created_at.clone(),
-    })
+    Ok(eval)
 }
 
 /// Checks a long plan and creates its accounts at once, inside the write

@@ -29,8 +29,8 @@ use super::progress::{
     ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow,
 };
 use super::records::{
-    AccountBytes, DirectoryBytes, ExportAccount, Holdings, ImportCounts, LogEntry, LogFilter,
-    NewAccount, ReplacementLookup, ReplacementPair, Stamp,
+    AccountBytes, Actor, DirectoryBytes, ExportAccount, Holdings, ImportCounts, LogEntry,
+    LogFilter, NewAccount, ReplacementLookup, ReplacementPair, Stamp,
 };
 use crate::error::FileProblem;
 use crate::model::{
@@ -65,7 +65,7 @@ pub trait Backend: Send {
 
     /// Sets the cutover date, with its change-log entry; returns the date it
     /// replaced.
-    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate>;
+    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: Actor<'_>) -> Result<NaiveDate>;
 
     /// Increased by every write that can change an audit result.
     fn generation(&self) -> Result<u64>;
@@ -269,11 +269,11 @@ pub trait Backend: Send {
         &mut self,
         login: &str,
         ods_code: Option<&str>,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<RegisteredOperator>;
     /// Takes a login's registration back, logged; the owner only. Returns
     /// the registration it was.
-    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator>;
+    fn remove_operator(&mut self, login: &str, actor: Actor<'_>) -> Result<RegisteredOperator>;
 
     // --- Copying a whole store ---------------------------------------------
 

@@ -128,7 +128,10 @@ impl PgStore {
         for (index, constraint, _) in &found {
             match constraint {
                 Some(name) => self.execute(
-                    &format!("ALTER TABLE {t} DROP CONSTRAINT {}", super::quote_ident(name)),
+                    &format!(
+                        "ALTER TABLE {t} DROP CONSTRAINT {}",
+                        super::quote_ident(name)
+                    ),
                     &[],
                 )?,
                 None => self.execute(&format!("DROP INDEX {index}"), &[])?,

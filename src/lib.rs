@@ -82,6 +82,7 @@ pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
 fn operator(cli: &Cli) -> commands::confirm::Operator {
     commands::confirm::Operator {
         actor: actor(cli),
+        claimed: cli.actor.as_deref().is_some_and(|a| !a.trim().is_empty()),
         today: today(cli),
     }
 }

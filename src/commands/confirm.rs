@@ -7,6 +7,9 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 #[derive(Debug, Clone)]
 pub struct Operator {
     pub actor: String,
+    /// Whether `actor` was given (`--actor`, `CQRS_ADMIN_ACTOR`) rather
+    /// than taken from the environment (`USER`, ...).
+    pub claimed: bool,
     /// Today's date (pinned by `--today`): a new account's `created_at`.
     pub today: NaiveDate,
 }
@@ -15,6 +18,14 @@ impl Operator {
     /// The change log's time: now, UTC, RFC 3339 to the second.
     pub fn now() -> String {
         Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+
+    /// Who is acting, as the store records it.
+    pub fn actor(&self) -> crate::store::Actor<'_> {
+        crate::store::Actor {
+            name: &self.actor,
+            claimed: self.claimed,
+        }
     }
 
     pub fn created_at(&self) -> String {

@@ -47,5 +47,5 @@ impl Dates {
 /// changed from OLD to NEW"): it changes what every report says. Returns the
 /// date it replaced.
 pub fn set(store: &mut Store, date: NaiveDate, op: &Operator) -> Result<NaiveDate> {
-    store.set_cutover(date, &Operator::now(), &op.actor)
+    store.set_cutover(date, &Operator::now(), op.actor())
 }

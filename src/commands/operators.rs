@@ -27,14 +27,14 @@ pub fn add(
 ) -> Result<OperatorChange> {
     Ok(OperatorChange {
         change: "added",
-        operator: store.add_operator(login, org, &op.actor)?,
+        operator: store.add_operator(login, org, op.actor())?,
     })
 }
 
 pub fn remove(store: &mut Store, login: &str, op: &Operator) -> Result<OperatorChange> {
     Ok(OperatorChange {
         change: "removed",
-        operator: store.remove_operator(login, &op.actor)?,
+        operator: store.remove_operator(login, op.actor())?,
     })
 }
 

@@ -645,14 +645,54 @@ pub fn commit(
         created_at,
     } = requested;
     let bar = progress(reporter, requests.len());
-    bar.set_message("waiting for the store's write lock");
     tracing::info!("plan read");
+    // A serialization failure or deadlock undoes the whole write: it is
+    // run again from the lock, every row checked again (rows another
+    // operator replaced meanwhile are then counted as done).
+    let eval = crate::store::retrying("The replacement", || {
+        write_checked(
+            store,
+            &mut requests,
+            options,
+            disable_old,
+            &created_at,
+            op,
+            &plan_file,
+            &bar,
+        )
+    })?;
+    bar.finish_and_clear();
+    Ok(ReplaceOutcome {
+        replacements: eval.ready,
+        already_done: eval.done,
+        dry_run: false,
+        disable_old,
+        plan,
+        created_at: created_at.clone(),
+    })
+}
+
+/// One attempt at [`commit`]'s write: takes the write lock, checks every
+/// row against the store as it is now, writes, and commits; the checked
+/// rows.
+#[allow(clippy::too_many_arguments)]
+fn write_checked(
+    store: &mut Store,
+    requests: &mut [Request],
+    options: CheckOptions,
+    disable_old: bool,
+    created_at: &str,
+    op: &Operator,
+    plan_file: &Option<PlanFile>,
+    bar: &Progress,
+) -> Result<Evaluation> {
+    bar.set_message("waiting for the store's write lock");
     let tx = store.begin_write()?;
     let now = Operator::now();
     let stamp = Stamp {
         at: &now,
-        actor: &op.actor,
-        created_at: &created_at,
+        actor: op.actor(),
+        created_at,
     };
     if requests.len() > BATCH {
         bar.count(requests.len() as u64);
@@ -684,30 +724,24 @@ pub fn commit(
     // this one writes, the writing connection may spill changed pages to the
     // file before the commit (`Store::prepare_for_bulk` bounds its page
     // cache), so memory does not grow with the plan; the rollback journal
-    // still undoes everything if the transaction never commits.
+    // still undoes everything if the transaction never commits. A store
+    // whose writes can lose to another transaction keeps the requests' texts
+    // for the next attempt; any other lets them go once checked.
     let first = requests[0].clone(); // a single replacement's refusal names it
-    let eval = check_in_batches(&tx, &mut requests, options, &bar)?;
-    drop(requests);
+    let let_go = !tx.writes_can_lose();
+    let mut eval = check_in_batches(&tx, requests, options, bar, let_go)?;
     tracing::info!("checked");
     if eval.problems.is_empty() {
         bar.set_message("creating replacement accounts");
         write(&eval.ready)?;
     }
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
-    fail_on_problems(&first, &plan_file, eval.problems)?;
+    fail_on_problems(&first, plan_file, std::mem::take(&mut eval.problems))?;
     bar.set_message("committing");
     tracing::info!("checked and written");
     tx.commit()?;
     tracing::info!("committed");
-    bar.finish_and_clear();
-    Ok(ReplaceOutcome {
-        replacements: eval.ready,
-        already_done: eval.done,
-        dry_run: false,
-        disable_old,
-        plan,
-        created_at: created_at.clone(),
-    })
+    Ok(eval)
 }
 
 /// Checks every row of a plan, a batch at a time (so that only one batch's
@@ -723,6 +757,7 @@ fn check_in_batches(
     requests: &mut [Request],
     options: CheckOptions,
     bar: &Progress,
+    let_go: bool,
 ) -> Result<Evaluation> {
     let rows = requests.len();
     let (repeats, repeated) = find_repeats(requests);
@@ -733,17 +768,24 @@ fn check_in_batches(
     let half = batches.len() / 2;
     let (first, second) = batches.split_at_mut(half);
     let mut total = if first.is_empty() {
-        check_batches(store, second, rows, options, bar)?
+        check_batches(store, second, rows, options, bar, let_go)?
     } else {
         let reader = store.lookup_reader()?;
         let later_rows = rows - first.iter().map(|(b, _)| b.len()).sum::<usize>();
         std::thread::scope(|scope| -> Result<Evaluation> {
             let checker = scope.spawn(move || {
-                check_batches(&reader, second, later_rows, options, &Progress::hidden())
+                check_batches(
+                    &reader,
+                    second,
+                    later_rows,
+                    options,
+                    &Progress::hidden(),
+                    let_go,
+                )
             });
             // Room for every row's verdict, reserved once: growing the list
             // batch by batch would double its buffer.
-            let mut earlier = check_batches(store, first, rows, options, bar)?;
+            let mut earlier = check_batches(store, first, rows, options, bar, let_go)?;
             let mut later = checker
                 .join()
                 .map_err(|_| anyhow::anyhow!("checking the plan failed"))??;
@@ -764,6 +806,7 @@ fn check_batches(
     rows: usize,
     options: CheckOptions,
     bar: &Progress,
+    let_go: bool,
 ) -> Result<Evaluation> {
     let mut out = Evaluation {
         ready: Vec::with_capacity(rows),
@@ -773,8 +816,10 @@ fn check_batches(
         let mut eval = check_requests(store, batch, repeats, options)?;
         bar.inc(batch.len() as u64);
         out.absorb(&mut eval);
-        for r in batch.iter_mut() {
-            r.let_go();
+        if let_go {
+            for r in batch.iter_mut() {
+                r.let_go();
+            }
         }
     }
     Ok(out)

@@ -111,8 +111,20 @@ pub fn propose(store: &Store, requested: &Requested) -> Result<Revert> {
 /// Takes the write lock, checks again against the store as it is now, and
 /// makes the change.
 pub fn commit(store: &mut Store, requested: Requested, op: &Operator) -> Result<Revert> {
+    // A serialization failure or deadlock undoes the write: it is run
+    // again from the lock and the check.
+    crate::store::retrying("The revert", || attempt(store, &requested, op))
+}
+
+/// One attempt at [`commit`]'s write.
+fn attempt(store: &mut Store, requested: &Requested, op: &Operator) -> Result<Revert> {
     let tx = store.begin_write()?;
-    let r = check(&tx, &requested.new_account_id, requested.reason, false)?;
+    let r = check(
+        &tx,
+        &requested.new_account_id,
+        requested.reason.clone(),
+        false,
+    )?;
     let now = Operator::now();
     let created_at = op.created_at();
     tx.revert_replacement(
@@ -123,7 +135,7 @@ pub fn commit(store: &mut Store, requested: Requested, op: &Operator) -> Result<
         r.reenable_old,
         Stamp {
             at: &now,
-            actor: &op.actor,
+            actor: op.actor(),
             created_at: &created_at,
         },
     )?;

@@ -29,8 +29,8 @@ use super::progress::{
     ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow,
 };
 use super::records::{
-    AccountBytes, DirectoryBytes, ExportAccount, Holdings, ImportCounts, LogEntry, LogFilter,
-    NewAccount, ReplacementLookup, ReplacementPair, Stamp,
+    AccountBytes, Actor, DirectoryBytes, ExportAccount, Holdings, ImportCounts, LogEntry,
+    LogFilter, NewAccount, ReplacementLookup, ReplacementPair, Stamp,
 };
 use crate::error::FileProblem;
 use crate::model::{
@@ -53,6 +53,14 @@ pub trait Backend: Send {
     /// one (checking half of a long plan while this one checks the other).
     fn second_connection(&self) -> Result<Box<dyn Backend>>;
 
+    /// Whether a write can be undone by the database because another
+    /// transaction won (a serialization failure or deadlock), so that the
+    /// caller must be able to run it again (`store::retrying`). An embedded
+    /// store's writer holds the file's lock and never loses.
+    fn writes_can_lose(&self) -> bool {
+        false
+    }
+
     /// Everything found changed past cqrs-admin: missing, altered or added
     /// protections, and every break in the change log's hash chain.
     fn tampering(&self) -> Result<Vec<Tampering>>;
@@ -65,7 +73,7 @@ pub trait Backend: Send {
 
     /// Sets the cutover date, with its change-log entry; returns the date it
     /// replaced.
-    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate>;
+    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: Actor<'_>) -> Result<NaiveDate>;
 
     /// Increased by every write that can change an audit result.
     fn generation(&self) -> Result<u64>;
@@ -269,11 +277,11 @@ pub trait Backend: Send {
         &mut self,
         login: &str,
         ods_code: Option<&str>,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<RegisteredOperator>;
     /// Takes a login's registration back, logged; the owner only. Returns
     /// the registration it was.
-    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator>;
+    fn remove_operator(&mut self, login: &str, actor: Actor<'_>) -> Result<RegisteredOperator>;
 
     // --- Copying a whole store ---------------------------------------------
 

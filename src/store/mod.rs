@@ -15,6 +15,7 @@ mod areas;
 mod backend;
 mod chain;
 mod chunk;
+mod conflict;
 pub mod copy;
 mod kept_report;
 pub mod postgres;
@@ -37,6 +38,7 @@ pub use backend::{
 };
 pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
+pub use conflict::{Conflict, WRITE_ATTEMPTS, is_conflict, retrying};
 pub use kept_report::{KeptReport, KeptRow, Unreadable, encode_row};
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use progress::{

@@ -126,12 +126,31 @@ pub struct NewAccount<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// Who is acting, for the change log: `--actor` (or `CQRS_ADMIN_ACTOR`)
+/// if given, else the user's name (`USER`, ...).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub name: &'a str,
+    /// Whether `name` was given explicitly (`--actor`, `CQRS_ADMIN_ACTOR`)
+    /// rather than taken from the environment. A store that knows the
+    /// operator itself (PostgreSQL: the login) keeps only an explicit name,
+    /// as a claim beside the login; `USER` says nothing the login does not.
+    pub claimed: bool,
+}
+
+impl<'a> Actor<'a> {
+    /// The claim to keep beside a login the store knows: only an explicit one.
+    pub fn claim(&self) -> Option<&'a str> {
+        self.claimed.then_some(self.name)
+    }
+}
+
 /// Who made a change and when, for the change log.
 #[derive(Debug, Clone, Copy)]
 pub struct Stamp<'a> {
     /// UTC, RFC 3339 (`2020-09-01T10:00:00Z`).
     pub at: &'a str,
-    pub actor: &'a str,
+    pub actor: Actor<'a>,
     /// The new accounts' `created_at` (today's date).
     pub created_at: &'a str,
 }

@@ -335,8 +335,9 @@ fn the_operator_is_the_login_whatever_the_client_inserts() {
     assert_eq!(
         rows,
         format!(
-            // 1: the owner registering alice (claimed by USER, tester).
-            "1|{}|tester|t|t\n2|alice|mallory|t|t\n3|alice|bob|t|t\n4|{}|-|t|t\n",
+            // 1: the owner registering alice (USER, tester, is no claim:
+            // only an explicit --actor is).
+            "1|{}|-|t|t\n2|alice|mallory|t|t\n3|alice|bob|t|t\n4|{}|-|t|t\n",
             db.owner, db.owner
         )
     );

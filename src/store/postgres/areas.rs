@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use super::{PgStore, quote_ident, schema};
 use crate::error::UserError;
-use crate::store::{OutsideArea, RegisteredOperator};
+use crate::store::{Actor, OutsideArea, RegisteredOperator};
 
 /// The database's clock as the change log writes it.
 const NOW: &str =
@@ -127,7 +127,7 @@ impl PgStore {
         &mut self,
         login: &str,
         ods_code: Option<&str>,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<RegisteredOperator> {
         self.refuse_unless_owner("register operators")?;
         let s = self.session()?;
@@ -211,7 +211,7 @@ impl PgStore {
             }
             tx.execute(
                 "INSERT INTO change_log (action, reason, actor) VALUES ('operator add', $1, $2)",
-                &[&reason, &actor],
+                &[&reason, &actor.claim()],
             )?;
             Ok(())
         })?;
@@ -223,7 +223,7 @@ impl PgStore {
     pub(crate) fn remove_operator(
         &mut self,
         login: &str,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<RegisteredOperator> {
         self.refuse_unless_owner("remove operators")?;
         let Ok(was) = self.registered(login) else {
@@ -242,7 +242,7 @@ impl PgStore {
             }
             tx.execute(
                 "INSERT INTO change_log (action, reason, actor) VALUES ('operator remove', $1, $2)",
-                &[&reason, &actor],
+                &[&reason, &actor.claim()],
             )?;
             Ok(())
         })?;

@@ -15,8 +15,8 @@ use crate::model::{
 };
 use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
-    AuditInputs, Backend, BackgroundSync, ExportAccount, Holdings, Import, KeptReport, KeptRow,
-    LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup,
+    Actor, AuditInputs, Backend, BackgroundSync, ExportAccount, Holdings, Import, KeptReport,
+    KeptRow, LogEntry, LogFilter, NewAccount, OutsideArea, RegisteredOperator, ReplacementLookup,
     ReplacementPair, Stamp, Tampering,
 };
 use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
@@ -31,6 +31,9 @@ impl Backend for PgStore {
     fn second_connection(&self) -> Result<Box<dyn Backend>> {
         Ok(Box::new(PgStore::second_connection(self)?))
     }
+    fn writes_can_lose(&self) -> bool {
+        true
+    }
     fn tampering(&self) -> Result<Vec<Tampering>> {
         self.tampering()
     }
@@ -40,7 +43,7 @@ impl Backend for PgStore {
     fn cutover(&self) -> Result<NaiveDate> {
         self.cutover()
     }
-    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate> {
+    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: Actor<'_>) -> Result<NaiveDate> {
         self.set_cutover(date, at, actor)
     }
     fn generation(&self) -> Result<u64> {
@@ -244,11 +247,11 @@ impl Backend for PgStore {
         &mut self,
         login: &str,
         ods_code: Option<&str>,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<RegisteredOperator> {
         self.add_operator(login, ods_code, actor)
     }
-    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
+    fn remove_operator(&mut self, login: &str, actor: Actor<'_>) -> Result<RegisteredOperator> {
         self.remove_operator(login, actor)
     }
 

@@ -55,6 +55,9 @@ pub struct PgImport<'a> {
     kind: FileKind,
     /// The table was empty (the directory: is always replaced whole).
     fresh: bool,
+    /// For an empty table: the statements that build again the indexes
+    /// and keys set aside for the load (see [`PgStore::set_aside_indexes`]).
+    rebuild: Vec<String>,
     rows_before: u64,
     /// For the directory: the entries it replaced.
     replaced: Option<u64>,
@@ -99,6 +102,46 @@ impl PgStore {
         Ok(kind == FileKind::Directory || self.count_rows(kind)? == 0)
     }
 
+    /// Drops the indexes and keys of `kind`'s table, empty and inside the
+    /// import's transaction, and returns the statements that build them
+    /// again (read from the catalogue, so every index the migrations made
+    /// comes back exactly as it was). Kept up row by row, they made a fresh
+    /// load of a million rows cost ten times its insert (the directory:
+    /// 14.7 s of server CPU against 1.6 s for the rows and 4.7 s for the
+    /// two builds from sorted rows). The drop takes the table's exclusive
+    /// lock until the commit: readers wait for the import instead of seeing
+    /// the table as it was, and nobody ever sees it without its indexes.
+    fn set_aside_indexes(&self, kind: FileKind) -> Result<Vec<String>> {
+        let t = table(kind);
+        let found: Vec<(String, Option<String>, String)> = self.query(
+            "SELECT i.indexrelid::regclass::text, c.conname::text,
+                    coalesce('ALTER TABLE ' || i.indrelid::regclass::text || ' ADD CONSTRAINT '
+                             || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid),
+                             pg_get_indexdef(i.indexrelid))
+             FROM pg_index i
+             LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+             WHERE i.indrelid = ('public.' || $1)::regclass
+             ORDER BY c.conname IS NULL, 1",
+            &[&t],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
+        )?;
+        for (index, constraint, _) in &found {
+            match constraint {
+                Some(name) => self.execute(
+                    &format!(
+                        "ALTER TABLE {t} DROP CONSTRAINT {}",
+                        super::quote_ident(name)
+                    ),
+                    &[],
+                )?,
+                None => self.execute(&format!("DROP INDEX {index}"), &[])?,
+            };
+        }
+        // The builds sort in memory rather than in temporary files.
+        self.execute("SET LOCAL maintenance_work_mem = '512MB'", &[])?;
+        Ok(found.into_iter().map(|(_, _, build)| build).collect())
+    }
+
     /// Starts importing a file of `kind`: takes the write lock (waiting for
     /// another operator's write to end), refuses a store changed past
     /// cqrs-admin, and makes the staging table.
@@ -115,11 +158,20 @@ impl PgStore {
                 replaced = Some(rows_before);
                 rows_before = 0;
             }
+            let rebuild = if rows_before == 0 {
+                store.set_aside_indexes(kind)?
+            } else {
+                Vec::new()
+            };
             let cols = columns(kind);
             let defs: Vec<String> = cols
                 .iter()
                 .map(|c| format!("{c} text COLLATE \"C\""))
                 .collect();
+            // The staging table lives in the session's own buffers: 8 MB by
+            // default, so a million rows went to temporary files and back.
+            // Settable only before the session's first temporary table.
+            store.execute("SET temp_buffers = '512MB'", &[])?;
             store.execute(
                 &format!(
                     "CREATE TEMP TABLE import_rows (line bigint NOT NULL, {}) ON COMMIT DROP",
@@ -131,6 +183,7 @@ impl PgStore {
                 store,
                 kind,
                 fresh: rows_before == 0,
+                rebuild,
                 rows_before,
                 replaced,
                 staged: 0,
@@ -385,7 +438,18 @@ impl PgImport<'_> {
         } else {
             upsert_sql(kind)
         };
-        Ok(self.store.conn()?.execute(sql.as_str(), &[]))
+        let mut client = self.store.conn()?;
+        let moved = client.execute(sql.as_str(), &[]);
+        if moved.is_ok() {
+            // A key repeated within the file fails its build here, as it
+            // would have failed the insert.
+            for build in &self.rebuild {
+                if let Err(e) = client.batch_execute(build) {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        Ok(moved)
     }
 
     /// The directory entries on these lines (key, first, later) share a

@@ -540,6 +540,14 @@ fn explain(target: &Target, e: &postgres::Error) -> anyhow::Error {
     };
     let message = target.scrub(db.message());
     match db.code().code() {
+        // Another transaction won: the server undid this one, and the
+        // caller may run the whole write again (store::retrying).
+        code if RETRIED.contains(&code) => crate::store::Conflict(format!(
+            "the PostgreSQL store {} undid the write because another transaction won \
+             ({message}, SQLSTATE {code})",
+            target.shown()
+        ))
+        .into(),
         schema::REFUSED_SQLSTATE => UserError::Refused(format!(
             "the PostgreSQL store {} refused the change: {message}",
             target.shown()

@@ -17,9 +17,10 @@
 //! program's transaction) is retried, from the start, up to 20 times.
 //!
 //! The change log is written by the database (schema.rs): the operator is
-//! the login (`session_user`); the `actor` sent is the Stamp's (`--actor`,
-//! else the user's name), which the database keeps as the entry's
+//! the login (`session_user`); an explicit `--actor` (or
+//! `CQRS_ADMIN_ACTOR`) is sent, and the database keeps it as the entry's
 //! `actor_claim` when it differs from the login, beside it, never instead.
+//! A name taken from `USER` is no claim and is not sent.
 
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
@@ -28,7 +29,7 @@ use postgres::types::ToSql;
 use super::{PgStore, chain};
 use crate::error::UserError;
 use crate::store::{
-    DEFAULT_CUTOVER, DISABLE_OLD_REASON, KeptReport, NewAccount, REENABLE_OLD_REASON, Stamp,
+    Actor, DEFAULT_CUTOVER, DISABLE_OLD_REASON, KeptReport, NewAccount, REENABLE_OLD_REASON, Stamp,
     TAMPERED_RECOVERY,
 };
 
@@ -150,7 +151,7 @@ impl PgStore {
     /// Appends `entries` in order, in one statement: the database numbers,
     /// times and chains them, and records the login as the operator and
     /// `actor` as the claim when it differs from the login.
-    fn append_entries(&self, entries: &[Entry<'_>], actor: &str) -> Result<()> {
+    fn append_entries(&self, entries: &[Entry<'_>], actor: Actor<'_>) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -159,13 +160,17 @@ impl PgStore {
         let new: Vec<Option<&str>> = entries.iter().map(|e| e.new_account_id).collect();
         let email: Vec<Option<&str>> = entries.iter().map(|e| e.email).collect();
         let reason: Vec<Option<&str>> = entries.iter().map(|e| e.reason).collect();
+        // Only an explicit --actor is a claim: the login is the operator.
+        // Sent as `actor`, which the database keeps as the claim when it
+        // differs from the login (and as nothing when NULL).
+        let claim = actor.claim();
         let written = self.run(
             "INSERT INTO change_log (action, old_account_id, new_account_id, email, reason, actor)
              SELECT e.action, e.old_id, e.new_id, e.email, e.reason, $6
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
                   WITH ORDINALITY AS e(action, old_id, new_id, email, reason, n)
              ORDER BY e.n",
-            &[&action, &old, &new, &email, &reason, &actor],
+            &[&action, &old, &new, &email, &reason, &claim],
         )?;
         if written != entries.len() as u64 {
             bail!(
@@ -388,7 +393,7 @@ impl PgStore {
         &mut self,
         date: NaiveDate,
         _at: &str,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<NaiveDate> {
         self.refuse_unless_national("set the cutover date")?;
         let old = self.in_write(|| {

@@ -23,7 +23,7 @@ impl SqliteStore {
         &mut self,
         _login: &str,
         _ods_code: Option<&str>,
-        _actor: &str,
+        _actor: crate::store::Actor<'_>,
     ) -> Result<RegisteredOperator> {
         Err(UserError::Refused(NO_AREAS.to_string()).into())
     }
@@ -31,7 +31,7 @@ impl SqliteStore {
     pub(crate) fn remove_operator(
         &mut self,
         _login: &str,
-        _actor: &str,
+        _actor: crate::store::Actor<'_>,
     ) -> Result<RegisteredOperator> {
         Err(UserError::Refused(NO_AREAS.to_string()).into())
     }

@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
-    AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
+    Actor, AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
     ImportCounts, KeptReport, KeptRow, LogEntry, LogFilter, NewAccount, OutsideArea,
     RegisteredOperator, ReplacementLookup, ReplacementPair, RowRef, Stamp, Tampering,
 };
@@ -40,7 +40,7 @@ impl Backend for SqliteStore {
     fn cutover(&self) -> Result<NaiveDate> {
         self.cutover()
     }
-    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate> {
+    fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: Actor<'_>) -> Result<NaiveDate> {
         self.set_cutover(date, at, actor)
     }
     fn generation(&self) -> Result<u64> {
@@ -300,11 +300,11 @@ impl Backend for SqliteStore {
         &mut self,
         login: &str,
         ods_code: Option<&str>,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<RegisteredOperator> {
         self.add_operator(login, ods_code, actor)
     }
-    fn remove_operator(&mut self, login: &str, actor: &str) -> Result<RegisteredOperator> {
+    fn remove_operator(&mut self, login: &str, actor: Actor<'_>) -> Result<RegisteredOperator> {
         self.remove_operator(login, actor)
     }
 

@@ -336,7 +336,13 @@ impl SqliteStore {
     /// Sets the cutover date and records the change in the change log
     /// (action `cutover`, the old and new dates in its reason): it changes
     /// what every report says. Returns the date it replaced.
-    pub fn set_cutover(&mut self, date: NaiveDate, at: &str, actor: &str) -> Result<NaiveDate> {
+    pub fn set_cutover(
+        &mut self,
+        date: NaiveDate,
+        at: &str,
+        actor: crate::store::Actor<'_>,
+    ) -> Result<NaiveDate> {
+        let actor = actor.name;
         let path = self.path.clone();
         let tx = tx::Tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&path, e))?;
         refuse_if_tampered(&tx, &path)?;

@@ -151,7 +151,7 @@ impl SqliteStore {
         for n in batch {
             entries.push(NewEntry {
                 at: stamp.at,
-                actor: stamp.actor,
+                actor: stamp.actor.name,
                 action: "replace",
                 old_account_id: Some(n.old_account_id),
                 new_account_id: Some(n.new_account_id),
@@ -161,7 +161,7 @@ impl SqliteStore {
             if disable_old {
                 entries.push(NewEntry {
                     at: stamp.at,
-                    actor: stamp.actor,
+                    actor: stamp.actor.name,
                     action: "disable",
                     old_account_id: Some(n.old_account_id),
                     new_account_id: Some(n.new_account_id),
@@ -213,7 +213,7 @@ impl SqliteStore {
         }
         let mut entries = vec![NewEntry {
             at: stamp.at,
-            actor: stamp.actor,
+            actor: stamp.actor.name,
             action: "revert",
             old_account_id: Some(old_account_id),
             new_account_id: Some(new_account_id),
@@ -223,7 +223,7 @@ impl SqliteStore {
         if reenable_old {
             entries.push(NewEntry {
                 at: stamp.at,
-                actor: stamp.actor,
+                actor: stamp.actor.name,
                 action: "enable",
                 old_account_id: Some(old_account_id),
                 new_account_id: Some(new_account_id),
@@ -271,7 +271,7 @@ impl SqliteStore {
             conn,
             &[NewEntry {
                 at: stamp.at,
-                actor: stamp.actor,
+                actor: stamp.actor.name,
                 action: "reinstate",
                 old_account_id: Some(old_account_id),
                 new_account_id: Some(new_account_id),

@@ -80,6 +80,9 @@ pub enum LeftOutReason {
     SharedAddress,
     AddressOnAccount,
     AddressIsUsername,
+    /// On a shared store, an area operator's plan: a role of the account lies
+    /// outside the operator's area, so only another operator may replace it.
+    OutsideArea,
 }
 
 impl LeftOutReason {
@@ -89,6 +92,7 @@ impl LeftOutReason {
             LeftOutReason::SharedAddress => "shared-address",
             LeftOutReason::AddressOnAccount => "address-on-account",
             LeftOutReason::AddressIsUsername => "address-is-username",
+            LeftOutReason::OutsideArea => "outside-area",
         }
     }
 
@@ -106,6 +110,9 @@ impl LeftOutReason {
             LeftOutReason::AddressIsUsername => {
                 "the address is already an account's username: check whether that account is the user's"
             }
+            LeftOutReason::OutsideArea => {
+                "a role of the account lies outside your area: ask an operator who can act on it (named with it)"
+            }
         }
     }
 }
@@ -116,6 +123,8 @@ pub struct LeftOut {
     pub why: LeftOutReason,
     /// For a shared address: every account it is the confident match of.
     pub accounts_matched: Vec<String>,
+    /// Outside the operator's area: the other areas, and who can act.
+    pub who_can_act: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -216,10 +225,23 @@ pub fn run(
         .collect();
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     let (on_account, usernames) = store.addresses_in_use(&key_refs)?;
+    // An area operator's plan proposes only what it may replace itself
+    // (`replace --plan` would refuse the whole plan for one such row); the
+    // rest is listed with who can act. Nothing on a store without areas.
+    let ids: Vec<&str> = candidates.iter().map(|c| c.account_id.as_str()).collect();
+    let mut outside: HashMap<String, String> = store
+        .outside_area(&ids)?
+        .into_iter()
+        .map(|o| (o.account_id.clone(), o.explain()))
+        .collect();
+    drop(ids);
     let mut plan = Plan::default();
     for (row, key) in candidates.into_iter().zip(&keys) {
         let sharers = matched.get(key).map_or(0, Vec::len);
-        let why = if row.holds_admin {
+        let who_can_act = outside.remove(&row.account_id);
+        let why = if who_can_act.is_some() {
+            Some(LeftOutReason::OutsideArea)
+        } else if row.holds_admin {
             Some(LeftOutReason::Administrator)
         } else if sharers > 1 {
             Some(LeftOutReason::SharedAddress)
@@ -238,6 +260,7 @@ pub fn run(
                 } else {
                     Vec::new()
                 },
+                who_can_act,
                 row,
                 why,
             }),

@@ -331,6 +331,8 @@ struct LeftOutView<'a> {
     old_email: &'a str,
     organisations: &'a str,
     why: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    who_can_act: Option<&'a str>,
 }
 
 impl<'a> PlanView<'a> {
@@ -350,6 +352,7 @@ impl<'a> PlanView<'a> {
                     old_email: &l.row.old_email,
                     organisations: &l.row.organisations,
                     why: l.why.as_str(),
+                    who_can_act: l.who_can_act.as_deref(),
                 })
                 .collect(),
             out,

@@ -500,6 +500,18 @@ pub fn plan(
             "addresses already a username"
         ),
     );
+    // Only an area operator's plan can leave accounts out for this.
+    let summary = match plan.count(LeftOutReason::OutsideArea) {
+        0 => summary,
+        n => format!(
+            "{summary}, {}",
+            plural(
+                n,
+                "account with a role outside your area",
+                "accounts with roles outside your area"
+            )
+        ),
+    };
     if format == Format::Json {
         print_json(&super::json::PlanView::new(
             &where_,
@@ -530,7 +542,9 @@ pub fn plan(
                 format!("{} {}", l.row.given_name, l.row.family_name),
                 l.row.new_email.clone(),
                 l.why.as_str().to_string(),
-                if l.accounts_matched.is_empty() {
+                if let Some(who) = &l.who_can_act {
+                    who.clone()
+                } else if l.accounts_matched.is_empty() {
                     l.row.organisations.clone()
                 } else {
                     format!("matched by: {}", l.accounts_matched.join(", "))

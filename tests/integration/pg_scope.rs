@@ -319,25 +319,39 @@ fn each_operator_replaces_its_own_area_and_the_change_log_names_its_login() {
             rows.is_subset(&expected_accounts(Some(org))),
             "{login}: {rows:?}"
         );
-        // The plan lists what the operator sees, U0000035 among it; a plan
-        // naming it is refused whole, and the operator takes its row out.
-        let text = std::fs::read_to_string(&plan).unwrap();
-        if rows.contains("U0000035") {
-            let r = run_as(
-                &db,
-                login,
-                password,
-                &["replace", "--plan", plan.to_str().unwrap(), "--yes"],
-            );
-            assert_eq!(r.code, 1);
-            assert!(r.stderr.contains("U0000035") && r.stderr.contains("Nothing was changed"));
-        }
-        let kept: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.starts_with("U0000035,"))
-            .collect();
-        std::fs::write(&plan, kept.join("\n") + "\n").unwrap();
-        let rows: BTreeSet<String> = rows.into_iter().filter(|r| r != "U0000035").collect();
+        // U0000035 holds roles in both areas: neither area operator may
+        // replace it, so its plan leaves it out, saying who can act, and
+        // the plan as written applies whole.
+        assert!(!rows.contains("U0000035"), "{login}: {rows:?}");
+        let json = run_as(
+            &db,
+            login,
+            password,
+            &[
+                "--format",
+                "json",
+                "plan",
+                "--force",
+                "--out",
+                plan.to_str().unwrap(),
+            ],
+        )
+        .ok();
+        let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        let left_out = v["left_out"].as_array().unwrap();
+        let it = left_out
+            .iter()
+            .find(|l| l["account_id"] == "U0000035")
+            .unwrap_or_else(|| panic!("{login}: {}", json.stdout));
+        assert_eq!(it["why"], "outside-area");
+        let who = it["who_can_act"].as_str().unwrap();
+        assert!(who.contains(&n(&db, NATIONAL.0)), "{who}");
+        assert!(
+            json.stderr
+                .contains("1 account with a role outside your area"),
+            "{}",
+            json.stderr
+        );
         run_as(
             &db,
             login,

@@ -11,7 +11,14 @@ use cqrs_admin::cli::Cli;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let db = root.join("target").join("fixtures.db");
+    // The checkout's target/ folder, made if missing (it is when cargo
+    // builds elsewhere, with CARGO_TARGET_DIR set).
+    let folder = root.join("target");
+    if let Err(e) = std::fs::create_dir_all(&folder) {
+        eprintln!("error: cannot make {}: {e}", folder.display());
+        std::process::exit(1);
+    }
+    let db = folder.join("fixtures.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }

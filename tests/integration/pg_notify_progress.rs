@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::common::{FIXTURE_FILES, Run, Store, fixture};
 use super::pg_server::{self, Db};
+use super::progress::ReportCounts;
 use super::smtp_server::{self, Fault, Server};
 
 const TODAY: &str = "2020-09-10";
@@ -325,43 +326,13 @@ fn an_area_operator_cannot_send_the_round_nor_read_its_record() {
 
 // --- progress ----------------------------------------------------------
 
-/// What the report (as the owner) says on a day: accounts needing action,
-/// by section and by contact.
-struct ReportCounts {
-    accounts: BTreeSet<String>,
-    by_section: BTreeMap<String, BTreeSet<String>>,
-    by_contact: BTreeMap<String, BTreeSet<String>>,
-}
-
 /// The owner's report of `day`, kept to `only` accounts if given.
 fn report_counts(db: &Db, day: &str, only: Option<&BTreeSet<String>>) -> ReportCounts {
     let rows = db
         .run(&["--today", day, "--format", "csv", "report"])
         .ok()
         .csv();
-    let mut counts = ReportCounts {
-        accounts: BTreeSet::new(),
-        by_section: BTreeMap::new(),
-        by_contact: BTreeMap::new(),
-    };
-    for row in rows {
-        let id = row["account_id"].clone();
-        if only.is_some_and(|o| !o.contains(&id)) {
-            continue;
-        }
-        counts.accounts.insert(id.clone());
-        counts
-            .by_section
-            .entry(row["section"].clone())
-            .or_default()
-            .insert(id.clone());
-        counts
-            .by_contact
-            .entry(row["contact_code"].clone())
-            .or_default()
-            .insert(id);
-    }
-    counts
+    ReportCounts::of(rows, only)
 }
 
 /// The owner's audit of `day` (which also records its snapshot): the

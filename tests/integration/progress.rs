@@ -6,11 +6,45 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::common::Store;
 
 /// What the report says on a day: the accounts needing action by section,
-/// the distinct accounts, and the rows (accounts) under each contact.
-struct ReportCounts {
-    accounts: BTreeSet<String>,
-    by_section: BTreeMap<String, BTreeSet<String>>,
-    by_contact: BTreeMap<String, BTreeSet<String>>,
+/// the distinct accounts, and the rows (accounts) under each contact. Also
+/// what the PostgreSQL progress tests compare with (pg_notify_progress.rs).
+pub(crate) struct ReportCounts {
+    pub(crate) accounts: BTreeSet<String>,
+    pub(crate) by_section: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) by_contact: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl ReportCounts {
+    /// The counts of `report --format csv`'s rows, kept to the `only`
+    /// accounts if given.
+    pub(crate) fn of(
+        rows: Vec<BTreeMap<String, String>>,
+        only: Option<&BTreeSet<String>>,
+    ) -> ReportCounts {
+        let mut counts = ReportCounts {
+            accounts: BTreeSet::new(),
+            by_section: BTreeMap::new(),
+            by_contact: BTreeMap::new(),
+        };
+        for row in rows {
+            let id = row["account_id"].clone();
+            if only.is_some_and(|o| !o.contains(&id)) {
+                continue;
+            }
+            counts.accounts.insert(id.clone());
+            counts
+                .by_section
+                .entry(row["section"].clone())
+                .or_default()
+                .insert(id.clone());
+            counts
+                .by_contact
+                .entry(row["contact_code"].clone())
+                .or_default()
+                .insert(id);
+        }
+        counts
+    }
 }
 
 fn report_counts(store: &Store, day: &str) -> ReportCounts {
@@ -18,26 +52,7 @@ fn report_counts(store: &Store, day: &str) -> ReportCounts {
         .run(&["--today", day, "--format", "csv", "report"])
         .ok()
         .csv();
-    let mut counts = ReportCounts {
-        accounts: BTreeSet::new(),
-        by_section: BTreeMap::new(),
-        by_contact: BTreeMap::new(),
-    };
-    for row in rows {
-        let id = row["account_id"].clone();
-        counts.accounts.insert(id.clone());
-        counts
-            .by_section
-            .entry(row["section"].clone())
-            .or_default()
-            .insert(id.clone());
-        counts
-            .by_contact
-            .entry(row["contact_code"].clone())
-            .or_default()
-            .insert(id);
-    }
-    counts
+    ReportCounts::of(rows, None)
 }
 
 /// The `audit --counts` numbers of a day: accounts audited and `ok`.

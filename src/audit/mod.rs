@@ -74,6 +74,14 @@ impl<'a> AuditRow<'a> {
             .map_or("", NhsmailMatch::as_column)
     }
 
+    /// The report's `not_a_replacement` column: each account of CQRS's
+    /// that holds the address but is not the account's replacement, and
+    /// what differs (rules.md, "Not a replacement"); empty, without
+    /// allocating, for nearly every account.
+    pub fn not_a_replacement_column(&self) -> String {
+        reconcile::not_a_replacement(&self.cqrs)
+    }
+
     pub fn holds_admin_role(&self) -> bool {
         self.roles.iter().any(|r| r.role.is_administrator())
     }

@@ -100,6 +100,26 @@ pub(super) fn judge<'p>(
     links
 }
 
+/// The accounts of CQRS's that hold the address without being the
+/// replacement, in words: `account ID: what differs`, joined by ` | `;
+/// empty when there are none.
+pub(super) fn not_a_replacement(links: &[CqrsLink]) -> String {
+    let mut text = String::new();
+    for link in links {
+        if let CqrsLink::NotAReplacement {
+            account_id,
+            difference,
+        } = link
+        {
+            if !text.is_empty() {
+                text.push_str(" | ");
+            }
+            text.push_str(&format!("account {account_id}: {}", difference.describe()));
+        }
+    }
+    text
+}
+
 /// The account of CQRS's that realises or replaces, if any.
 pub(super) fn realised_by(links: &[CqrsLink]) -> Option<&str> {
     links.iter().find_map(|l| match l {

@@ -28,6 +28,7 @@ pub const COLUMNS: &[&str] = &[
     "cutover",
     "days_until_cutover",
     "follow_up",
+    "not_a_replacement",
 ];
 
 /// One line of the report: one account under one of its contacts.
@@ -44,9 +45,10 @@ pub struct ReportRow {
     pub category: Category,
     /// Where an operator says the account's case stands.
     pub follow_up: Option<FollowUp>,
-    /// account_id, email, given_name, family_name and match, one after another.
+    /// account_id, email, given_name, family_name, match and
+    /// not_a_replacement, one after another.
     text: String,
-    ends: [u32; 5],
+    ends: [u32; 6],
 }
 
 impl ReportRow {
@@ -74,6 +76,13 @@ impl ReportRow {
     /// The `match` column.
     pub fn nhsmail_match(&self) -> &str {
         self.text(4)
+    }
+
+    /// The `not_a_replacement` column: which account of CQRS's holds the
+    /// match's address (or the account's own) without being its
+    /// replacement, and what differs; empty for nearly every row.
+    pub fn not_a_replacement(&self) -> &str {
+        self.text(5)
     }
 }
 
@@ -219,6 +228,7 @@ impl KeptRows {
         let Some(section) = row.section else {
             return;
         };
+        let not_a_replacement = row.not_a_replacement_column();
         let rank = Section::ALL.iter().position(|s| *s == section).unwrap_or(0);
         for contact in contacts {
             let group = match self.group_of[rank].get(contact.code()) {
@@ -241,6 +251,7 @@ impl KeptRows {
                     row.account.given_name,
                     row.account.family_name,
                     row.match_column(),
+                    &not_a_replacement,
                 ],
             );
         }
@@ -282,16 +293,7 @@ fn from_cache(
     contacts: &mut Contacts,
     row: &KeptRow<'_>,
 ) -> Result<ReportRow> {
-    let &KeptRow {
-        section,
-        category,
-        contact_code: code,
-        account_id,
-        email,
-        given_name,
-        family_name,
-        nhsmail_match,
-    } = row;
+    let code = row.contact_code;
     let (contact, contact_name, contact_email) = match contacts.get(code) {
         Some(details) => details.clone(),
         None => {
@@ -310,28 +312,25 @@ fn from_cache(
             details
         }
     };
-    let mut text = String::with_capacity(
-        account_id.len() + email.len() + given_name.len() + family_name.len() + nhsmail_match.len(),
-    );
-    let mut ends = [0u32; 5];
-    for (end, part) in
-        ends.iter_mut()
-            .zip([account_id, email, given_name, family_name, nhsmail_match])
-    {
+    let parts = row.account_texts();
+    let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    let mut ends = [0u32; 6];
+    for (end, part) in ends.iter_mut().zip(parts) {
         text.push_str(part);
         *end = u32::try_from(text.len()).map_err(|_| {
             anyhow::anyhow!(
-                "account {account_id}: its report row is over 4 GB and cannot be shown: \
-                 check the account's fields in the accounts file"
+                "account {}: its report row is over 4 GB and cannot be shown: \
+                 check the account's fields in the accounts file",
+                row.account_id
             )
         })?;
     }
     Ok(ReportRow {
-        section,
+        section: row.section,
         contact,
         contact_name,
         contact_email,
-        category,
+        category: row.category,
         follow_up: None,
         text,
         ends,

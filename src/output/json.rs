@@ -402,11 +402,12 @@ pub(super) struct ReportRecord<'a> {
     given_name: &'a str,
     #[serde(rename = "match")]
     nhsmail_match: &'a str,
+    not_a_replacement: Option<&'a str>,
     section: &'a str,
 }
 
 impl<'a> ReportRecord<'a> {
-    pub(super) fn new(cells: &[&'a str; 13], days_until_cutover: i64) -> Self {
+    pub(super) fn new(cells: &[&'a str; 14], days_until_cutover: i64) -> Self {
         let [
             section,
             contact_code,
@@ -421,6 +422,7 @@ impl<'a> ReportRecord<'a> {
             cutover,
             _days,
             follow_up,
+            not_a_replacement,
         ] = *cells;
         ReportRecord {
             account_id,
@@ -435,6 +437,7 @@ impl<'a> ReportRecord<'a> {
             follow_up: (!follow_up.is_empty()).then_some(follow_up),
             given_name,
             nhsmail_match,
+            not_a_replacement: (!not_a_replacement.is_empty()).then_some(not_a_replacement),
             section,
         }
     }

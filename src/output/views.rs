@@ -102,7 +102,7 @@ pub(super) fn report_values<'a>(
     r: &'a report::ReportRow,
     cutover: &'a str,
     days: &'a str,
-) -> [&'a str; 13] {
+) -> [&'a str; 14] {
     [
         r.section.as_str(),
         r.contact.code(),
@@ -117,6 +117,7 @@ pub(super) fn report_values<'a>(
         cutover,
         days,
         r.follow_up.map_or("", |f| f.as_str()),
+        r.not_a_replacement(),
     ]
 }
 
@@ -169,6 +170,9 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
             let first = &report.rows[i];
             let contact = first.contact.clone();
             let mut rows = Vec::new();
+            // What differs in an account of CQRS's that is not the
+            // replacement: too long for a column, so said under the table.
+            let mut differences = Vec::new();
             while i < report.rows.len()
                 && report.rows[i].section == section
                 && report.rows[i].contact == contact
@@ -185,6 +189,9 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                     row.push(r.follow_up.map_or("", |f| f.as_str()).to_string());
                 }
                 rows.push(row);
+                if !r.not_a_replacement().is_empty() {
+                    differences.push((r.account_id(), r.not_a_replacement()));
+                }
                 i += 1;
             }
             let email = if first.contact_email.is_empty() {
@@ -201,6 +208,19 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
                 if rows.len() == 1 { "" } else { "s" }
             )));
             text.push_str(&render_table(&headers, &rows));
+            if !differences.is_empty() {
+                text.push_str(
+                    "\nNot replacements (accounts that hold the address but are not the \
+                     account's replacement):\n",
+                );
+                let lines: Vec<_> = differences
+                    .iter()
+                    .map(|(account_id, difference)| {
+                        shown(&format!("  {account_id}: {difference}")).into_owned()
+                    })
+                    .collect();
+                text.push_str(&lines.join("\n"));
+            }
             text.push('\n');
         }
     }

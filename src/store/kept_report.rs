@@ -7,18 +7,49 @@
 //! reads them all. The rows are in the
 //! report's order, each as: its section (one byte, the section's place in
 //! rules.md's table), its category (one byte, its place in rules.md's list),
-//! then six texts (contact code, account id, email, given name, family name,
-//! match), each its length in bytes (LEB128) and its UTF-8. Compact, because
-//! the audit that keeps them is measured with them: every byte is held in
-//! memory, written and synced once.
+//! then seven texts (contact code, account id, email, given name, family
+//! name, match, and what an account of CQRS's at the match differs in), each
+//! its length in bytes (LEB128) and its UTF-8. Compact, because the audit
+//! that keeps them is measured with them: every byte is held in memory,
+//! written and synced once.
 //!
 //! The settings value that says which generation the rows belong to also
 //! holds how many rows were kept: a row lost from the table (a part deleted,
 //! a blob cut at a row's end) decodes cleanly, and only the count shows it.
+//! It ends with the encoding's version ([`FORMAT`]): rows kept by a version
+//! of the tool that encoded them otherwise are computed afresh, never
+//! misread, and an older tool reads a value of three words as no kept
+//! report at all.
 //! Rows that cannot be read back in full are never shown in part: the store
 //! says the kept report is unreadable and the report computes it afresh.
 
 use crate::rules::{Category, Section};
+
+/// The version of the row encoding, the last word of the settings value.
+/// Version 1 (no version word) had six texts; version 2 added the
+/// `not_a_replacement` text.
+pub const FORMAT: u32 = 2;
+
+/// The settings value kept beside the rows: "GENERATION COUNT FORMAT".
+pub fn settings_value(generation: u64, count: u64) -> String {
+    format!("{generation} {count} {FORMAT}")
+}
+
+/// The generation and row count of a settings value written by
+/// [`settings_value`] in this version's encoding; `None` for a value of any
+/// other shape or version (its rows are computed afresh).
+pub fn parse_settings_value(value: &str) -> Option<(u64, u64)> {
+    let mut words = value.split(' ');
+    let (Some(generation), Some(count), Some(format), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return None;
+    };
+    if format.parse() != Ok(FORMAT) {
+        return None;
+    }
+    generation.parse().ok().zip(count.parse().ok())
+}
 
 /// One kept report row, read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +63,24 @@ pub struct KeptRow<'a> {
     pub family_name: &'a str,
     /// The NHSmail address matched, or empty.
     pub nhsmail_match: &'a str,
+    /// What the account of CQRS's that holds the address differs in (it is
+    /// not the account's replacement), or empty.
+    pub not_a_replacement: &'a str,
+}
+
+impl<'a> KeptRow<'a> {
+    /// The account's texts, in the order a report row holds them: account
+    /// id, email, given name, family name, match, not-a-replacement.
+    pub fn account_texts(&self) -> [&'a str; 6] {
+        [
+            self.account_id,
+            self.email,
+            self.given_name,
+            self.family_name,
+            self.nhsmail_match,
+            self.not_a_replacement,
+        ]
+    }
 }
 
 /// Why kept report rows cannot be read back: where the damage is.
@@ -72,8 +121,8 @@ impl KeptReport {
 }
 
 /// Appends one report row to `out`. `texts` are the contact code, account
-/// id, email, given name, family name and match.
-pub fn encode_row(out: &mut Vec<u8>, section: Section, category: Category, texts: [&str; 6]) {
+/// id, email, given name, family name, match and not-a-replacement.
+pub fn encode_row(out: &mut Vec<u8>, section: Section, category: Category, texts: [&str; 7]) {
     out.push(Section::ALL.iter().position(|s| *s == section).unwrap_or(0) as u8);
     out.push(
         Category::ALL
@@ -105,7 +154,7 @@ fn decode<'a>(whole: &'a [u8], rows: &mut Vec<KeptRow<'a>>) -> Result<(), (usize
             .get(usize::from(*category))
             .ok_or((at(blob) + 1, "no such category"))?;
         blob = rest;
-        let mut texts = [""; 6];
+        let mut texts = [""; 7];
         for text in &mut texts {
             let mut len = 0usize;
             let mut shift = 0;
@@ -135,6 +184,7 @@ fn decode<'a>(whole: &'a [u8], rows: &mut Vec<KeptRow<'a>>) -> Result<(), (usize
             given_name,
             family_name,
             nhsmail_match,
+            not_a_replacement,
         ] = texts;
         rows.push(KeptRow {
             section,
@@ -145,6 +195,7 @@ fn decode<'a>(whole: &'a [u8], rows: &mut Vec<KeptRow<'a>>) -> Result<(), (usize
             given_name,
             family_name,
             nhsmail_match,
+            not_a_replacement,
         });
     }
     if blob.is_empty() {
@@ -158,7 +209,7 @@ fn decode<'a>(whole: &'a [u8], rows: &mut Vec<KeptRow<'a>>) -> Result<(), (usize
 mod tests {
     use super::*;
 
-    fn encoded(rows: &[(Section, Category, [&str; 6])]) -> Vec<u8> {
+    fn encoded(rows: &[(Section, Category, [&str; 7])]) -> Vec<u8> {
         let mut out = Vec::new();
         for (section, category, texts) in rows {
             encode_row(&mut out, *section, *category, *texts);
@@ -178,12 +229,20 @@ mod tests {
             (
                 Section::ContactCommissioner,
                 Category::NhsUkDomain,
-                ["00T", "U1", "a@nhs.net", "Ann", "Lee", "ann.lee@nhs.net"],
+                [
+                    "00T",
+                    "U1",
+                    "a@nhs.net",
+                    "Ann",
+                    "Lee",
+                    "ann.lee@nhs.net",
+                    "CQRS's account U9 has the address: roles missing: 00T Submitter",
+                ],
             ),
             (
                 Section::Administrator,
                 Category::Ok,
-                ["cqrs-administrator", "U2", "", "Ōla", long.as_str(), ""],
+                ["cqrs-administrator", "U2", "", "Ōla", long.as_str(), "", ""],
             ),
         ];
         let blob = encoded(&rows);
@@ -200,6 +259,7 @@ mod tests {
                     given_name: t[3],
                     family_name: t[4],
                     nhsmail_match: t[5],
+                    not_a_replacement: t[6],
                 })
                 .collect::<Vec<_>>()
         );
@@ -210,7 +270,7 @@ mod tests {
         let blob = encoded(&[(
             Section::NoNhsmail,
             Category::NotInDirectory,
-            ["a", "b", "c", "d", "e", "f"],
+            ["a", "b", "c", "d", "e", "f", "g"],
         )]);
         for cut in 1..blob.len() {
             assert!(decoded(&blob[..cut]).is_err(), "cut at {cut}");
@@ -226,5 +286,16 @@ mod tests {
         // row of the others is given.
         let report = KeptReport::from_parts(vec![blob.clone(), blob[..5].to_vec()], 2);
         assert_eq!(report.rows().map(|r| r.len()).unwrap_err().part, 1);
+    }
+
+    #[test]
+    fn only_this_encodings_settings_value_is_read() {
+        assert_eq!(parse_settings_value(&settings_value(7, 12)), Some((7, 12)));
+        // Version 1 wrote "GENERATION COUNT": its six-text rows must be
+        // computed afresh, not decoded as seven-text ones.
+        assert_eq!(parse_settings_value("7 12"), None);
+        assert_eq!(parse_settings_value("7 12 1"), None);
+        assert_eq!(parse_settings_value("7 12 2 x"), None);
+        assert_eq!(parse_settings_value("seven 12 2"), None);
     }
 }

@@ -155,8 +155,8 @@ fn follow_up_is_shown_logged_a_report_column_and_a_filter() {
             .lines()
             .next()
             .unwrap()
-            .ends_with(",days_until_cutover,follow_up"),
-        "follow_up is the report's last column"
+            .ends_with(",days_until_cutover,follow_up,not_a_replacement"),
+        "follow_up comes after the dates, before not_a_replacement"
     );
     let report = run.csv();
     let state = |id: &str| {

@@ -236,6 +236,34 @@ fn story(on: Runner<'_>, dir: &Path) -> Vec<String> {
     assert_eq!(listed("U5"), ["contact-commissioner"]);
     assert_eq!(listed("R1-U4"), ["administrator"]);
     assert_eq!(listed("C4"), ["administrator"]);
+    // ... and says what differs where CQRS's account is not a replacement.
+    let differs = |id: &str| -> String {
+        rows.iter()
+            .find(|r| r["account_id"] == id)
+            .map(|r| r["not_a_replacement"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        differs("U3"),
+        "account C3: names differ (`Cat Day` here, `Catherine Day` in CQRS's account)"
+    );
+    assert_eq!(differs("U5"), "account C5: roles extra: L83002 view");
+    assert_eq!(differs("R1-U4"), "account C4: roles missing: L83002 view");
+    assert_eq!(differs("C4"), "");
+    let json = run(on, &["report", "--format", "json"]).ok().json();
+    let u3 = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["account_id"] == "U3")
+        .unwrap();
+    assert_eq!(u3["not_a_replacement"], differs("U3").as_str());
+    let table = run(on, &["report"]).ok().stdout;
+    assert!(
+        table.contains("Not replacements (accounts that hold the address"),
+        "{table}"
+    );
+    assert!(table.contains("account C5: roles extra"), "{table}");
 
     // Sign-in reaches CQRS's account alone.
     let signin = run(on, &["signin", "ann.lee@nhs.net", "--format", "json"]).ok();

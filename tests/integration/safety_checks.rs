@@ -743,9 +743,9 @@ fn a_negative_number_in_csv_is_written_as_it_is() {
         );
     }
     let days = &rows[0]["days_until_cutover"];
-    // Then the follow_up column, empty here.
+    // Then the follow_up and not_a_replacement columns, empty here.
     assert!(
-        run.stdout.contains(&format!(",{days},\n")),
+        run.stdout.contains(&format!(",{days},,\n")),
         "{}",
         run.stdout
     );

@@ -144,7 +144,7 @@ fn report_xlsx_holds_every_report_row_under_its_section_with_frozen_header_and_f
             "{name}: the header row is frozen"
         );
         assert!(
-            xml.contains(&format!(r#"<autoFilter ref="A1:M{}"/>"#, got.len() + 1)),
+            xml.contains(&format!(r#"<autoFilter ref="A1:N{}"/>"#, got.len() + 1)),
             "{name}: filters over the header and every row: {xml}"
         );
         // Every cell is text: no formula, no number.

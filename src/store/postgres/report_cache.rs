@@ -1,6 +1,7 @@
 //! The kept report on PostgreSQL, read back: the same table
 //! (`report_cache(part, rows bytea)`) and the same settings value
-//! (`report_cache.generation`: the generation and the row count) as the
+//! (`report_cache.generation`: the generation, the row count and the
+//! encoding's version) as the
 //! SQLite store's `report_cache.rs`, encoded by `crate::store::kept_report`.
 //! Rows that cannot be read back in full are never shown in part: the
 //! report is computed afresh instead.
@@ -8,7 +9,7 @@
 use anyhow::Result;
 
 use super::PgStore;
-use crate::store::{KeptReport, KeptRow};
+use crate::store::{KeptReport, KeptRow, parse_settings_value};
 
 /// The settings key holding the generation the kept rows were computed
 /// at, and how many rows were kept.
@@ -18,7 +19,10 @@ impl PgStore {
     /// The generation and row count the kept report was saved with, if one
     /// was kept and its settings value reads as both.
     pub(super) fn kept_at(&self) -> Result<Option<(u64, u64)>> {
-        Ok(self.setting(GENERATION_KEY)?.as_deref().and_then(kept))
+        Ok(self
+            .setting(GENERATION_KEY)?
+            .as_deref()
+            .and_then(parse_settings_value))
     }
 
     /// Whether the kept report rows were computed at this generation.
@@ -58,7 +62,7 @@ impl PgStore {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((value, parts))
         })?;
-        let Some((kept, count)) = value.as_deref().and_then(kept) else {
+        let Some((kept, count)) = value.as_deref().and_then(parse_settings_value) else {
             return Ok(false);
         };
         if kept != generation {
@@ -86,14 +90,4 @@ impl PgStore {
         }
         Ok(true)
     }
-}
-
-/// The generation and row count of a settings value "GENERATION COUNT" (a
-/// value of any other shape keeps no usable report).
-fn kept(value: &str) -> Option<(u64, u64)> {
-    let mut words = value.split(' ');
-    let (Some(generation), Some(count), None) = (words.next(), words.next(), words.next()) else {
-        return None;
-    };
-    generation.parse().ok().zip(count.parse().ok())
 }

@@ -476,7 +476,7 @@ impl PgStore {
                 &[&parts],
             )?;
             // Counted as they were encoded, as on SQLite.
-            let value = format!("{generation} {}", report.count);
+            let value = crate::store::settings_value(generation, report.count);
             self.run(
                 "INSERT INTO settings (key, value) VALUES ($1, $2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

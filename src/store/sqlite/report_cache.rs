@@ -21,7 +21,7 @@
 use anyhow::Result;
 
 use super::{SqliteStore, setting, tx};
-use crate::store::{KeptReport, KeptRow};
+use crate::store::{KeptReport, KeptRow, parse_settings_value, settings_value};
 
 /// The settings key holding the generation the kept rows were computed at.
 const GENERATION_KEY: &str = "report_cache.generation";
@@ -107,7 +107,7 @@ impl SqliteStore {
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [GENERATION_KEY, &format!("{generation} {count}")],
+            [GENERATION_KEY, &settings_value(generation, count)],
         )?;
         tracing::info!("report rows written");
         tx.commit()?;
@@ -116,15 +116,10 @@ impl SqliteStore {
 }
 
 /// The generation and row count the kept report was saved with, if one was
-/// kept and its settings value reads as both (a store kept by an earlier
-/// version holds the generation only: its rows are computed afresh).
+/// kept in this version's encoding (a store kept by an earlier version is
+/// computed afresh: `kept_report::parse_settings_value`).
 fn kept_at(conn: &rusqlite::Connection) -> Result<Option<(u64, u64)>> {
-    let Some(value) = setting(conn, GENERATION_KEY)? else {
-        return Ok(None);
-    };
-    let mut words = value.split(' ');
-    let (Some(generation), Some(count), None) = (words.next(), words.next(), words.next()) else {
-        return Ok(None);
-    };
-    Ok(generation.parse().ok().zip(count.parse().ok()))
+    Ok(setting(conn, GENERATION_KEY)?
+        .as_deref()
+        .and_then(parse_settings_value))
 }

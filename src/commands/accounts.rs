@@ -215,6 +215,7 @@ pub fn note(store: &mut Store, account: &str, text: &str, op: &Operator) -> Resu
         date: op.today,
         at: Operator::now(),
         actor: op.actor.clone(),
+        claimed: op.claimed,
         text: text.to_string(),
     };
     store.add_note(&account_id, &note)?;
@@ -255,7 +256,7 @@ pub fn follow_up(
         FollowUpArg::Clear => None,
     };
     let previous =
-        store.set_follow_up(&account_id, state, op.today, &Operator::now(), &op.actor)?;
+        store.set_follow_up(&account_id, state, op.today, &Operator::now(), op.actor())?;
     Ok(FollowedUp {
         account_id,
         state,

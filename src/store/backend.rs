@@ -251,7 +251,7 @@ pub trait Backend: Send {
         state: Option<FollowUp>,
         date: NaiveDate,
         at: &str,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<Option<FollowUp>>;
     /// An account's notes, oldest first.
     fn notes(&self, account_id: &str) -> Result<Vec<Note>>;

@@ -20,6 +20,9 @@ pub struct NotificationRecord {
     /// When (UTC, RFC 3339) and by whom.
     pub at: String,
     pub operator: String,
+    /// Whether `operator` was given explicitly (`--actor`): a store that
+    /// knows the operator itself keeps only such a claim (see `Actor`).
+    pub claimed: bool,
     /// Where it went: `smtp://host:port`, `smtps://host:port`, `outbox:DIR`.
     pub channel: String,
     /// `sent` (the relay accepted it) or `refused`.
@@ -42,7 +45,7 @@ pub struct SentKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyRun<'a> {
     pub at: &'a str,
-    pub operator: &'a str,
+    pub operator: super::Actor<'a>,
     /// The counts, in words (the change log's reason).
     pub summary: &'a str,
 }

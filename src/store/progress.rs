@@ -624,6 +624,11 @@ impl FollowUp {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Note {
     pub actor: String,
+    /// Whether `actor` was given explicitly (`--actor`): a store that knows
+    /// the operator itself (PostgreSQL: the login) keeps only such a claim
+    /// (see `Actor`). Not kept: a note read back says false.
+    #[serde(skip)]
+    pub claimed: bool,
     /// When, UTC, RFC 3339 to the second.
     pub at: String,
     /// The day it was written (`--today`, else today).

@@ -128,7 +128,7 @@ pub struct NewAccount<'a> {
 
 /// Who is acting, for the change log: `--actor` (or `CQRS_ADMIN_ACTOR`)
 /// if given, else the user's name (`USER`, ...).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor<'a> {
     pub name: &'a str,
     /// Whether `name` was given explicitly (`--actor`, `CQRS_ADMIN_ACTOR`)

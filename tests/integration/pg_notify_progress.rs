@@ -53,6 +53,20 @@ fn run_as(db: &Db, login: &str, password: &str, args: &[&str]) -> Run {
     pg_server::run(c)
 }
 
+/// The owner's notify round, to an outbox.
+fn notify_to_outbox(db: &Db, outbox: &Path) -> Run {
+    db.run(&[
+        "--today",
+        TODAY,
+        "notify",
+        "--from",
+        FROM,
+        "--outbox",
+        outbox.to_str().unwrap(),
+        "--yes",
+    ])
+}
+
 fn area(db: &Db, args: &[&str]) -> Run {
     run_as(db, &n(db, AREA.0), AREA.1, args)
 }
@@ -148,10 +162,7 @@ fn notify_on_postgresql_sends_the_sqlite_round_once_and_keeps_its_record() {
         "SELECT count(*), count(DISTINCT operator), min(operator) FROM notifications \
          WHERE outcome = 'sent'",
     ));
-    assert_eq!(
-        record,
-        [format!("{}|1|{} (--actor tester)", want.len(), db.owner)]
-    );
+    assert_eq!(record, [format!("{}|1|{}", want.len(), db.owner)]);
     // Append-only, even for the owner in psql.
     for sql in [
         "UPDATE notifications SET outcome = 'refused'",
@@ -169,18 +180,7 @@ fn notify_on_postgresql_sends_the_sqlite_round_once_and_keeps_its_record() {
     }
     // An outbox run after it writes nothing: every message was sent.
     let outbox = dir.path().join("outbox");
-    let out = db
-        .run(&[
-            "--today",
-            TODAY,
-            "notify",
-            "--from",
-            FROM,
-            "--outbox",
-            outbox.to_str().unwrap(),
-            "--yes",
-        ])
-        .ok();
+    let out = notify_to_outbox(&db, &outbox).ok();
     assert!(out.stderr.contains("nothing to send"), "{}", out.stderr);
 }
 
@@ -295,17 +295,7 @@ fn an_area_operator_cannot_send_the_round_nor_read_its_record() {
     }
     assert!(!outbox.exists());
     // The owner's run, then the area's login in psql sees none of it.
-    db.run(&[
-        "--today",
-        TODAY,
-        "notify",
-        "--from",
-        FROM,
-        "--outbox",
-        outbox.to_str().unwrap(),
-        "--yes",
-    ])
-    .ok();
+    notify_to_outbox(&db, &outbox).ok();
     assert_eq!(
         lines(area_psql(&db, "SELECT count(*) FROM notifications")),
         ["0"]
@@ -668,7 +658,7 @@ fn notes_and_follow_ups_on_postgresql_are_shown_logged_scoped_and_kept() {
         lines(db.psql_owner(&format!(
             "SELECT actor FROM account_notes WHERE account_id = '{inside}'"
         ))),
-        [format!("{login} (--actor tester)")]
+        [login]
     );
     let report = db
         .run(&[
@@ -806,18 +796,7 @@ fn store_copy_carries_messages_snapshots_notes_and_follow_ups_both_ways() {
     let Some(db) = pg_store() else { return };
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let notify = |db: &Db| {
-        db.run(&[
-            "--today",
-            TODAY,
-            "notify",
-            "--from",
-            FROM,
-            "--outbox",
-            outbox.to_str().unwrap(),
-            "--yes",
-        ])
-    };
+    let notify = |db: &Db| notify_to_outbox(db, &outbox);
     db.run(&["--today", DAY1, "audit", "--counts"]).ok();
     replace_planned(&db);
     db.run(&["--today", DAY2, "audit", "--counts"]).ok();
@@ -866,4 +845,57 @@ fn store_copy_carries_messages_snapshots_notes_and_follow_ups_both_ways() {
     assert_eq!(notes, ["1|phoned", "2|again"]);
     let again = notify(&back).ok();
     assert!(again.stderr.contains("nothing to send"), "{}", again.stderr);
+}
+
+/// Notes, follow-ups and notify name the login on PostgreSQL, as replace
+/// does: `USER` (here "tester") is not a claim; an explicit `--actor` is kept
+/// beside the login.
+#[test]
+fn notes_follow_ups_and_notify_keep_only_an_explicit_actor_as_a_claim() {
+    let Some(db) = pg_store() else { return };
+    let o = &db.owner;
+    db.run(&["accounts", "note", "U0000010", "phoned"]).ok();
+    db.run(&["--actor", "bob", "accounts", "note", "U0000010", "emailed"])
+        .ok();
+    db.run(&["accounts", "follow-up", "U0000010", "contacted"])
+        .ok();
+    db.run(&[
+        "--actor",
+        "bob",
+        "accounts",
+        "follow-up",
+        "U0000011",
+        "awaiting-user",
+    ])
+    .ok();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    notify_to_outbox(&db, &outbox).ok();
+    assert_eq!(
+        lines(db.psql_owner("SELECT actor FROM account_notes ORDER BY seq")),
+        [o.clone(), format!("{o} (--actor bob)")]
+    );
+    assert_eq!(
+        lines(db.psql_owner("SELECT actor FROM follow_ups ORDER BY account_id")),
+        [o.clone(), format!("{o} (--actor bob)")]
+    );
+    assert_eq!(
+        lines(db.psql_owner("SELECT DISTINCT operator FROM notifications")),
+        std::slice::from_ref(o)
+    );
+    assert_eq!(
+        lines(db.psql_owner(
+            "SELECT action || ' ' || actor || ' ' || coalesce(actor_claim, '-')
+             FROM change_log WHERE action IN ('note', 'follow-up', 'notify') ORDER BY seq"
+        )),
+        [
+            format!("note {o} -"),
+            format!("note {o} bob"),
+            format!("follow-up {o} -"),
+            format!("follow-up {o} bob"),
+            format!("notify {o} -"),
+        ]
+    );
+    let shown = db.run(&["accounts", "show", "U0000010"]).ok().stdout;
+    assert!(!shown.contains("tester"), "{shown}");
 }

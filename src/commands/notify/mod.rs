@@ -262,7 +262,7 @@ pub fn commit(
 pub fn record_run(store: &Store, outcome: &Outcome, op: &Operator) -> Result<()> {
     store.record_notify_run(&NotifyRun {
         at: &Operator::now(),
-        operator: &op.actor,
+        operator: op.actor(),
         summary: &summary(outcome),
     })
 }
@@ -302,6 +302,7 @@ fn send_all(
             message_id,
             at: Operator::now(),
             operator: op.actor.clone(),
+            claimed: op.claimed,
             channel: proposal.channel.clone(),
             outcome: outcome_word.to_string(),
             relay_answer: answer.clone(),

@@ -296,7 +296,7 @@ impl Backend for PgStore {
         state: Option<FollowUp>,
         date: NaiveDate,
         at: &str,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<Option<FollowUp>> {
         self.set_follow_up(account_id, state, date, at, actor)
     }

@@ -58,6 +58,9 @@ impl PgStore {
     /// killed run still knows the message went. The database writes the
     /// operator (the login) and the time.
     pub(super) fn record_notification(&self, n: &NotificationRecord) -> Result<()> {
+        // The database writes the login; only an explicit --actor is kept
+        // beside it as a claim.
+        let operator = n.claimed.then_some(n.operator.as_str());
         let recipient_key = crate::rules::normal_form(&n.recipient);
         self.execute(
             "INSERT INTO notifications (message_key, kind, recipient, recipient_key, accounts,
@@ -73,7 +76,7 @@ impl PgStore {
                 &n.content_hash,
                 &n.message_id,
                 &n.at,
-                &n.operator,
+                &operator,
                 &n.channel,
                 &n.outcome,
                 &n.relay_answer,
@@ -99,7 +102,7 @@ impl PgStore {
         self.in_write(|| {
             self.execute(
                 "INSERT INTO change_log (action, reason, actor) VALUES ('notify', $1, $2)",
-                &[&run.summary, &run.operator],
+                &[&run.summary, &run.operator.claim()],
             )?;
             Ok(())
         })

@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 use super::PgStore;
 use crate::store::progress::{self, Changes, Decoded, GroupCounts, Groups};
 use crate::store::{
-    ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotNotRecorded,
+    Actor, ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotNotRecorded,
     SnapshotRow,
 };
 
@@ -502,6 +502,7 @@ impl PgStore {
     /// the note's operator and time, and refuses an account outside the
     /// operator's area (row-level security).
     pub(super) fn add_note(&mut self, account_id: &str, note: &Note) -> Result<()> {
+        let actor = note.claimed.then_some(note.actor.as_str());
         self.in_write(|| {
             self.execute(
                 "INSERT INTO account_notes (account_id, day, at, actor, note)
@@ -510,14 +511,14 @@ impl PgStore {
                     &account_id,
                     &day_text(note.date),
                     &note.at,
-                    &note.actor,
+                    &actor,
                     &note.text,
                 ],
             )?;
             self.execute(
                 "INSERT INTO change_log (action, old_account_id, reason, actor)
                  VALUES ('note', $1, $2, $3)",
-                &[&account_id, &note.text, &note.actor],
+                &[&account_id, &note.text, &actor],
             )?;
             Ok(())
         })
@@ -532,8 +533,11 @@ impl PgStore {
         state: Option<FollowUp>,
         date: NaiveDate,
         at: &str,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<Option<FollowUp>> {
+        // The database writes the login; only an explicit --actor is kept
+        // beside it as a claim.
+        let actor = actor.claim();
         self.in_write(|| {
             // Read under the write lock: the state this change replaces.
             let old = self.follow_up(account_id)?.map(|f| f.state);
@@ -577,6 +581,7 @@ impl PgStore {
                     date: parse_day(&day)?,
                     at,
                     actor,
+                    claimed: false,
                     text,
                 })
             })

@@ -81,7 +81,7 @@ impl SqliteStore {
             &tx,
             &[chain::NewEntry {
                 at: run.at,
-                actor: run.operator,
+                actor: run.operator.name,
                 action: "notify",
                 old_account_id: None,
                 new_account_id: None,

@@ -12,7 +12,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::chain::{NewEntry, append};
 use super::{SqliteStore, refuse_if_tampered, store_error, tx};
 use crate::store::progress::{self, Changes, Decoded};
-use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
+use crate::store::{
+    Actor, ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow,
+};
 
 const DAY: &str = "%Y-%m-%d";
 
@@ -247,7 +249,7 @@ impl SqliteStore {
         state: Option<FollowUp>,
         date: NaiveDate,
         at: &str,
-        actor: &str,
+        actor: Actor<'_>,
     ) -> Result<Option<FollowUp>> {
         let path = self.path.clone();
         let tx = tx::Tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&path, e))?;
@@ -259,7 +261,7 @@ impl SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
                      day = excluded.day, at = excluded.at, actor = excluded.actor",
-                params![account_id, state.as_str(), day_text(date), at, actor],
+                params![account_id, state.as_str(), day_text(date), at, actor.name],
             ),
             None => tx.execute("DELETE FROM follow_ups WHERE account_id = ?1", [account_id]),
         }
@@ -273,7 +275,7 @@ impl SqliteStore {
             &tx,
             &[NewEntry {
                 at,
-                actor,
+                actor: actor.name,
                 action: "follow-up",
                 old_account_id: Some(account_id),
                 new_account_id: None,
@@ -297,6 +299,7 @@ impl SqliteStore {
                     date: parse_day(&r.get::<_, String>(0)?)?,
                     at: r.get(1)?,
                     actor: r.get(2)?,
+                    claimed: false,
                     text: r.get(3)?,
                 })
             })?

@@ -277,6 +277,17 @@ pub fn keep(store: &mut Store, generation: u64, report: &KeptReport) {
 /// Each contact with its name and email, looked up once per contact.
 type Contacts = FxHashMap<String, (Rc<Contact>, Rc<str>, Rc<str>)>;
 
+/// The contact a kept row's contact code names, with its name and email.
+pub fn contact_of(organisations: &Organisations, code: &str) -> (Contact, String, String) {
+    let contact = if code == Contact::ADMINISTRATOR_CODE {
+        Contact::CqrsAdministrator
+    } else {
+        Contact::Organisation(code.to_string())
+    };
+    let (name, email) = organisations.contact_details(&contact);
+    (contact, name, email)
+}
+
 fn from_cache(
     organisations: &Organisations,
     contacts: &mut Contacts,
@@ -295,12 +306,7 @@ fn from_cache(
     let (contact, contact_name, contact_email) = match contacts.get(code) {
         Some(details) => details.clone(),
         None => {
-            let contact = if code == Contact::ADMINISTRATOR_CODE {
-                Contact::CqrsAdministrator
-            } else {
-                Contact::Organisation(code.to_string())
-            };
-            let (name, email) = organisations.contact_details(&contact);
+            let (contact, name, email) = contact_of(organisations, code);
             let details = (
                 Rc::new(contact),
                 Rc::<str>::from(name),

@@ -17,6 +17,11 @@ pub use crate::spreadsheet::{neutralise, unneutralise};
 pub struct Sink<W: Write> {
     headers: Vec<&'static str>,
     csv: Option<csv::Writer<W>>,
+    /// The CSV record being written, reused: the csv crate's fast path
+    /// (`write_byte_record`) copies a whole record into its buffer at once,
+    /// where writing field by field steps its state machine byte by byte
+    /// (a fifth of a national `report --format csv`).
+    csv_record: csv::ByteRecord,
     json: Option<W>,
     rows: usize,
     table: Vec<Vec<String>>,
@@ -39,6 +44,7 @@ impl<W: Write> Sink<W> {
         let mut sink = Sink {
             headers: headers.to_vec(),
             csv: None,
+            csv_record: csv::ByteRecord::new(),
             json: None,
             rows: 0,
             table: Vec::new(),
@@ -68,10 +74,12 @@ impl<W: Write> Sink<W> {
         record: &(impl JsonRecord + ?Sized),
     ) -> io::Result<()> {
         if let Some(w) = &mut self.csv {
+            self.csv_record.clear();
             for v in values {
-                w.write_field(neutralise(v.as_ref()).as_bytes())?;
+                self.csv_record
+                    .push_field(neutralise(v.as_ref()).as_bytes());
             }
-            w.write_record(std::iter::empty::<&[u8]>())?;
+            w.write_byte_record(&self.csv_record)?;
         } else if let Some(w) = &mut self.json {
             w.write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
             record.write_json(w)?;

@@ -249,8 +249,11 @@ pub fn run(cli: Cli) -> Result<()> {
                     report
                 }
             };
-            if args.check && report.accounts > 0 {
-                return Err(UserError::ActionNeeded(report.accounts as usize).into());
+            if args.check {
+                let accounts = report.accounts();
+                if accounts > 0 {
+                    return Err(UserError::ActionNeeded(accounts as usize).into());
+                }
             }
         }
         Command::Signin(args) => {

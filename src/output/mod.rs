@@ -12,11 +12,12 @@ use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 use crate::cli::Format;
 use crate::reporting::JsonRecord;
 pub use crate::spreadsheet::{neutralise, unneutralise};
+use csv_rows::CsvRows;
 
 /// Where records go.
 pub struct Sink<W: Write> {
     headers: Vec<&'static str>,
-    csv: Option<csv::Writer<W>>,
+    csv: Option<CsvRows<W>>,
     json: Option<W>,
     rows: usize,
     table: Vec<Vec<String>>,
@@ -46,7 +47,7 @@ impl<W: Write> Sink<W> {
         };
         match format {
             Format::Csv => {
-                let mut w = csv::Writer::from_writer(out);
+                let mut w = CsvRows::new(out);
                 w.write_record(headers)?;
                 sink.csv = Some(w);
             }
@@ -68,10 +69,7 @@ impl<W: Write> Sink<W> {
         record: &(impl JsonRecord + ?Sized),
     ) -> io::Result<()> {
         if let Some(w) = &mut self.csv {
-            for v in values {
-                w.write_field(neutralise(v.as_ref()).as_bytes())?;
-            }
-            w.write_record(std::iter::empty::<&[u8]>())?;
+            w.write_record(values.iter().map(|v| neutralise(v.as_ref())))?;
         } else if let Some(w) = &mut self.json {
             w.write_all(if self.rows == 0 { b"\n  " } else { b",\n  " })?;
             record.write_json(w)?;
@@ -108,8 +106,7 @@ impl<W: Write> Sink<W> {
     /// still to be committed).
     pub fn into_inner(mut self) -> io::Result<W> {
         let mut w = if let Some(w) = self.csv.take() {
-            w.into_inner()
-                .map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))?
+            w.into_inner()?
         } else if let Some(mut w) = self.json.take() {
             w.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
             w
@@ -239,6 +236,7 @@ pub fn warning(text: &str) {
 }
 
 pub(crate) mod burndown;
+mod csv_rows;
 mod fit;
 mod json;
 pub mod notify;

@@ -626,9 +626,20 @@ pub fn records<'a, const N: usize, R: serde::Serialize>(
         }
     }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let line = |out: &mut dyn Write, cells: &[&str]| -> io::Result<()> {
-        for (c, w) in cells.iter().zip(&widths) {
-            write!(out, "| {c:<w$} ")?;
+    // Padded by hand, not with `write!`'s `{:<w$}`: the cells are
+    // printable ASCII (checked above), so a cell's width is its length, and
+    // the formatter's padding, char by char, was a tenth of a region's
+    // history.
+    let line = |out: &mut io::BufWriter<io::StdoutLock<'_>>, cells: &[&str]| -> io::Result<()> {
+        for (c, &w) in cells.iter().zip(&widths) {
+            out.write_all(b"| ")?;
+            out.write_all(c.as_bytes())?;
+            let mut pad = w + 1 - c.len();
+            while pad > 0 {
+                let n = pad.min(SPACES.len());
+                out.write_all(&SPACES[..n])?;
+                pad -= n;
+            }
         }
         out.write_all(b"|\n")
     };
@@ -642,6 +653,9 @@ pub fn records<'a, const N: usize, R: serde::Serialize>(
     }
     out.flush()
 }
+
+/// Padding for [`records`]' plain tables.
+const SPACES: &[u8; 64] = &[b' '; 64];
 
 /// One row per replacement; the summary on standard error.
 pub fn verify(list: &[crate::commands::verify::Verified], format: Format) -> anyhow::Result<()> {

@@ -146,10 +146,11 @@ pub fn report(report: &Report, format: Format) -> io::Result<()> {
         });
         return print_text(&text);
     }
+    let accounts = report.accounts();
     text.push_str(&shown(&format!(
         "{} account{} need action before cutover.\n",
-        report.accounts,
-        if report.accounts == 1 { "" } else { "s" }
+        accounts,
+        if accounts == 1 { "" } else { "s" }
     )));
     // A column of blanks until an operator has set a follow-up state; CSV
     // and JSON always have it.

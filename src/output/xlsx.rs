@@ -374,12 +374,13 @@ pub fn report_file(
     }
     let rows: Vec<&ReportRow> = report.rows.iter().collect();
     write_report_rows(report, &rows, written, target, guarded)?.commit_or_done(guarded)?;
+    let accounts = report.accounts();
     super::message(&format!(
         "report: {} row{} ({} account{}) written to {}",
         rows.len(),
         if rows.len() == 1 { "" } else { "s" },
-        report.accounts,
-        if report.accounts == 1 { "" } else { "s" },
+        accounts,
+        if accounts == 1 { "" } else { "s" },
         target.describe()
     ));
     Ok(())

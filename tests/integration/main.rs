@@ -28,6 +28,7 @@ mod pg_writes;
 mod plan_memory;
 mod plumbing;
 mod progress;
+mod read_speed;
 mod reconcile;
 mod replace;
 mod report;

@@ -1,0 +1,181 @@
+//! CSV records written as the `csv` crate's default writer writes them, byte
+//! for byte (RFC 4180: a field is quoted when it holds a comma, a double
+//! quote, a carriage return or a line feed, with its quotes doubled; a record
+//! whose only field is empty is written `""`; each record ends with a line
+//! feed), but without its per-field bookkeeping.
+//!
+//! Measured reason (the issue asks for one before hand-written code): in a
+//! national `report --format csv` (194,000 rows of 13 fields) the crate's
+//! writer, even through its whole-record fast path, was about a quarter of
+//! the command's time: each record copied into a `ByteRecord`, then checked
+//! byte by byte through a lookup table and copied again. Here each field is
+//! checked in one pass the compiler vectorises and copied once. The tests
+//! compare the two writers on random and awkward fields.
+
+use std::io::{self, Write};
+
+/// Writes CSV records to `W` through a buffer of its own.
+pub struct CsvRows<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    /// How many fields the first record had: every record must have as many
+    /// (as the crate's writer refuses records of unequal lengths).
+    fields: Option<usize>,
+}
+
+/// Written to the writer underneath once this much is buffered.
+const FLUSH_AT: usize = 1 << 16;
+
+impl<W: Write> CsvRows<W> {
+    pub fn new(out: W) -> CsvRows<W> {
+        CsvRows {
+            out,
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
+            fields: None,
+        }
+    }
+
+    /// Writes one record.
+    pub fn write_record<S: AsRef<str>>(
+        &mut self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> io::Result<()> {
+        let start = self.buf.len();
+        let mut count = 0;
+        for field in fields {
+            if count > 0 {
+                self.buf.push(b',');
+            }
+            push_field(&mut self.buf, field.as_ref().as_bytes());
+            count += 1;
+        }
+        if self.buf.len() == start {
+            // No byte at all (no field, or one empty field): an empty line
+            // would read back as no record.
+            self.buf.extend_from_slice(b"\"\"");
+        }
+        self.buf.push(b'\n');
+        match self.fields {
+            None => self.fields = Some(count),
+            Some(expected) if expected != count => {
+                self.buf.truncate(start);
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a CSV record of {count} fields where the first had {expected}"),
+                ));
+            }
+            Some(_) => {}
+        }
+        if self.buf.len() >= FLUSH_AT {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered and gives back the writer underneath.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(self.out)
+    }
+}
+
+fn push_field(buf: &mut Vec<u8>, field: &[u8]) {
+    // Without an early exit, so that the loop is vectorised: most fields
+    // are short and need no quotes.
+    let special = field.iter().fold(false, |any, &b| {
+        any | (b == b',') | (b == b'"') | (b == b'\n') | (b == b'\r')
+    });
+    if !special {
+        buf.extend_from_slice(field);
+        return;
+    }
+    buf.push(b'"');
+    for (i, part) in field.split(|&b| b == b'"').enumerate() {
+        if i > 0 {
+            buf.extend_from_slice(b"\"\"");
+        }
+        buf.extend_from_slice(part);
+    }
+    buf.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ours(records: &[Vec<String>]) -> Vec<u8> {
+        let mut w = CsvRows::new(Vec::new());
+        for r in records {
+            w.write_record(r).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    fn crates(records: &[Vec<String>]) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for r in records {
+            w.write_record(r).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn awkward_fields_are_written_as_the_csv_crate_writes_them() {
+        let awkward = [
+            "",
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "\"\"",
+            "line\nbreak",
+            "cr\rhere",
+            "crlf\r\n",
+            " spaced ",
+            "'=SUM(A1)",
+            "Zoë",
+            "tab\there",
+            ",",
+            "\n",
+        ];
+        for a in awkward {
+            for b in awkward {
+                let records = vec![vec![a.to_string(), b.to_string()]];
+                assert_eq!(ours(&records), crates(&records), "{a:?} {b:?}");
+            }
+            // A record of one field, empty or not.
+            let records = vec![vec![a.to_string()], vec![a.to_string()]];
+            assert_eq!(ours(&records), crates(&records), "{a:?} alone");
+        }
+    }
+
+    #[test]
+    fn records_of_unequal_lengths_are_refused() {
+        let mut w = CsvRows::new(Vec::new());
+        w.write_record(["a", "b"]).unwrap();
+        assert!(w.write_record(["a"]).is_err());
+        w.write_record(["c", "d"]).unwrap();
+        assert_eq!(w.into_inner().unwrap(), b"a,b\nc,d\n");
+    }
+
+    #[test]
+    fn long_output_is_written_whole() {
+        let records: Vec<Vec<String>> = (0..20_000)
+            .map(|i| vec![format!("row {i}"), format!("\"{i}\",x")])
+            .collect();
+        assert_eq!(ours(&records), crates(&records));
+    }
+
+    proptest! {
+        #[test]
+        fn any_fields_are_written_as_the_csv_crate_writes_them(
+            records in proptest::collection::vec(
+                proptest::collection::vec("[a-c,\"\r\n =' é]{0,6}", 3), 1..8)
+        ) {
+            prop_assert_eq!(ours(&records), crates(&records));
+        }
+    }
+}

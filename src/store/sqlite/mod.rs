@@ -18,6 +18,7 @@ mod copy;
 mod fault;
 mod import;
 mod lookups;
+mod many_rows;
 mod notifications;
 mod progress;
 mod raw;

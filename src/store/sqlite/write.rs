@@ -11,7 +11,10 @@ use anyhow::{Result, bail};
 use rusqlite::params;
 
 use super::chain::{NewEntry, append};
+use super::many_rows::insert_rows;
+use super::raw::Value;
 use super::{SqliteStore, store_error, tx};
+use crate::store::address_key::address_key;
 use crate::store::{DISABLE_OLD_REASON, NewAccount, REENABLE_OLD_REASON, Stamp};
 
 impl SqliteStore {
@@ -67,26 +70,33 @@ impl SqliteStore {
             "CREATE TEMP TABLE IF NOT EXISTS new_replacements (
                 seq INTEGER PRIMARY KEY, old_id TEXT NOT NULL, new_id TEXT NOT NULL,
                 email TEXT NOT NULL, email_key TEXT NOT NULL, given_name TEXT NOT NULL,
-                family_name TEXT NOT NULL, reason TEXT);
+                family_name TEXT NOT NULL, reason TEXT, address_key INTEGER NOT NULL);
              DELETE FROM temp.new_replacements;",
         )?;
         {
-            let mut insert = conn.prepare_cached(
-                "INSERT INTO temp.new_replacements
-                    (old_id, new_id, email, email_key, given_name, family_name, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
+            // The address's look-up key is computed here, once.
+            let mut values = Vec::with_capacity(batch.len() * 8);
             for n in batch {
-                insert.execute(params![
-                    n.old_account_id,
-                    n.new_account_id,
-                    n.email,
-                    n.email_key,
-                    n.given_name,
-                    n.family_name,
-                    n.reason
-                ])?;
+                values.extend([
+                    Value::Text(n.old_account_id),
+                    Value::Text(n.new_account_id),
+                    Value::Text(n.email),
+                    Value::Text(n.email_key),
+                    Value::Text(n.given_name),
+                    Value::Text(n.family_name),
+                    n.reason.map_or(Value::Null, Value::Text),
+                    Value::Integer(address_key(n.email_key)),
+                ]);
             }
+            insert_rows(
+                conn,
+                "INSERT INTO temp.new_replacements
+                    (old_id, new_id, email, email_key, given_name, family_name, reason,
+                     address_key)
+                 VALUES",
+                8,
+                &values,
+            )?;
         }
         let expected = batch.len();
 
@@ -113,7 +123,7 @@ impl SqliteStore {
         // The look-up by address (the store keeps it as a table).
         conn.prepare_cached(
             "INSERT OR ROLLBACK INTO account_emails (email_key, account_id)
-             SELECT cqrs_address_key(email_key), new_id FROM temp.new_replacements ORDER BY 1",
+             SELECT address_key, new_id FROM temp.new_replacements ORDER BY 1, 2",
         )?
         .execute([])?;
 

@@ -85,6 +85,10 @@ fn describe_wait(ms: u64) -> String {
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// The guards against REPLACE that the open write has dropped, as the
+    /// SQL that puts them back before it commits (write.rs); `None` when
+    /// none is dropped.
+    suspended: std::cell::RefCell<Option<Vec<String>>>,
 }
 
 impl SqliteStore {
@@ -161,6 +165,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            suspended: std::cell::RefCell::new(None),
         };
         store
             .conn

@@ -8,7 +8,7 @@
 //! first look) and nobody can change it between that check and the commit.
 
 use anyhow::{Result, bail};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::chain::{NewEntry, append};
 use super::many_rows::insert_rows;
@@ -17,11 +17,17 @@ use super::{SqliteStore, store_error, tx};
 use crate::store::address_key::address_key;
 use crate::store::{DISABLE_OLD_REASON, NewAccount, REENABLE_OLD_REASON, Stamp};
 
+/// The guards against REPLACE that a write of replacements drops for its
+/// transaction ([`SqliteStore::suspend_guards`]).
+const GUARDS_SUSPENDED_FOR_REPLACEMENTS: &[&str] =
+    &["accounts_email_never_replaced", "change_log_no_replace"];
+
 impl SqliteStore {
     /// Starts a write: takes the write lock now (waiting for another
     /// operator's write to finish, up to the busy timeout), and refuses a
     /// store changed past cqrs-admin.
     pub(super) fn begin_write(&self) -> Result<()> {
+        self.suspended.replace(None);
         tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&self.path, e))?;
         if let Err(e) = super::refuse_if_tampered(&self.conn, &self.path) {
             self.rollback_write();
@@ -46,6 +52,41 @@ impl SqliteStore {
     /// Undoes everything written since [`SqliteStore::begin_write`].
     pub(super) fn rollback_write(&self) {
         tx::rollback(&self.conn);
+        // The rollback put back any guard the write had dropped.
+        self.suspended.replace(None);
+    }
+
+    /// Drops, for the open write only, the guards against REPLACE on the
+    /// tables replacements insert into (a `BEFORE INSERT` trigger that looks
+    /// up the row being inserted: a look-up and a trigger program per new
+    /// account and per change-log entry). The replacements' own statements
+    /// can replace nothing (`INSERT OR ROLLBACK`: a row already there ends
+    /// the transaction), and the write lock is held, so no other connection
+    /// can write meanwhile; [`SqliteStore::commit_write`] puts them back, in
+    /// the text they had, before it commits, and a rollback keeps them. As
+    /// the import does (import.rs).
+    fn suspend_guards(&self) -> Result<()> {
+        if self.suspended.borrow().is_some() {
+            return Ok(());
+        }
+        let mut put_back = Vec::new();
+        for trigger in GUARDS_SUSPENDED_FOR_REPLACEMENTS {
+            let sql: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+                    [trigger],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(sql) = sql {
+                self.conn
+                    .execute_batch(&format!("DROP TRIGGER {trigger}"))?;
+                put_back.push(sql);
+            }
+        }
+        self.suspended.replace(Some(put_back));
+        Ok(())
     }
 
     /// Creates these replacement accounts: each new account with exactly the
@@ -65,6 +106,7 @@ impl SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
+        self.suspend_guards()?;
         let conn = &self.conn;
         conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS new_replacements (
@@ -295,6 +337,11 @@ impl SqliteStore {
 
     /// Commits everything written since [`SqliteStore::begin_write`].
     pub(super) fn commit_write(&self) -> Result<()> {
+        if let Some(put_back) = self.suspended.take() {
+            for sql in &put_back {
+                self.conn.execute_batch(sql)?;
+            }
+        }
         tx::commit(&self.conn).map_err(|e| store_error(&self.path, e))?;
         Ok(())
     }

@@ -45,7 +45,7 @@ pub(super) fn insert_rows(
     columns: usize,
     values: &[Value<'_>],
 ) -> rusqlite::Result<usize> {
-    debug_assert!(columns > 0 && values.len() % columns == 0);
+    debug_assert!(columns > 0 && values.len().is_multiple_of(columns));
     let per_statement = ROWS * columns;
     let full = values.len() / per_statement * per_statement;
     let mut changed = 0;

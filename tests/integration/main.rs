@@ -26,6 +26,7 @@ mod pg_throwaway;
 mod pg_tls;
 mod pg_writes;
 mod plan_memory;
+mod plan_rate;
 mod plumbing;
 mod progress;
 mod read_speed;

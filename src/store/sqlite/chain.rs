@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::many_rows::insert_rows;
+use super::raw::Value;
 use super::schema;
 use crate::store::chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash, judge_head};
 
@@ -29,26 +31,25 @@ fn last_entry(conn: &Connection) -> rusqlite::Result<Option<(i64, Option<String>
 }
 
 /// Appends entries to the log, chained, inside the caller's transaction,
-/// and moves the head.
+/// and moves the head. The hashes are computed here and the entries
+/// inserted many to a statement (`many_rows`): a long plan appends one or
+/// two entries per replacement.
 pub fn append(conn: &Connection, entries: &[NewEntry<'_>]) -> rusqlite::Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let (mut seq, mut prev) = match last_entry(conn)? {
-        Some((seq, hash)) => (seq, hash.unwrap_or_else(|| GENESIS.to_string())),
-        None => (0, GENESIS.to_string()),
+    let (first_seq, genesis) = match last_entry(conn)? {
+        Some((seq, hash)) => (seq + 1, hash.unwrap_or_else(|| GENESIS.to_string())),
+        None => (1, GENESIS.to_string()),
     };
-    let mut insert = conn.prepare_cached(
-        "INSERT OR ROLLBACK INTO change_log (seq, at, actor, action, old_account_id, new_account_id,
-                                             email, reason, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
-    for e in entries {
-        seq += 1;
+    // Each entry's hash, in order: entry i follows the hash before it.
+    let mut hashes: Vec<String> = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let prev = if i == 0 { &genesis } else { &hashes[i - 1] };
         let hash = entry_hash(
-            &prev,
+            prev,
             &EntryContent {
-                seq,
+                seq: first_seq + i as i64,
                 at: e.at,
                 actor: e.actor,
                 action: e.action,
@@ -59,21 +60,37 @@ pub fn append(conn: &Connection, entries: &[NewEntry<'_>]) -> rusqlite::Result<(
                 actor_claim: None,
             },
         );
-        insert.execute(params![
-            seq,
-            e.at,
-            e.actor,
-            e.action,
-            e.old_account_id,
-            e.new_account_id,
-            e.email,
-            e.reason,
-            prev,
-            hash
-        ])?;
-        prev = hash;
+        hashes.push(hash);
     }
-    set_head(conn, seq, &prev)
+    fn text(v: Option<&str>) -> Value<'_> {
+        v.map_or(Value::Null, Value::Text)
+    }
+    let mut values = Vec::with_capacity(entries.len() * 10);
+    for (i, e) in entries.iter().enumerate() {
+        let prev = if i == 0 { &genesis } else { &hashes[i - 1] };
+        values.extend([
+            Value::Integer(first_seq + i as i64),
+            Value::Text(e.at),
+            Value::Text(e.actor),
+            Value::Text(e.action),
+            text(e.old_account_id),
+            text(e.new_account_id),
+            text(e.email),
+            text(e.reason),
+            Value::Text(prev),
+            Value::Text(&hashes[i]),
+        ]);
+    }
+    insert_rows(
+        conn,
+        "INSERT OR ROLLBACK INTO change_log (seq, at, actor, action, old_account_id,
+                                             new_account_id, email, reason, prev_hash, hash)
+         VALUES",
+        10,
+        &values,
+    )?;
+    let last_seq = first_seq + entries.len() as i64 - 1;
+    set_head(conn, last_seq, &hashes[entries.len() - 1])
 }
 
 pub(super) fn set_head(conn: &Connection, seq: i64, hash: &str) -> rusqlite::Result<()> {

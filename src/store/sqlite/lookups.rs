@@ -13,7 +13,10 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
+use super::many_rows::insert_rows;
+use super::raw::Value;
 use crate::model::{DirectoryEntry, MailboxType, Role, RoleGrant, Status};
+use crate::store::address_key::address_key;
 use crate::store::{
     ExportAccount, LogEntry, LogFilter, OldAccount, ReplacementLookup, ReplacementPair,
 };
@@ -40,21 +43,34 @@ fn grant(ods_code: String, role: &str, payment_types: &str) -> RoleGrant {
 }
 
 impl SqliteStore {
-    /// Fills the temporary key table with (account_id, email_key) pairs.
+    /// Fills the temporary key table with (account_id, email_key) pairs and
+    /// each address's look-up key (`cqrs_address_key(email_key)`, computed
+    /// here once rather than by SQL in every query that joins on it), many
+    /// rows to a statement.
     fn fill_lookup_keys<'k>(
         &self,
         keys: impl IntoIterator<Item = (&'k str, &'k str)>,
     ) -> Result<()> {
         self.conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS lookup_keys (account_id TEXT, email_key TEXT);
+            "CREATE TEMP TABLE IF NOT EXISTS lookup_keys
+                 (account_id TEXT, email_key TEXT, address_key INTEGER);
              DELETE FROM temp.lookup_keys;",
         )?;
-        let mut insert = self.conn.prepare_cached(
-            "INSERT INTO temp.lookup_keys (account_id, email_key) VALUES (?1, ?2)",
-        )?;
+        let keys = keys.into_iter();
+        let mut values = Vec::with_capacity(keys.size_hint().0 * 3);
         for (account_id, email_key) in keys {
-            insert.execute(params![account_id, email_key])?;
+            values.extend([
+                Value::Text(account_id),
+                Value::Text(email_key),
+                Value::Integer(address_key(email_key)),
+            ]);
         }
+        insert_rows(
+            &self.conn,
+            "INSERT INTO temp.lookup_keys (account_id, email_key, address_key) VALUES",
+            3,
+            &values,
+        )?;
         Ok(())
     }
 
@@ -121,10 +137,12 @@ impl SqliteStore {
         }
 
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT k.email_key, d.address, d.given_name, d.family_name, d.ods_code,
+            // A plan naming an address twice finds its entry twice; the map
+            // keeps one (no DISTINCT, which cost a sort of every row).
+            "SELECT k.email_key, d.address, d.given_name, d.family_name, d.ods_code,
                     d.status, d.mailbox_type
              FROM temp.lookup_keys k
-             CROSS JOIN directory_keys dk ON dk.address_key = cqrs_address_key(k.email_key)
+             CROSS JOIN directory_keys dk ON dk.address_key = k.address_key
              CROSS JOIN directory d ON d.rowid = dk.entry AND d.address = k.email_key",
         )?;
         let mut rows = stmt.query([])?;
@@ -150,7 +168,7 @@ impl SqliteStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT k.email_key, e.account_id
              FROM temp.lookup_keys k
-             CROSS JOIN account_emails e ON e.email_key = cqrs_address_key(k.email_key)
+             CROSS JOIN account_emails e ON e.email_key = k.address_key
              CROSS JOIN accounts a
                  ON a.account_id = e.account_id AND cqrs_normal_form(a.email) = k.email_key
              ORDER BY k.email_key, e.account_id",
@@ -216,7 +234,7 @@ impl SqliteStore {
         self.fill_lookup_keys(keys.iter().map(|k| ("", *k)))?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT k.email_key FROM temp.lookup_keys k
-             CROSS JOIN account_emails e ON e.email_key = cqrs_address_key(k.email_key)
+             CROSS JOIN account_emails e ON e.email_key = k.address_key
              CROSS JOIN accounts a
                  ON a.account_id = e.account_id AND cqrs_normal_form(a.email) = k.email_key",
         )?;

@@ -18,6 +18,7 @@ mod copy;
 mod fault;
 mod import;
 mod lookups;
+mod many_rows;
 mod notifications;
 mod progress;
 mod raw;
@@ -84,6 +85,10 @@ fn describe_wait(ms: u64) -> String {
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// The guards against REPLACE that the open write has dropped, as the
+    /// SQL that puts them back before it commits (write.rs); `None` when
+    /// none is dropped.
+    suspended: std::cell::RefCell<Option<Vec<String>>>,
 }
 
 impl SqliteStore {
@@ -160,6 +165,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            suspended: std::cell::RefCell::new(None),
         };
         store
             .conn

@@ -8,17 +8,26 @@
 //! first look) and nobody can change it between that check and the commit.
 
 use anyhow::{Result, bail};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::chain::{NewEntry, append};
+use super::many_rows::insert_rows;
+use super::raw::Value;
 use super::{SqliteStore, store_error, tx};
+use crate::store::address_key::address_key;
 use crate::store::{DISABLE_OLD_REASON, NewAccount, REENABLE_OLD_REASON, Stamp};
+
+/// The guards against REPLACE that a write of replacements drops for its
+/// transaction ([`SqliteStore::suspend_guards`]).
+const GUARDS_SUSPENDED_FOR_REPLACEMENTS: &[&str] =
+    &["accounts_email_never_replaced", "change_log_no_replace"];
 
 impl SqliteStore {
     /// Starts a write: takes the write lock now (waiting for another
     /// operator's write to finish, up to the busy timeout), and refuses a
     /// store changed past cqrs-admin.
     pub(super) fn begin_write(&self) -> Result<()> {
+        self.suspended.replace(None);
         tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&self.path, e))?;
         if let Err(e) = super::refuse_if_tampered(&self.conn, &self.path) {
             self.rollback_write();
@@ -43,6 +52,41 @@ impl SqliteStore {
     /// Undoes everything written since [`SqliteStore::begin_write`].
     pub(super) fn rollback_write(&self) {
         tx::rollback(&self.conn);
+        // The rollback put back any guard the write had dropped.
+        self.suspended.replace(None);
+    }
+
+    /// Drops, for the open write only, the guards against REPLACE on the
+    /// tables replacements insert into (a `BEFORE INSERT` trigger that looks
+    /// up the row being inserted: a look-up and a trigger program per new
+    /// account and per change-log entry). The replacements' own statements
+    /// can replace nothing (`INSERT OR ROLLBACK`: a row already there ends
+    /// the transaction), and the write lock is held, so no other connection
+    /// can write meanwhile; [`SqliteStore::commit_write`] puts them back, in
+    /// the text they had, before it commits, and a rollback keeps them. As
+    /// the import does (import.rs).
+    fn suspend_guards(&self) -> Result<()> {
+        if self.suspended.borrow().is_some() {
+            return Ok(());
+        }
+        let mut put_back = Vec::new();
+        for trigger in GUARDS_SUSPENDED_FOR_REPLACEMENTS {
+            let sql: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+                    [trigger],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(sql) = sql {
+                self.conn
+                    .execute_batch(&format!("DROP TRIGGER {trigger}"))?;
+                put_back.push(sql);
+            }
+        }
+        self.suspended.replace(Some(put_back));
+        Ok(())
     }
 
     /// Creates these replacement accounts: each new account with exactly the
@@ -62,31 +106,39 @@ impl SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
+        self.suspend_guards()?;
         let conn = &self.conn;
         conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS new_replacements (
                 seq INTEGER PRIMARY KEY, old_id TEXT NOT NULL, new_id TEXT NOT NULL,
                 email TEXT NOT NULL, email_key TEXT NOT NULL, given_name TEXT NOT NULL,
-                family_name TEXT NOT NULL, reason TEXT);
+                family_name TEXT NOT NULL, reason TEXT, address_key INTEGER NOT NULL);
              DELETE FROM temp.new_replacements;",
         )?;
         {
-            let mut insert = conn.prepare_cached(
-                "INSERT INTO temp.new_replacements
-                    (old_id, new_id, email, email_key, given_name, family_name, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
+            // The address's look-up key is computed here, once.
+            let mut values = Vec::with_capacity(batch.len() * 8);
             for n in batch {
-                insert.execute(params![
-                    n.old_account_id,
-                    n.new_account_id,
-                    n.email,
-                    n.email_key,
-                    n.given_name,
-                    n.family_name,
-                    n.reason
-                ])?;
+                values.extend([
+                    Value::Text(n.old_account_id),
+                    Value::Text(n.new_account_id),
+                    Value::Text(n.email),
+                    Value::Text(n.email_key),
+                    Value::Text(n.given_name),
+                    Value::Text(n.family_name),
+                    n.reason.map_or(Value::Null, Value::Text),
+                    Value::Integer(address_key(n.email_key)),
+                ]);
             }
+            insert_rows(
+                conn,
+                "INSERT INTO temp.new_replacements
+                    (old_id, new_id, email, email_key, given_name, family_name, reason,
+                     address_key)
+                 VALUES",
+                8,
+                &values,
+            )?;
         }
         let expected = batch.len();
 
@@ -113,7 +165,7 @@ impl SqliteStore {
         // The look-up by address (the store keeps it as a table).
         conn.prepare_cached(
             "INSERT OR ROLLBACK INTO account_emails (email_key, account_id)
-             SELECT cqrs_address_key(email_key), new_id FROM temp.new_replacements ORDER BY 1",
+             SELECT address_key, new_id FROM temp.new_replacements ORDER BY 1, 2",
         )?
         .execute([])?;
 
@@ -285,6 +337,11 @@ impl SqliteStore {
 
     /// Commits everything written since [`SqliteStore::begin_write`].
     pub(super) fn commit_write(&self) -> Result<()> {
+        if let Some(put_back) = self.suspended.take() {
+            for sql in &put_back {
+                self.conn.execute_batch(sql)?;
+            }
+        }
         tx::commit(&self.conn).map_err(|e| store_error(&self.path, e))?;
         Ok(())
     }

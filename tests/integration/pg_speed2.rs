@@ -83,12 +83,12 @@ fn a_store_made_before_migration_4_is_upgraded_in_place_and_keeps_working() {
             .join(",")
     );
     assert_eq!(current_version(), 4);
-    // The new index is there, and the old entry is kept as it was.
+    // Accounts now keep room for the update that marks them replaced.
     assert_eq!(
-        db.psql_owner("SELECT to_regclass('permissions_by_ods_code') IS NOT NULL")
+        db.psql_owner("SELECT reloptions::text FROM pg_class WHERE relname = 'accounts'")
             .ok()
             .stdout,
-        "t\n"
+        "{fillfactor=90}\n"
     );
 
     // And it keeps working: imports, a plan replaced whole, the chain
@@ -105,7 +105,7 @@ fn a_store_made_before_migration_4_is_upgraded_in_place_and_keeps_working() {
     assert!(
         replaced
             .stdout
-            .contains(&format!("created {rows} replacement accounts")),
+            .contains(&format!("{rows} replacement accounts created")),
         "{}",
         replaced.stdout
     );

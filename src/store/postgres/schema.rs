@@ -770,13 +770,12 @@ $grants$;
     // function that is SECURITY DEFINER is never inlined, and its nested
     // calls were planned again for each row: 37 ms a row); the policies
     // that check each row skip the check for the whole store's operators
-    // (`(SELECT cqrs_area())`, once a statement); and an area's accounts
-    // are found through an index on the roles' organisation, instead of a
-    // scan of every role for each statement. And accounts keep room on
-    // their pages for the update that marks them replaced.
+    // (`(SELECT cqrs_area())`, once a statement). And accounts keep room
+    // on their pages for the update that marks them replaced. (An index on
+    // the roles' organisation would save an area operator's statements
+    // their scan of every role, but cost the import of 2M roles 5 s and
+    // every replacement's roles a second index entry: not added.)
     r#"
-CREATE INDEX permissions_by_ods_code ON permissions (ods_code, account_id);
-
 -- Room on each page for a replaced account's new row version: marking an
 -- account replaced (replaced_by, status: no index holds them) then stays
 -- on its page (a HOT update), instead of a new version elsewhere and four

@@ -73,10 +73,12 @@ fn a_store_made_before_migration_4_is_upgraded_in_place_and_keeps_working() {
     let said = format!("{}{}", verified.stdout, verified.stderr);
     assert!(!said.contains("created now"), "{said}");
     assert_eq!(
-        db.psql_owner("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
-            .ok()
-            .stdout
-            .trim(),
+        db.psql_owner(
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"
+        )
+        .ok()
+        .stdout
+        .trim(),
         (1..=current_version())
             .map(|v| v.to_string())
             .collect::<Vec<_>>()

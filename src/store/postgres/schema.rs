@@ -810,17 +810,38 @@ BEGIN
 END
 $$;
 
+-- The same answer as before (every role of the account lies in the area,
+-- and it holds one), found by walking up from each role's organisation to
+-- the operator's (a few key look-ups a role) instead of computing the
+-- whole area for each row checked.
 CREATE OR REPLACE FUNCTION cqrs_may_act_on(account text) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    codes text[] := public.cqrs_area();
+    mine text;
 BEGIN
-    IF codes IS NULL THEN
+    IF public.cqrs_is_owner() THEN
+        RETURN true;
+    END IF;
+    SELECT o.ods_code INTO mine FROM public.operators o WHERE o.login = session_user;
+    IF NOT FOUND THEN
+        -- No operator: an empty area, which holds no account.
+        RETURN false;
+    END IF;
+    IF mine IS NULL THEN
         RETURN true;
     END IF;
     RETURN EXISTS (SELECT 1 FROM public.permissions p WHERE p.account_id = account)
-       AND NOT EXISTS (SELECT 1 FROM public.permissions p
-                       WHERE p.account_id = account AND NOT (p.ods_code = ANY (codes)));
+       AND NOT EXISTS (
+           SELECT 1 FROM public.permissions p
+           WHERE p.account_id = account
+             AND NOT EXISTS (
+                 WITH RECURSIVE up(code) AS (
+                     SELECT p.ods_code
+                     UNION
+                     SELECT g.parent_code FROM public.organisations g JOIN up u ON g.ods_code = u.code
+                     WHERE g.parent_code IS NOT NULL
+                 )
+                 SELECT 1 FROM up WHERE up.code = mine));
 END
 $$;
 
@@ -1093,7 +1114,7 @@ mod tests {
         // Migration 4's bodies replace the earlier ones.
         let body = |name: &str| functions().into_iter().find(|(n, _)| *n == name).unwrap().1;
         assert!(body("cqrs_change_log_append").contains("chain_tail"));
-        assert!(body("cqrs_may_act_on").contains("codes text[] := public.cqrs_area()"));
+        assert!(body("cqrs_may_act_on").contains("WITH RECURSIVE up(code)"));
         for (table, trigger) in PROTECTIVE_TRIGGERS {
             assert!(
                 MIGRATIONS.iter().any(|m| (m

@@ -4,10 +4,11 @@
 //!
 //! A bulk plan can hold 100,000 rows or more, so what its checks need is
 //! loaded with a handful of set-based queries: the plan's keys go to the
-//! server as two arrays (`= ANY($1)`), one round trip per query, and each
-//! query seeks the indexes (the primary keys, and the expression indexes
-//! on an email's and a directory address's normal form), instead of one
-//! query per row. Long listings (the change log, an export) stream their
+//! server as two arrays, one round trip per query, and each key seeks the
+//! indexes (the primary keys, and the expression indexes on an email's and
+//! a directory address's normal form) through a LATERAL subquery, instead
+//! of one query per row (see [`PgStore::replacement_lookup`] for why not
+//! `= ANY($1)`). Long listings (the change log, an export) stream their
 //! rows as the server sends them.
 
 use std::collections::{HashMap, HashSet};

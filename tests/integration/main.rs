@@ -21,6 +21,7 @@ mod pg_foundation;
 mod pg_notify_progress;
 mod pg_scope;
 mod pg_server;
+mod pg_speed2;
 mod pg_speed_and_retry;
 mod pg_throwaway;
 mod pg_tls;

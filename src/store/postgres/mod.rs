@@ -24,7 +24,7 @@ pub mod schema;
 pub mod tls;
 mod write;
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 
 use anyhow::Result;
 use postgres::types::ToSql;
@@ -41,6 +41,9 @@ use crate::store::Tampering;
 pub struct PgStore {
     client: RefCell<postgres::Client>,
     target: Target,
+    /// Whether row-level security applies to this login (an operator, not
+    /// the owner), once asked: see [`PgStore::row_security`].
+    row_security: Cell<Option<bool>>,
 }
 
 /// What [`PgStore::migrate`] did.
@@ -87,6 +90,7 @@ impl PgStore {
         Ok(PgStore {
             client: RefCell::new(client),
             target,
+            row_security: Cell::new(None),
         })
     }
 

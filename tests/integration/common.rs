@@ -281,3 +281,44 @@ impl Store {
         }
     }
 }
+
+/// The fixtures plus `extra` accounts with a confident match each (ids
+/// `L00000`, ...), and the plan `plan --out` writes for them (its path and its
+/// lines).
+pub fn plan_of_matches(extra: usize) -> (Store, String, Vec<String>) {
+    let store = Store::with_fixtures();
+    let mut accounts = String::from("account_id,username,email,given_name,family_name,status\n");
+    let mut permissions = String::from("account_id,ods_code,role,payment_types\n");
+    let mut directory =
+        std::fs::read_to_string(fixture("directory.csv")).expect("directory fixture");
+    if !directory.ends_with('\n') {
+        directory.push('\n');
+    }
+    for i in 0..extra {
+        accounts.push_str(&format!(
+            "L{i:05},luser{i},l{i}@gp.nhs.uk,Given{i},Family{i},active\n"
+        ));
+        permissions.push_str(&format!("L{i:05},A81002,view,QOF\n"));
+        directory.push_str(&format!(
+            "given{i}.family{i}@nhs.net,Given{i},Family{i},A81002,active,personal\n"
+        ));
+    }
+    for (kind, text) in [
+        ("accounts", accounts),
+        ("permissions", permissions),
+        ("directory", directory),
+    ] {
+        let path = write(&store, &format!("matched-{kind}.csv"), text);
+        store.run(&["import", kind, &path]).ok();
+    }
+    let out = store.dir.path().join("plan.csv");
+    let out = out.to_str().expect("path").to_string();
+    store.run(&["plan", "--out", &out]).ok();
+    let lines: Vec<String> = std::fs::read_to_string(&out)
+        .expect("plan")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(lines.len() > 1 + extra, "{} plan lines", lines.len());
+    (store, out, lines)
+}

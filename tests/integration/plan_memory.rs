@@ -3,49 +3,14 @@
 //! connection, and then written in one transaction: every problem of every
 //! row is named and nothing is made, or every row is made, in plan order.
 
-use crate::common::{Store, write};
+use crate::common::{Store, plan_of_matches, write};
 
 /// More accounts than one batch holds, each with a confident match.
 const EXTRA: usize = 10_050;
 
-/// The fixtures plus `EXTRA` accounts that a plan replaces, and the plan
-/// `plan --out` writes for them (its path and its lines).
+/// The fixtures plus `EXTRA` accounts that a plan replaces, and its plan.
 fn long_plan() -> (Store, String, Vec<String>) {
-    let store = Store::with_fixtures();
-    let mut accounts = String::from("account_id,username,email,given_name,family_name,status\n");
-    let mut permissions = String::from("account_id,ods_code,role,payment_types\n");
-    let mut directory = std::fs::read_to_string(crate::common::fixture("directory.csv"))
-        .expect("directory fixture");
-    if !directory.ends_with('\n') {
-        directory.push('\n');
-    }
-    for i in 0..EXTRA {
-        accounts.push_str(&format!(
-            "L{i:05},luser{i},l{i}@gp.nhs.uk,Given{i},Family{i},active\n"
-        ));
-        permissions.push_str(&format!("L{i:05},A81002,view,QOF\n"));
-        directory.push_str(&format!(
-            "given{i}.family{i}@nhs.net,Given{i},Family{i},A81002,active,personal\n"
-        ));
-    }
-    for (kind, text) in [
-        ("accounts", accounts),
-        ("permissions", permissions),
-        ("directory", directory),
-    ] {
-        let path = write(&store, &format!("long-{kind}.csv"), text);
-        store.run(&["import", kind, &path]).ok();
-    }
-    let out = store.dir.path().join("plan.csv");
-    let out = out.to_str().expect("path").to_string();
-    store.run(&["plan", "--out", &out]).ok();
-    let lines: Vec<String> = std::fs::read_to_string(&out)
-        .expect("plan")
-        .lines()
-        .map(str::to_string)
-        .collect();
-    assert!(lines.len() > 1 + EXTRA, "{} plan lines", lines.len());
-    (store, out, lines)
+    plan_of_matches(EXTRA)
 }
 
 /// A problem in the first batch (checked on the writing connection) and one

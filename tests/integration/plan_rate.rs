@@ -6,51 +6,11 @@
 
 use rusqlite::Connection;
 
-use crate::common::{Store, write};
+use crate::common::{Store, plan_of_matches, write};
 
 /// More rows than two of the store's multi-row statements hold (100 rows
 /// each), so that full statements and a shorter last one are both written.
 const EXTRA: usize = 250;
-
-/// The fixtures plus `EXTRA` accounts with a confident match each, and the
-/// plan `plan --out` writes for them (its path and its lines).
-fn plan_of(extra: usize) -> (Store, String, Vec<String>) {
-    let store = Store::with_fixtures();
-    let mut accounts = String::from("account_id,username,email,given_name,family_name,status\n");
-    let mut permissions = String::from("account_id,ods_code,role,payment_types\n");
-    let mut directory = std::fs::read_to_string(crate::common::fixture("directory.csv"))
-        .expect("directory fixture");
-    if !directory.ends_with('\n') {
-        directory.push('\n');
-    }
-    for i in 0..extra {
-        accounts.push_str(&format!(
-            "L{i:05},luser{i},l{i}@gp.nhs.uk,Given{i},Family{i},active\n"
-        ));
-        permissions.push_str(&format!("L{i:05},A81002,view,QOF\n"));
-        directory.push_str(&format!(
-            "given{i}.family{i}@nhs.net,Given{i},Family{i},A81002,active,personal\n"
-        ));
-    }
-    for (kind, text) in [
-        ("accounts", accounts),
-        ("permissions", permissions),
-        ("directory", directory),
-    ] {
-        let path = write(&store, &format!("rate-{kind}.csv"), text);
-        store.run(&["import", kind, &path]).ok();
-    }
-    let out = store.dir.path().join("plan.csv");
-    let out = out.to_str().expect("path").to_string();
-    store.run(&["plan", "--out", &out]).ok();
-    let lines: Vec<String> = std::fs::read_to_string(&out)
-        .expect("plan")
-        .lines()
-        .map(str::to_string)
-        .collect();
-    assert!(lines.len() > 1 + extra, "{} plan lines", lines.len());
-    (store, out, lines)
-}
 
 /// Forgeries the guards that a write of replacements drops and puts back
 /// must refuse: a REPLACE of an account (changing its email) and of a
@@ -77,7 +37,7 @@ fn guards_hold(store: &Store) {
 /// order, the chain unbroken, and the guards back in place.
 #[test]
 fn a_plan_of_many_statements_logs_every_entry_in_order_and_keeps_the_guards() {
-    let (store, plan, lines) = plan_of(EXTRA);
+    let (store, plan, lines) = plan_of_matches(EXTRA);
     store
         .run(&["replace", "--plan", &plan, "--yes", "--disable-old"])
         .ok();
@@ -108,7 +68,7 @@ fn a_plan_of_many_statements_logs_every_entry_in_order_and_keeps_the_guards() {
 /// they were; run again once fixed, it is made whole.
 #[test]
 fn a_refused_plan_leaves_the_guards_and_the_log_as_they_were() {
-    let (store, plan, mut lines) = plan_of(EXTRA);
+    let (store, plan, mut lines) = plan_of_matches(EXTRA);
     // One entry in the log, so that the guard on it has something to guard.
     store.run(&["cutover", "set", "2021-03-31"]).ok();
     let before = store.snapshot();

@@ -477,13 +477,18 @@ pub struct Changes {
     pub by_contact: BTreeMap<String, (u64, u64)>,
 }
 
-/// Compares the accounts of an earlier snapshot with a later one's: one
-/// merge of the two id lists (both in id order).
-pub fn compare(before: &Decoded, after: &Decoded) -> Changes {
-    // Counted by place in each snapshot's list of codes, named at the end.
-    let mut lost = vec![0u64; before.codes.len()];
-    let mut gained = vec![0u64; after.codes.len()];
-    let (mut fixed, mut new) = (0, 0);
+/// One step of the merge of two snapshots' id lists: an account only in
+/// the earlier (at its place there), only in the later, or in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Fixed(usize),
+    New(usize),
+    Both(usize, usize),
+}
+
+/// Walks the two id lists (both in id order) together, once, telling
+/// `visit` of each account: the one merge both back ends' comparisons use.
+pub fn merge_ids(before: &Decoded, after: &Decoded, mut visit: impl FnMut(Step)) {
     let (mut i, mut j) = (0, 0);
     while i < before.len() || j < after.len() {
         let order = if i == before.len() {
@@ -495,45 +500,65 @@ pub fn compare(before: &Decoded, after: &Decoded) -> Changes {
         };
         match order {
             std::cmp::Ordering::Less => {
-                fixed += 1;
-                for &c in before.contacts(i) {
-                    lost[c as usize] += 1;
-                }
+                visit(Step::Fixed(i));
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
-                new += 1;
-                for &c in after.contacts(j) {
-                    gained[c as usize] += 1;
-                }
+                visit(Step::New(j));
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                let (then, now) = (before.contacts(i), after.contacts(j));
-                // Almost always the same contacts: compared by name, since
-                // each snapshot numbers its codes in its own order.
-                let same = then.len() == now.len()
-                    && then
-                        .iter()
-                        .zip(now)
-                        .all(|(&a, &b)| before.code(a) == after.code(b));
-                if !same {
-                    for &c in then {
-                        if !now.iter().any(|&n| after.code(n) == before.code(c)) {
-                            lost[c as usize] += 1;
-                        }
-                    }
-                    for &c in now {
-                        if !then.iter().any(|&t| before.code(t) == after.code(c)) {
-                            gained[c as usize] += 1;
-                        }
-                    }
-                }
+                visit(Step::Both(i, j));
                 i += 1;
                 j += 1;
             }
         }
     }
+}
+
+/// Compares the accounts of an earlier snapshot with a later one's: one
+/// merge of the two id lists (both in id order).
+pub fn compare(before: &Decoded, after: &Decoded) -> Changes {
+    // Counted by place in each snapshot's list of codes, named at the end.
+    let mut lost = vec![0u64; before.codes.len()];
+    let mut gained = vec![0u64; after.codes.len()];
+    let (mut fixed, mut new) = (0, 0);
+    merge_ids(before, after, |step| match step {
+        Step::Fixed(i) => {
+            fixed += 1;
+            for &c in before.contacts(i) {
+                lost[c as usize] += 1;
+            }
+        }
+        Step::New(j) => {
+            new += 1;
+            for &c in after.contacts(j) {
+                gained[c as usize] += 1;
+            }
+        }
+        Step::Both(i, j) => {
+            let (then, now) = (before.contacts(i), after.contacts(j));
+            // Almost always the same contacts: compared by name, since
+            // each snapshot numbers its codes in its own order.
+            let same = then.len() == now.len()
+                && then
+                    .iter()
+                    .zip(now)
+                    .all(|(&a, &b)| before.code(a) == after.code(b));
+            if !same {
+                for &c in then {
+                    if !now.iter().any(|&n| after.code(n) == before.code(c)) {
+                        lost[c as usize] += 1;
+                    }
+                }
+                for &c in now {
+                    if !then.iter().any(|&t| before.code(t) == after.code(c)) {
+                        gained[c as usize] += 1;
+                    }
+                }
+            }
+        }
+    });
     let mut by_contact: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for (c, n) in lost.into_iter().enumerate().filter(|(_, n)| *n > 0) {
         by_contact.entry(before.codes[c].clone()).or_default().0 += n;

@@ -50,30 +50,11 @@ fn decoded(day: &str, blob: &[u8]) -> Result<Decoded> {
 /// id lists, both in id order.
 fn changed_ids<'a>(before: &'a Decoded, after: &'a Decoded) -> (Vec<&'a str>, Vec<&'a str>) {
     let (mut fixed, mut new) = (Vec::new(), Vec::new());
-    let (mut i, mut j) = (0, 0);
-    while i < before.len() || j < after.len() {
-        let order = if i == before.len() {
-            std::cmp::Ordering::Greater
-        } else if j == after.len() {
-            std::cmp::Ordering::Less
-        } else {
-            before.id(i).cmp(after.id(j))
-        };
-        match order {
-            std::cmp::Ordering::Less => {
-                fixed.push(before.id(i));
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                new.push(after.id(j));
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                i += 1;
-                j += 1;
-            }
-        }
-    }
+    progress::merge_ids(before, after, |step| match step {
+        progress::Step::Fixed(i) => fixed.push(before.id(i)),
+        progress::Step::New(j) => new.push(after.id(j)),
+        progress::Step::Both(..) => {}
+    });
     (fixed, new)
 }
 

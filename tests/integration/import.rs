@@ -593,3 +593,44 @@ fn every_imported_account_is_found_by_its_address() {
         );
     }
 }
+
+/// Payment types are stored trimmed, without empty entries, joined by `;`,
+/// however the file spelled them; already tidy ones are stored as they came.
+#[test]
+fn payment_types_are_stored_tidied() {
+    let store = Store::new();
+    for kind in ["organisations", "accounts"] {
+        store
+            .run(&[
+                "import",
+                kind,
+                fixture(&format!("{kind}.csv")).to_str().unwrap(),
+            ])
+            .ok();
+    }
+    let file = write(
+        &store,
+        "permissions.csv",
+        "account_id,ods_code,role,payment_types\n\
+         U0000001,L83001,view, QOF ; ;DES \n\
+         U0000001,L83002,view,QOF;DES\n\
+         U0000002,L83001,view,;QOF;\n\
+         U0000002,L83002,view,\n",
+    );
+    store.run(&["import", "permissions", &file]).ok();
+    let exported = store
+        .run(&["export", "--all", "--out", "-", "--only", "permissions"])
+        .ok()
+        .csv();
+    let types = |id: &str, code: &str| {
+        exported
+            .iter()
+            .find(|r| r["account_id"] == id && r["ods_code"] == code)
+            .map(|r| r["payment_types"].clone())
+            .unwrap_or_else(|| panic!("{id} at {code} exported: {exported:?}"))
+    };
+    assert_eq!(types("U0000001", "L83001"), "QOF;DES");
+    assert_eq!(types("U0000001", "L83002"), "QOF;DES");
+    assert_eq!(types("U0000002", "L83001"), "QOF");
+    assert_eq!(types("U0000002", "L83002"), "");
+}

@@ -120,6 +120,96 @@ impl KeptReport {
     }
 }
 
+/// The kept rows looked up by their match, for the sign-in check (whose
+/// confident match is this address?): the rows with a confident match, in
+/// this many buckets by their match's normal form. A back end that keeps
+/// them beside the rows (PostgreSQL) reads one bucket, a few kilobytes,
+/// instead of every row (14 MB for a national report).
+pub const MATCH_BUCKETS: u32 = 1024;
+
+/// Whether a report row's `match` column is a confident match whose normal
+/// form is `key` (itself a normal form: trimmed, ASCII lower case), without
+/// building the normal form of every row's match.
+pub fn is_match_of(nhsmail_match: &str, key: &str) -> bool {
+    nhsmail_match.contains('@')
+        && crate::rules::address::trim_ascii_whitespace(nhsmail_match).eq_ignore_ascii_case(key)
+}
+
+/// The bucket of a confident match (or of an address asked about): FNV-1a
+/// over its normal form's bytes, so that a match and every spelling of it
+/// that [`is_match_of`] accepts fall in the same bucket. Fixed forever for
+/// [`MATCH_BUCKETS`]: the buckets are kept with their count, and buckets
+/// kept with another count are not read.
+pub fn match_bucket(address: &str) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in crate::rules::address::trim_ascii_whitespace(address).bytes() {
+        hash ^= u64::from(byte.to_ascii_lowercase());
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(MATCH_BUCKETS)) as u32
+}
+
+impl KeptReport {
+    /// The rows with a confident match, encoded again into
+    /// [`MATCH_BUCKETS`] values by [`match_bucket`], each in the report's
+    /// order and led by its row count (4 bytes, big-endian), so a value cut
+    /// at a row's end is seen as damaged, as the whole report's count shows
+    /// it. Every bucket is there, empty or not: a missing one is damage,
+    /// never "no match".
+    pub fn match_buckets(&self) -> Result<Vec<Vec<u8>>, Unreadable> {
+        let mut buckets: Vec<(u32, Vec<u8>)> = (0..MATCH_BUCKETS)
+            .map(|_| (0, 0u32.to_be_bytes().to_vec()))
+            .collect();
+        for row in self.rows()? {
+            if !row.nhsmail_match.contains('@') {
+                continue;
+            }
+            let (count, out) = &mut buckets[match_bucket(row.nhsmail_match) as usize];
+            *count += 1;
+            encode_row(
+                out,
+                row.section,
+                row.category,
+                [
+                    row.contact_code,
+                    row.account_id,
+                    row.email,
+                    row.given_name,
+                    row.family_name,
+                    row.nhsmail_match,
+                    row.not_a_replacement,
+                ],
+            );
+        }
+        Ok(buckets
+            .into_iter()
+            .map(|(count, mut out)| {
+                out[..4].copy_from_slice(&count.to_be_bytes());
+                out
+            })
+            .collect())
+    }
+}
+
+/// The rows of one bucket of [`KeptReport::match_buckets`], every one of
+/// them (as many as its count says), or where the damage is.
+pub fn bucket_rows(blob: &[u8]) -> Result<Vec<KeptRow<'_>>, Unreadable> {
+    let damaged = |offset, what| Unreadable {
+        part: 0,
+        offset,
+        what,
+    };
+    let (count, rows_blob) = blob
+        .split_first_chunk::<4>()
+        .ok_or(damaged(0, "cut short"))?;
+    let mut rows = Vec::new();
+    decode(rows_blob, &mut rows).map_err(|(offset, what)| damaged(offset + 4, what))?;
+    if rows.len() as u64 != u64::from(u32::from_be_bytes(*count)) {
+        return Err(damaged(blob.len(), "rows missing"));
+    }
+    Ok(rows)
+}
+
 /// Appends one report row to `out`. `texts` are the contact code, account
 /// id, email, given name, family name, match and not-a-replacement.
 pub fn encode_row(out: &mut Vec<u8>, section: Section, category: Category, texts: [&str; 7]) {

@@ -379,6 +379,48 @@ mod tests {
     }
 
     #[test]
+    fn the_match_buckets_hold_each_matched_row_once_in_order() {
+        let texts = |id: &'static str, m: &'static str| ["00T", id, "", "Ann", "Lee", m, ""];
+        let rows = [
+            texts("U1", "ann.lee@nhs.net"),
+            texts("U2", ""),
+            texts("U3", "review: 2 people"),
+            texts("U4", " ANN.LEE@nhs.net"),
+            texts("U5", "bob.ray@nhs.net"),
+        ];
+        let mut part = Vec::new();
+        for t in rows {
+            encode_row(&mut part, Section::NoNhsmail, Category::NotInDirectory, t);
+        }
+        let report = KeptReport::from_parts(vec![part.clone(), part], 10);
+        let buckets = report.match_buckets().expect("readable");
+        assert_eq!(buckets.len(), MATCH_BUCKETS as usize);
+        // Every spelling of a match falls in its normal form's bucket.
+        let bucket = match_bucket("ann.lee@nhs.net");
+        assert_eq!(match_bucket("  Ann.Lee@NHS.net\t"), bucket);
+        let ids = |b: u32| -> Vec<String> {
+            bucket_rows(&buckets[b as usize])
+                .expect("readable")
+                .iter()
+                .map(|r| r.account_id.to_string())
+                .collect()
+        };
+        // Both parts' rows, in the report's order; no row without a match.
+        assert_eq!(ids(bucket), ["U1", "U4", "U1", "U4"]);
+        assert_eq!(ids(match_bucket("bob.ray@nhs.net")), ["U5", "U5"]);
+        let total: usize = (0..MATCH_BUCKETS).map(|b| ids(b).len()).sum();
+        assert_eq!(total, 6);
+        // A bucket cut at a row's end, or with no count, is damage.
+        let whole = &buckets[bucket as usize];
+        let one_row = 4 + (whole.len() - 4) / 4;
+        assert_eq!(
+            bucket_rows(&whole[..one_row]).unwrap_err().what,
+            "rows missing"
+        );
+        assert!(bucket_rows(&whole[..3]).is_err());
+    }
+
+    #[test]
     fn only_this_encodings_settings_value_is_read() {
         assert_eq!(parse_settings_value(&settings_value(7, 12)), Some((7, 12)));
         // Version 1 wrote "GENERATION COUNT": its six-text rows must be

@@ -75,7 +75,7 @@ timed() { # timed LABEL CMD...: one run, wall clock and user+sys CPU
     shift
     start=$(now)
     /usr/bin/time -f '%U %S' -o "$TMPDIR/cpu" "$@" >/dev/null 2>>"$TMPDIR/stderr.log"
-    printf '%s: %.2f s (user+sys %s s)\n' "$label" "$(secs "$start" "$(now)")" \
+    printf '%s: %.2f s (user+sys %.2f s)\n' "$label" "$(secs "$start" "$(now)")" \
         "$(tr ' ' + <"$TMPDIR/cpu" | bc)"
 }
 timed "report --format csv" "$bin" report --format csv

@@ -144,8 +144,9 @@ fn near_accounts(store: &Store, accounts: &[Account]) -> Result<Nearby> {
 /// contacts, in the report's order (each account once, its contacts in the
 /// order of its rows).
 ///
-/// On an unchanged store the report's rows are kept, so this reads them
-/// and keeps only the rows whose match is `key`: building the whole
+/// On an unchanged store the report's rows are kept, so this asks the
+/// store for the kept rows whose match is `key` (PostgreSQL reads the one
+/// bucket of them that can hold it, SQLite walks them all): building the whole
 /// report's rows (names and contacts for 200,000 rows, follow-ups, the
 /// count of accounts) only to drop all but one or two cost the help desk
 /// ten times the rest of the sign-in check. Otherwise (nothing kept yet,

@@ -177,8 +177,8 @@ fn a_damaged_or_missing_bucket_is_never_trusted() {
         );
     }
 
-    // A kept report written by a tool that kept no buckets (0.16 and
-    // before): its rows are read, every one, and give the same answer.
+    // A kept report written by a tool that kept no buckets (before
+    // migration 5): its rows are read, every one, and give the same answer.
     db.psql_owner("DELETE FROM report_cache WHERE part < 0")
         .ok();
     let old = traced(&first);

@@ -13,7 +13,7 @@
 //! (a few kilobytes, one index look-up) instead of the whole report (14 MB
 //! for a national one: 0.3 s on a loaded machine). They are written in the
 //! report's transaction, so they are of the same generation; a tool that
-//! reads every part as report rows (0.16 and before) finds more rows than
+//! reads every part as report rows (before migration 5) finds more rows than
 //! the count it kept and computes the report afresh, never misreads it.
 //! The values are compressed with lz4 where the server has it (schema.rs,
 //! migration 5): pglz took 1.1 s of the audit to compress 14 MB, lz4 0.2 s,

@@ -140,9 +140,8 @@ impl Scan {
             ..
         } = self;
         let mut rows = BinaryRows::new(fields);
-        let read = |e| {
-            anyhow::Error::from(e)
-                .context(format!("reading the PostgreSQL store {}", target.shown()))
+        let read = |e: anyhow::Error| {
+            e.context(format!("reading the PostgreSQL store {}", target.shown()))
         };
         runtime.block_on(async {
             let stream = client

@@ -89,6 +89,31 @@ peer_import_script() {
     done
 }
 
+# pick_probes PEER_DB: what to ask `signin` and `history` about, from the sqlite3
+# shell's tables of the data (peer_import_script), the same in bench/run.sh and
+# bench/run-postgres.sh. Sets ADDRESS (the address of an active account in the
+# middle of the file that the directory holds as an active personal mailbox: a
+# typical person signing in), PRACTICE_USER (a practice user in the middle) and
+# REGION_USER (a region user, who sees the most; empty if none).
+pick_probes() {
+    local peer=$1
+    ADDRESS=$(sqlite3 "$peer" "
+        SELECT lower(trim(a.email)) FROM
+          (SELECT email FROM accounts WHERE trim(status) = 'active'
+           LIMIT 1000 OFFSET (SELECT count(*) / 2 FROM accounts)) a
+        JOIN directory d ON lower(trim(d.address)) = lower(trim(a.email))
+        WHERE trim(d.status) = 'active' AND trim(d.mailbox_type) <> 'shared' LIMIT 1")
+    PRACTICE_USER=$(sqlite3 "$peer" "
+        SELECT p.account_id FROM permissions p JOIN organisations o ON o.ods_code = p.ods_code
+        WHERE o.kind = 'practice' AND p.rowid >= (SELECT count(*) / 2 FROM permissions)
+        ORDER BY p.rowid LIMIT 1")
+    [ -n "$PRACTICE_USER" ] || PRACTICE_USER=$(sqlite3 "$peer" "SELECT account_id FROM permissions LIMIT 1")
+    REGION_USER=$(sqlite3 "$peer" "
+        SELECT p.account_id FROM permissions p JOIN organisations o ON o.ods_code = p.ods_code
+        WHERE o.kind = 'region' ORDER BY p.rowid LIMIT 1")
+    [ -n "$ADDRESS" ] || die "found no address to try signin with"
+}
+
 # measure CMD...: runs one process, recording its wall time in LAST_S and its
 # peak resident size in LAST_KB; stdin and stdout are the caller's, stderr goes
 # to $WORK/stderr.log. A failing command stops the script with its messages.

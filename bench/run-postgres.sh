@@ -9,21 +9,35 @@
 #   1. psql `\copy` of the five files into plain text tables (the peer);
 #   2. cqrs-admin importing the five files, checking every row;
 #   3. `audit --format csv` of the store;
-#   4. `plan` of every confident match, then `replace --plan` of it (the
+#   4. `report --format csv` (from the rows the audit kept), `signin ADDRESS`
+#      and `history ACCOUNT_ID` for a practice user and a region user, the
+#      same ADDRESS and users as bench/run.sh asks about (lib.sh's
+#      pick_probes, on an sqlite3 import of the files, not timed);
+#   5. `plan` of every confident match, then `replace --plan` of it (the
 #      rate: planned rows a second of the replace alone);
-#   5. on a second copy of the store (imported again after the replace),
+#   6. on a second copy of the store (imported again after the replace),
 #      8 area operators, each the operator of one commissioner, each
 #      planning and replacing its own area's plan, all 8 at once (the total
 #      rate: rows replaced by all of them over the wall time of the 8).
 # Whole processes, wall clock and user+sys CPU of our processes, one run
 # each; the server is stopped at the end. BENCH_STEPS=import limits it to
-# steps 1-3.
+# steps 1-3. Needs the sqlite3 shell (installed if missing) for step 4's
+# probes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/bench/lib.sh"
 data=${1:?usage: bench/run-postgres.sh DATA_FOLDER [BINARY]}
 bin=${2:-$root/target/release/cqrs-admin}
 export TMPDIR=${TMPDIR:-/tmp}/cqrs-admin-bench-pg
 mkdir -p "$TMPDIR"
+if [ "${BENCH_STEPS:-all}" != import ]; then
+    # Step 4's probes, picked as bench/run.sh picks them (not timed).
+    need_sqlite3
+    rm -f "$TMPDIR/peer.db"
+    peer_import_script "$data" | sqlite3 "$TMPDIR/peer.db"
+    pick_probes "$TMPDIR/peer.db"
+    rm -f "$TMPDIR/peer.db"
+fi
 eval "$("$root/scripts/pg-throwaway.sh")"
 trap '"$root/scripts/pg-throwaway.sh" --stop' EXIT
 psql_bin=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)")/psql
@@ -55,6 +69,22 @@ printf 'psql \\copy of the five files: %.2f s\ncqrs-admin import of the five fil
     "$peer" "$ours" "$(echo "$ours / $peer" | bc -l)" "$audit"
 [ "${BENCH_STEPS:-all}" = import ] && exit 0
 
+# Step 4: the quick reads, on the store as the audit left it (its report kept).
+timed() { # timed LABEL CMD...: one run, wall clock and user+sys CPU
+    local label=$1 start
+    shift
+    start=$(now)
+    /usr/bin/time -f '%U %S' -o "$TMPDIR/cpu" "$@" >/dev/null 2>>"$TMPDIR/stderr.log"
+    printf '%s: %.2f s (user+sys %.2f s)\n' "$label" "$(secs "$start" "$(now)")" \
+        "$(tr ' ' + <"$TMPDIR/cpu" | bc)"
+}
+timed "report --format csv" "$bin" report --format csv
+timed "signin ADDRESS" "$bin" signin "$ADDRESS"
+timed "history (a practice user)" "$bin" history "$PRACTICE_USER"
+if [ -n "$REGION_USER" ]; then
+    timed "history (a region user)" "$bin" history "$REGION_USER"
+fi
+
 today=2026-12-01
 plan=$TMPDIR/plan.csv
 start=$(now)
@@ -68,7 +98,7 @@ replaced=$(secs "$start" "$(now)")
 printf 'plan: %.2f s (%d rows)\nreplace --plan: %.2f s, %.0f a second (user+sys %s s)\n' \
     "$planned" "$rows" "$replaced" "$(echo "$rows / $replaced" | bc -l)" "$(tr ' ' + <"$TMPDIR/cpu" | bc)"
 
-# Step 5: a fresh database with the same files, 8 area operators.
+# Step 6: a fresh database with the same files, 8 area operators.
 "$psql_bin" "$CQRS_ADMIN_DB" -q -c "CREATE DATABASE areas OWNER cqrs" >/dev/null
 owner_db=${CQRS_ADMIN_DB%/cqrs}/areas
 for f in organisations accounts permissions directory activity; do

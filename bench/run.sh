@@ -86,24 +86,8 @@ for run in $(seq 1 "$runs"); do
         # and history about.
         n=$(sqlite3 "$OURS" 'SELECT count(*) FROM accounts')
         [ "$n" = "$accounts" ] || die "the store has $n accounts after import, expected $accounts"
-        # The address of an account in the middle of the file whose address the
-        # directory holds: a typical person signing in.
-        ADDRESS=$(sqlite3 "$PEER" "
-            SELECT lower(trim(a.email)) FROM
-              (SELECT email FROM accounts WHERE trim(status) = 'active'
-               LIMIT 1000 OFFSET (SELECT count(*) / 2 FROM accounts)) a
-            JOIN directory d ON lower(trim(d.address)) = lower(trim(a.email))
-            WHERE trim(d.status) = 'active' AND trim(d.mailbox_type) <> 'shared' LIMIT 1")
-        # A practice user in the middle, and a region user (who sees the most).
-        PRACTICE_USER=$(sqlite3 "$PEER" "
-            SELECT p.account_id FROM permissions p JOIN organisations o ON o.ods_code = p.ods_code
-            WHERE o.kind = 'practice' AND p.rowid >= (SELECT count(*) / 2 FROM permissions)
-            ORDER BY p.rowid LIMIT 1")
-        [ -n "$PRACTICE_USER" ] || PRACTICE_USER=$(sqlite3 "$PEER" "SELECT account_id FROM permissions LIMIT 1")
-        REGION_USER=$(sqlite3 "$PEER" "
-            SELECT p.account_id FROM permissions p JOIN organisations o ON o.ods_code = p.ods_code
-            WHERE o.kind = 'region' ORDER BY p.rowid LIMIT 1")
-        [ -n "$ADDRESS" ] || die "found no address to try signin with"
+        # What to ask signin and history about (lib.sh).
+        pick_probes "$PEER"
         note "signin $ADDRESS; history $PRACTICE_USER (practice) and ${REGION_USER:-none} (region)"
     fi
 

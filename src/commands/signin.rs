@@ -8,7 +8,7 @@ use crate::cli::ReportArgs;
 use crate::commands::cutover::Dates;
 use crate::model::{Account, MailboxType, RoleGrant, Status};
 use crate::rules::{DirectoryFacts, SigninOutcome, normal_form, signin_outcome};
-use crate::store::{KeptRow, Store};
+use crate::store::{KeptRow, Store, is_match_of};
 
 #[derive(Debug, serde::Serialize)]
 pub struct Signin {
@@ -144,8 +144,9 @@ fn near_accounts(store: &Store, accounts: &[Account]) -> Result<Nearby> {
 /// contacts, in the report's order (each account once, its contacts in the
 /// order of its rows).
 ///
-/// On an unchanged store the report's rows are kept, so this reads them
-/// and keeps only the rows whose match is `key`: building the whole
+/// On an unchanged store the report's rows are kept, so this asks the
+/// store for the kept rows whose match is `key` (PostgreSQL reads the one
+/// bucket of them that can hold it, SQLite walks them all): building the whole
 /// report's rows (names and contacts for 200,000 rows, follow-ups, the
 /// count of accounts) only to drop all but one or two cost the help desk
 /// ten times the rest of the sign-in check. Otherwise (nothing kept yet,
@@ -154,16 +155,14 @@ fn near_accounts(store: &Store, accounts: &[Account]) -> Result<Nearby> {
 fn found_for(store: &mut Store, key: &str, dates: Dates) -> Result<Vec<FoundFor>> {
     let generation = store.generation()?;
     let mut kept: Vec<KeptMatch> = Vec::new();
-    let cached = store.for_each_cached_report_row(generation, &mut |row: &KeptRow<'_>| {
-        if is_match_of(row.nhsmail_match, key) {
-            kept.push(KeptMatch {
-                contact_code: row.contact_code.to_string(),
-                account_id: row.account_id.to_string(),
-                email: row.email.to_string(),
-                given_name: row.given_name.to_string(),
-                family_name: row.family_name.to_string(),
-            });
-        }
+    let cached = store.for_each_kept_match(generation, key, &mut |row: &KeptRow<'_>| {
+        kept.push(KeptMatch {
+            contact_code: row.contact_code.to_string(),
+            account_id: row.account_id.to_string(),
+            email: row.email.to_string(),
+            given_name: row.given_name.to_string(),
+            family_name: row.family_name.to_string(),
+        });
     })?;
     if !cached {
         return found_for_in_report(store, key, dates);
@@ -198,14 +197,6 @@ struct KeptMatch {
     email: String,
     given_name: String,
     family_name: String,
-}
-
-/// Whether a report row's `match` column is a confident match whose normal
-/// form is `key` (itself a normal form: trimmed, ASCII lower case), without
-/// building the normal form of every row's match.
-fn is_match_of(nhsmail_match: &str, key: &str) -> bool {
-    nhsmail_match.contains('@')
-        && crate::rules::address::trim_ascii_whitespace(nhsmail_match).eq_ignore_ascii_case(key)
 }
 
 /// [`found_for`] from the report's rows, computed (and kept) if need be.

@@ -306,6 +306,28 @@ pub trait Backend: Send {
     fn keeps_progress_by_organisations(&self) -> bool {
         false
     }
+
+    // --- Kept report look-up --------------------------------------------------
+
+    /// Visits, in the report's order, the kept rows whose confident match
+    /// is `key` (a normal form: [`super::is_match_of`]) if rows of this
+    /// generation are kept and readable; says whether they were (false:
+    /// nothing visited, the report is to be computed). By default a walk
+    /// over every kept row (SQLite's, 0.09 s for a national report); a back
+    /// end that keeps the rows by match too reads only the address's bucket
+    /// ([`super::match_bucket`]).
+    fn for_each_kept_match(
+        &self,
+        generation: u64,
+        key: &str,
+        visit: &mut dyn FnMut(&KeptRow<'_>),
+    ) -> Result<bool> {
+        self.for_each_cached_report_row(generation, &mut |row| {
+            if super::is_match_of(row.nhsmail_match, key) {
+                visit(row);
+            }
+        })
+    }
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

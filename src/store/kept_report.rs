@@ -120,6 +120,96 @@ impl KeptReport {
     }
 }
 
+/// The kept rows looked up by their match, for the sign-in check (whose
+/// confident match is this address?): the rows with a confident match, in
+/// this many buckets by their match's normal form. A back end that keeps
+/// them beside the rows (PostgreSQL) reads one bucket, a few kilobytes,
+/// instead of every row (14 MB for a national report).
+pub const MATCH_BUCKETS: u32 = 1024;
+
+/// Whether a report row's `match` column is a confident match whose normal
+/// form is `key` (itself a normal form: trimmed, ASCII lower case), without
+/// building the normal form of every row's match.
+pub fn is_match_of(nhsmail_match: &str, key: &str) -> bool {
+    nhsmail_match.contains('@')
+        && crate::rules::address::trim_ascii_whitespace(nhsmail_match).eq_ignore_ascii_case(key)
+}
+
+/// The bucket of a confident match (or of an address asked about): FNV-1a
+/// over its normal form's bytes, so that a match and every spelling of it
+/// that [`is_match_of`] accepts fall in the same bucket. Fixed forever for
+/// [`MATCH_BUCKETS`]: the buckets are kept with their count, and buckets
+/// kept with another count are not read.
+pub fn match_bucket(address: &str) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in crate::rules::address::trim_ascii_whitespace(address).bytes() {
+        hash ^= u64::from(byte.to_ascii_lowercase());
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(MATCH_BUCKETS)) as u32
+}
+
+impl KeptReport {
+    /// The rows with a confident match, encoded again into
+    /// [`MATCH_BUCKETS`] values by [`match_bucket`], each in the report's
+    /// order and led by its row count (4 bytes, big-endian), so a value cut
+    /// at a row's end is seen as damaged, as the whole report's count shows
+    /// it. Every bucket is there, empty or not: a missing one is damage,
+    /// never "no match".
+    pub fn match_buckets(&self) -> Result<Vec<Vec<u8>>, Unreadable> {
+        let mut buckets: Vec<(u32, Vec<u8>)> = (0..MATCH_BUCKETS)
+            .map(|_| (0, 0u32.to_be_bytes().to_vec()))
+            .collect();
+        for row in self.rows()? {
+            if !row.nhsmail_match.contains('@') {
+                continue;
+            }
+            let (count, out) = &mut buckets[match_bucket(row.nhsmail_match) as usize];
+            *count += 1;
+            encode_row(
+                out,
+                row.section,
+                row.category,
+                [
+                    row.contact_code,
+                    row.account_id,
+                    row.email,
+                    row.given_name,
+                    row.family_name,
+                    row.nhsmail_match,
+                    row.not_a_replacement,
+                ],
+            );
+        }
+        Ok(buckets
+            .into_iter()
+            .map(|(count, mut out)| {
+                out[..4].copy_from_slice(&count.to_be_bytes());
+                out
+            })
+            .collect())
+    }
+}
+
+/// The rows of one bucket of [`KeptReport::match_buckets`], every one of
+/// them (as many as its count says), or where the damage is.
+pub fn bucket_rows(blob: &[u8]) -> Result<Vec<KeptRow<'_>>, Unreadable> {
+    let damaged = |offset, what| Unreadable {
+        part: 0,
+        offset,
+        what,
+    };
+    let (count, rows_blob) = blob
+        .split_first_chunk::<4>()
+        .ok_or(damaged(0, "cut short"))?;
+    let mut rows = Vec::new();
+    decode(rows_blob, &mut rows).map_err(|(offset, what)| damaged(offset + 4, what))?;
+    if rows.len() as u64 != u64::from(u32::from_be_bytes(*count)) {
+        return Err(damaged(blob.len(), "rows missing"));
+    }
+    Ok(rows)
+}
+
 /// Appends one report row to `out`. `texts` are the contact code, account
 /// id, email, given name, family name, match and not-a-replacement.
 pub fn encode_row(out: &mut Vec<u8>, section: Section, category: Category, texts: [&str; 7]) {
@@ -286,6 +376,48 @@ mod tests {
         // row of the others is given.
         let report = KeptReport::from_parts(vec![blob.clone(), blob[..5].to_vec()], 2);
         assert_eq!(report.rows().map(|r| r.len()).unwrap_err().part, 1);
+    }
+
+    #[test]
+    fn the_match_buckets_hold_each_matched_row_once_in_order() {
+        let texts = |id: &'static str, m: &'static str| ["00T", id, "", "Ann", "Lee", m, ""];
+        let rows = [
+            texts("U1", "ann.lee@nhs.net"),
+            texts("U2", ""),
+            texts("U3", "review: 2 people"),
+            texts("U4", " ANN.LEE@nhs.net"),
+            texts("U5", "bob.ray@nhs.net"),
+        ];
+        let mut part = Vec::new();
+        for t in rows {
+            encode_row(&mut part, Section::NoNhsmail, Category::NotInDirectory, t);
+        }
+        let report = KeptReport::from_parts(vec![part.clone(), part], 10);
+        let buckets = report.match_buckets().expect("readable");
+        assert_eq!(buckets.len(), MATCH_BUCKETS as usize);
+        // Every spelling of a match falls in its normal form's bucket.
+        let bucket = match_bucket("ann.lee@nhs.net");
+        assert_eq!(match_bucket("  Ann.Lee@NHS.net\t"), bucket);
+        let ids = |b: u32| -> Vec<String> {
+            bucket_rows(&buckets[b as usize])
+                .expect("readable")
+                .iter()
+                .map(|r| r.account_id.to_string())
+                .collect()
+        };
+        // Both parts' rows, in the report's order; no row without a match.
+        assert_eq!(ids(bucket), ["U1", "U4", "U1", "U4"]);
+        assert_eq!(ids(match_bucket("bob.ray@nhs.net")), ["U5", "U5"]);
+        let total: usize = (0..MATCH_BUCKETS).map(|b| ids(b).len()).sum();
+        assert_eq!(total, 6);
+        // A bucket cut at a row's end, or with no count, is damage.
+        let whole = &buckets[bucket as usize];
+        let one_row = 4 + (whole.len() - 4) / 4;
+        assert_eq!(
+            bucket_rows(&whole[..one_row]).unwrap_err().what,
+            "rows missing"
+        );
+        assert!(bucket_rows(&whole[..3]).is_err());
     }
 
     #[test]

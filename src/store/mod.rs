@@ -40,7 +40,8 @@ pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use conflict::{Conflict, WRITE_ATTEMPTS, is_conflict, retrying};
 pub use kept_report::{
-    KeptReport, KeptRow, Unreadable, encode_row, parse_settings_value, settings_value,
+    KeptReport, KeptRow, MATCH_BUCKETS, Unreadable, bucket_rows, encode_row, is_match_of,
+    match_bucket, parse_settings_value, settings_value,
 };
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use progress::{

@@ -19,6 +19,7 @@ mod notify;
 mod pg_commands;
 mod pg_foundation;
 mod pg_notify_progress;
+mod pg_read_speed;
 mod pg_scope;
 mod pg_server;
 mod pg_speed2;

@@ -84,7 +84,7 @@ fn a_store_made_before_migration_4_is_upgraded_in_place_and_keeps_working() {
             .collect::<Vec<_>>()
             .join(",")
     );
-    assert_eq!(current_version(), 4);
+    assert!(current_version() >= 4);
     // Accounts now keep room for the update that marks them replaced.
     assert_eq!(
         db.psql_owner("SELECT reloptions::text FROM pg_class WHERE relname = 'accounts'")

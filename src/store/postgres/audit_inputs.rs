@@ -14,22 +14,29 @@
 //! roles in account_id order (the text columns are `COLLATE "C"`: byte
 //! order, SQLite's `BINARY`), roles within an account in (ods_code, role)
 //! order (the permissions table's key), the directory in no particular order.
-
-use std::io::Read;
+//!
+//! The scans' connections are tokio-postgres clients, each driven by a
+//! runtime of its own for the whole of its scan: the synchronous client
+//! enters its runtime once per COPY message, which is once per row (4.4M
+//! for a national store), and that cost the audit more CPU than decoding
+//! the rows.
 
 use anyhow::{Context, Result, bail};
+use futures_util::StreamExt;
 
-use super::PgStore;
 use super::read::role;
+use super::{PgStore, Target, explain};
 use crate::model::{MailboxType, Status};
 use crate::store::{
     AccountBytes, AuditInputs, DirectoryBytes, ReadAccounts, ReadDirectory, ReadRoles, RoleVisit,
 };
 
-/// One scan: its own connection, inside a transaction on the snapshot, and
-/// what it was told to expect.
+/// One scan: its own connection (driven by its own runtime), inside a
+/// transaction on the snapshot, and what it was told to expect.
 struct Scan {
-    store: PgStore,
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+    target: Target,
     expected: usize,
 }
 
@@ -37,14 +44,37 @@ struct DirectoryScan(Scan);
 struct RoleScan(Scan);
 struct AccountScan(Scan);
 
+impl Scan {
+    /// A connection of its own to `target`.
+    fn connect(target: Target) -> Result<Scan> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting a connection's runtime")?;
+        let client = target.connect_async(&runtime)?;
+        Ok(Scan {
+            runtime,
+            client,
+            target,
+            expected: 0,
+        })
+    }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        self.runtime
+            .block_on(self.client.batch_execute(sql))
+            .map_err(|e| explain(&self.target, &e))
+    }
+}
+
 impl PgStore {
     /// The audit's inputs as one consistent snapshot (see [`AuditInputs`]).
     pub(crate) fn audit_inputs(&self) -> Result<AuditInputs> {
         // Three connections at once: each costs a round of authentication.
         let target = self.target();
-        let connections: Vec<Result<PgStore>> = std::thread::scope(|s| {
+        let connections: Vec<Result<Scan>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..3)
-                .map(|_| s.spawn(|| PgStore::connect_to(target.clone())))
+                .map(|_| s.spawn(|| Scan::connect(target.clone())))
                 .collect();
             handles
                 .into_iter()
@@ -56,77 +86,75 @@ impl PgStore {
         });
         let mut connections = connections.into_iter();
         let mut next =
-            || -> Result<PgStore> { connections.next().context("three connections were made")? };
-        let (directory, roles, accounts) = (next()?, next()?, next()?);
+            || -> Result<Scan> { connections.next().context("three connections were made")? };
+        let (mut directory, mut roles, mut accounts) = (next()?, next()?, next()?);
         let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
         // The first connection's snapshot, and what it holds, counted in it.
-        let (snapshot, entries, accounts_held) = {
-            let mut client = accounts.conn()?;
-            client
-                .batch_execute(begin)
-                .map_err(|e| accounts.explain(e))?;
-            let row = client
-                .query_one(
-                    "SELECT pg_export_snapshot(),
-                            (SELECT value FROM settings WHERE key = 'directory.entries'),
-                            (SELECT count(*) FROM accounts)",
-                    &[],
-                )
-                .map_err(|e| accounts.explain(e))?;
-            let snapshot: String = row.get(0);
-            let entries: Option<String> = row.get(1);
-            let held: i64 = row.get(2);
-            (
-                snapshot,
-                entries.and_then(|v| v.parse().ok()).unwrap_or(0),
-                usize::try_from(held).unwrap_or(0),
-            )
-        };
+        accounts.batch(begin)?;
+        let row = accounts
+            .runtime
+            .block_on(accounts.client.query_one(
+                "SELECT pg_export_snapshot(),
+                        (SELECT value FROM settings WHERE key = 'directory.entries'),
+                        (SELECT count(*) FROM accounts)",
+                &[],
+            ))
+            .map_err(|e| explain(&accounts.target, &e))?;
+        let snapshot: String = row.get(0);
+        let entries: Option<String> = row.get(1);
+        let held: i64 = row.get(2);
+        let held = usize::try_from(held).unwrap_or(0);
         // A snapshot id is digits, letters and dashes; quoted regardless.
         let join = format!(
             "{begin}; SET TRANSACTION SNAPSHOT '{}'",
             snapshot.replace('\'', "''")
         );
         for other in [&directory, &roles] {
-            other
-                .conn()?
-                .batch_execute(&join)
-                .map_err(|e| other.explain(e))?;
+            other.batch(&join)?;
         }
+        directory.expected = entries.and_then(|v| v.parse().ok()).unwrap_or(0);
+        roles.expected = held;
+        accounts.expected = held;
         Ok(AuditInputs::new(
-            Box::new(DirectoryScan(Scan {
-                store: directory,
-                expected: entries,
-            })),
-            Box::new(RoleScan(Scan {
-                store: roles,
-                expected: accounts_held,
-            })),
-            Box::new(AccountScan(Scan {
-                store: accounts,
-                expected: accounts_held,
-            })),
+            Box::new(DirectoryScan(directory)),
+            Box::new(RoleScan(roles)),
+            Box::new(AccountScan(accounts)),
         ))
     }
 }
 
 impl Scan {
     /// Streams the rows of `query` (a SELECT) in COPY's binary format,
-    /// each as its fields' bytes (`None` for NULL).
+    /// each as its fields' bytes (`None` for NULL), all in one run of the
+    /// connection's runtime.
     fn copy(
         self,
         query: &str,
         fields: usize,
         mut visit: impl FnMut(&[Option<&[u8]>]) -> Result<()>,
     ) -> Result<()> {
-        let store = self.store;
-        let mut client = store.conn()?;
-        let reader = client
-            .copy_out(&format!("COPY ({query}) TO STDOUT (FORMAT binary)"))
-            .map_err(|e| store.explain(e))?;
-        let mut rows = BinaryRows::new(reader, fields);
-        rows.read(&mut visit)
-            .with_context(|| format!("reading the PostgreSQL store {}", store.shown()))
+        let Scan {
+            runtime,
+            client,
+            target,
+            ..
+        } = self;
+        let mut rows = BinaryRows::new(fields);
+        let read = |e: anyhow::Error| {
+            e.context(format!("reading the PostgreSQL store {}", target.shown()))
+        };
+        runtime.block_on(async {
+            let stream = client
+                .copy_out(&format!("COPY ({query}) TO STDOUT (FORMAT binary)"))
+                .await
+                .map_err(|e| explain(&target, &e))?;
+            let mut stream = std::pin::pin!(stream);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| explain(&target, &e))?;
+                rows.feed(&chunk, &mut visit).map_err(read)?;
+            }
+            rows.finish().map_err(read)
+        })
     }
 }
 
@@ -241,14 +269,14 @@ const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// The most fields a scan selects.
 const MAX_FIELDS: usize = 8;
 
-/// Rows of COPY's binary format read from a stream, through one buffer
-/// that the rows' bytes are borrowed from.
-struct BinaryRows<R> {
-    reader: R,
-    buf: Vec<u8>,
-    /// The unread bytes are `buf[start..end]`.
-    start: usize,
-    end: usize,
+/// Rows of COPY's binary format, fed as the server's messages come (a
+/// message holds a row, but nothing relies on it): the rows of a message
+/// are visited in place, and only a row cut across messages is copied.
+struct BinaryRows {
+    /// The bytes of an unfinished row (or header) from earlier messages.
+    pending: Vec<u8>,
+    header_read: bool,
+    ended: bool,
     fields: usize,
 }
 
@@ -262,113 +290,131 @@ enum Next {
     Short,
 }
 
-impl<R: Read> BinaryRows<R> {
-    fn new(reader: R, fields: usize) -> BinaryRows<R> {
+impl BinaryRows {
+    fn new(fields: usize) -> BinaryRows {
         BinaryRows {
-            reader,
-            buf: vec![0; 1 << 18],
-            start: 0,
-            end: 0,
-            fields,
+            pending: Vec::new(),
+            header_read: false,
+            ended: false,
+            fields: fields.min(MAX_FIELDS),
         }
     }
 
-    /// Reads more bytes, keeping the unread ones (moved to the front, the
-    /// buffer grown if one row fills it); false at the end of the stream.
-    fn fill(&mut self) -> Result<bool> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+    /// Visits the rows `chunk` completes; keeps the bytes of one it does
+    /// not for the next; an error if the stream is not what was asked for.
+    fn feed(
+        &mut self,
+        chunk: &[u8],
+        visit: &mut impl FnMut(&[Option<&[u8]>]) -> Result<()>,
+    ) -> Result<()> {
+        if self.pending.is_empty() {
+            let used = self.parse(chunk, visit)?;
+            self.pending.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(chunk);
+            let used = self.parse(&pending, visit)?;
+            pending.drain(..used);
+            self.pending = pending;
         }
-        if self.end == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
-        let n = self.reader.read(&mut self.buf[self.end..])?;
-        self.end += n;
-        Ok(n > 0)
+        Ok(())
     }
 
-    /// Visits every row; an error if the stream is not what was asked for.
-    fn read(&mut self, visit: &mut impl FnMut(&[Option<&[u8]>]) -> Result<()>) -> Result<()> {
-        // The header: signature, flags, extension length, extension.
-        loop {
-            let unread = &self.buf[self.start..self.end];
-            if unread.len() >= SIGNATURE.len() + 8 {
-                if &unread[..SIGNATURE.len()] != SIGNATURE {
-                    bail!("the server's COPY output is not in the binary format");
-                }
-                let at = SIGNATURE.len() + 4;
-                let extension = u32::from_be_bytes(unread[at..at + 4].try_into()?) as usize;
-                if unread.len() >= at + 4 + extension {
-                    self.start += at + 4 + extension;
-                    break;
-                }
+    /// At the end of the stream: an error unless it ended with the trailer.
+    fn finish(&self) -> Result<()> {
+        if !self.header_read {
+            bail!("the server's COPY output ended inside its header");
+        }
+        if !self.ended {
+            bail!("the server's COPY output ended inside a row");
+        }
+        Ok(())
+    }
+
+    /// Visits the whole rows at the front of `bytes`; how many bytes they
+    /// (and the header) took.
+    fn parse(
+        &mut self,
+        bytes: &[u8],
+        visit: &mut impl FnMut(&[Option<&[u8]>]) -> Result<()>,
+    ) -> Result<usize> {
+        let mut at = 0;
+        if !self.header_read {
+            // The header: signature, flags, extension length, extension.
+            if bytes.len() < SIGNATURE.len() + 8 {
+                return Ok(0);
             }
-            if !self.fill()? {
-                bail!("the server's COPY output ended inside its header");
+            if &bytes[..SIGNATURE.len()] != SIGNATURE {
+                bail!("the server's COPY output is not in the binary format");
             }
+            let after = SIGNATURE.len() + 4;
+            let extension = u32::from_be_bytes(bytes[after..after + 4].try_into()?) as usize;
+            if bytes.len() < after + 4 + extension {
+                return Ok(0);
+            }
+            at = after + 4 + extension;
+            self.header_read = true;
         }
         let mut spans = [None; MAX_FIELDS];
-        let fields = self.fields.min(MAX_FIELDS);
-        loop {
-            match self.next(&mut spans[..fields])? {
+        let fields = self.fields;
+        while !self.ended {
+            let unread = &bytes[at..];
+            match next(unread, &mut spans[..fields])? {
                 Next::Row(len) => {
-                    let row = &self.buf[self.start..self.start + len];
+                    let row = &unread[..len];
                     let mut values: [Option<&[u8]>; MAX_FIELDS] = [None; MAX_FIELDS];
                     for (value, span) in values.iter_mut().zip(&spans[..fields]) {
-                        *value = span.map(|(at, n)| &row[at..at + n]);
+                        *value = span.map(|(from, n)| &row[from..from + n]);
                     }
                     visit(&values[..fields])?;
-                    self.start += len;
+                    at += len;
                 }
-                Next::End => return Ok(()),
-                Next::Short => {
-                    if !self.fill()? {
-                        bail!("the server's COPY output ended inside a row");
-                    }
+                Next::End => {
+                    self.ended = true;
+                    at += 2;
                 }
+                Next::Short => break,
             }
         }
+        Ok(at)
     }
+}
 
-    /// Parses the row at the front of the unread bytes into `spans`
-    /// (offsets within the row).
-    fn next(&self, spans: &mut [Option<(usize, usize)>]) -> Result<Next> {
-        let unread = &self.buf[self.start..self.end];
-        if unread.len() < 2 {
+/// Parses the row at the front of `unread` into `spans` (offsets within
+/// the row).
+fn next(unread: &[u8], spans: &mut [Option<(usize, usize)>]) -> Result<Next> {
+    if unread.len() < 2 {
+        return Ok(Next::Short);
+    }
+    let count = i16::from_be_bytes([unread[0], unread[1]]);
+    if count == -1 {
+        return Ok(Next::End);
+    }
+    if usize::try_from(count).ok() != Some(spans.len()) {
+        bail!(
+            "the server's COPY output has rows of {count} fields where {} were asked for",
+            spans.len()
+        );
+    }
+    let mut at = 2;
+    for span in spans.iter_mut() {
+        let Some(len) = unread.get(at..at + 4) else {
+            return Ok(Next::Short);
+        };
+        let len = i32::from_be_bytes(len.try_into()?);
+        at += 4;
+        if len < 0 {
+            *span = None;
+            continue;
+        }
+        let len = len as usize;
+        if unread.len() < at + len {
             return Ok(Next::Short);
         }
-        let count = i16::from_be_bytes([unread[0], unread[1]]);
-        if count == -1 {
-            return Ok(Next::End);
-        }
-        if usize::try_from(count).ok() != Some(spans.len()) {
-            bail!(
-                "the server's COPY output has rows of {count} fields where {} were asked for",
-                spans.len()
-            );
-        }
-        let mut at = 2;
-        for span in spans.iter_mut() {
-            let Some(len) = unread.get(at..at + 4) else {
-                return Ok(Next::Short);
-            };
-            let len = i32::from_be_bytes(len.try_into()?);
-            at += 4;
-            if len < 0 {
-                *span = None;
-                continue;
-            }
-            let len = len as usize;
-            if unread.len() < at + len {
-                return Ok(Next::Short);
-            }
-            *span = Some((at, len));
-            at += len;
-        }
-        Ok(Next::Row(at))
+        *span = Some((at, len));
+        at += len;
     }
+    Ok(Next::Row(at))
 }
 
 #[cfg(test)]
@@ -396,44 +442,36 @@ mod tests {
         out
     }
 
-    /// A reader that gives one byte at a time: every row is split across
-    /// reads at every possible place.
-    struct Trickle(std::io::Cursor<Vec<u8>>);
-
-    impl Read for Trickle {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = buf.len().min(1);
-            self.0.read(&mut buf[..n])
-        }
-    }
-
-    fn read_all(bytes: Vec<u8>, small_buffer: bool) -> Result<Vec<Vec<Option<String>>>> {
-        let mut rows = BinaryRows::new(Trickle(std::io::Cursor::new(bytes)), 2);
-        if small_buffer {
-            rows.buf = vec![0; 3];
-        }
+    /// The rows of `bytes` fed in messages of `size` bytes (1: every row is
+    /// split across messages at every possible place).
+    fn read_all(bytes: Vec<u8>, size: usize) -> Result<Vec<Vec<Option<String>>>> {
+        let mut rows = BinaryRows::new(2);
         let mut out = Vec::new();
-        rows.read(&mut |f: &[Option<&[u8]>]| {
+        let mut visit = |f: &[Option<&[u8]>]| {
             out.push(
                 f.iter()
                     .map(|v| v.map(|b| String::from_utf8_lossy(b).into_owned()))
                     .collect(),
             );
             Ok(())
-        })?;
+        };
+        for chunk in bytes.chunks(size) {
+            rows.feed(chunk, &mut visit)?;
+        }
+        rows.finish()?;
         Ok(out)
     }
 
     #[test]
-    fn rows_split_across_reads_and_a_growing_buffer_read_back_whole() {
+    fn rows_split_across_messages_anywhere_read_back_whole() {
         let long = "x".repeat(1000);
         let rows = [
             [Some("U1"), Some("a@nhs.net")],
             [Some(""), None],
             [Some(long.as_str()), Some("é")],
         ];
-        for small in [false, true] {
-            let got = read_all(encoded(&rows), small).unwrap();
+        for size in [1, 3, 7, 64, 1 << 20] {
+            let got = read_all(encoded(&rows), size).unwrap();
             let want: Vec<Vec<Option<String>>> = rows
                 .iter()
                 .map(|r| r.iter().map(|v| v.map(str::to_string)).collect())
@@ -446,14 +484,14 @@ mod tests {
     fn a_cut_or_foreign_stream_is_an_error_not_a_short_read() {
         let mut cut = encoded(&[[Some("U1"), Some("a@nhs.net")]]);
         cut.truncate(cut.len() - 5);
-        let e = read_all(cut, false).unwrap_err().to_string();
+        let e = read_all(cut, 1).unwrap_err().to_string();
         assert!(e.contains("ended inside a row"), "{e}");
         // COPY's text format, as a server asked wrongly would send it.
-        let e = read_all(b"U1\tann.smith@nhs.net\tAnn\tSmith\t0\n".to_vec(), false)
+        let e = read_all(b"U1\tann.smith@nhs.net\tAnn\tSmith\t0\n".to_vec(), 1 << 10)
             .unwrap_err()
             .to_string();
         assert!(e.contains("not in the binary format"), "{e}");
-        let e = read_all(SIGNATURE[..5].to_vec(), false)
+        let e = read_all(SIGNATURE[..5].to_vec(), 1)
             .unwrap_err()
             .to_string();
         assert!(e.contains("ended inside its header"), "{e}");

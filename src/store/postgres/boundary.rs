@@ -322,4 +322,14 @@ impl Backend for PgStore {
     fn keeps_progress_by_organisations(&self) -> bool {
         true
     }
+
+    // --- Kept report look-up (report_cache.rs) ---
+    fn for_each_kept_match(
+        &self,
+        generation: u64,
+        key: &str,
+        visit: &mut dyn FnMut(&KeptRow<'_>),
+    ) -> Result<bool> {
+        self.for_each_kept_match(generation, key, visit)
+    }
 }

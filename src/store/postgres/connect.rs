@@ -49,7 +49,7 @@ pub enum PasswordFrom {
 /// connect, and how to name it in messages.
 #[derive(Clone)]
 pub struct Target {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     ssl: SslMode,
     root_cert: Option<PathBuf>,
     shown: String,
@@ -163,11 +163,12 @@ impl Target {
         } else {
             format!("{base}?{}", kept.join("&"))
         };
-        let mut config: postgres::Config = rebuilt.parse().map_err(|e: postgres::Error| {
-            // The crate's parse errors name options, never their values;
-            // scrubbed all the same.
-            bad(scrub(&e.to_string(), url_password(url).as_deref()))
-        })?;
+        let mut config: tokio_postgres::Config =
+            rebuilt.parse().map_err(|e: postgres::Error| {
+                // The crate's parse errors name options, never their values;
+                // scrubbed all the same.
+                bad(scrub(&e.to_string(), url_password(url).as_deref()))
+            })?;
         let password_in_url = config.get_password().is_some();
 
         let user = match config.get_user() {
@@ -349,6 +350,39 @@ impl Target {
 
     /// Connects, with TLS as `sslmode` says.
     pub fn connect(&self) -> Result<postgres::Client, UserError> {
+        self.connect_by(|mode| {
+            let (config, tls) = self.attempt(mode)?;
+            postgres::Config::from(config)
+                .connect(tls)
+                .map_err(|e| self.explain(&e))
+        })
+    }
+
+    /// Connects as [`Target::connect`] does, for a client driven by
+    /// `runtime` (the audit's scans, which stream a million rows each: the
+    /// synchronous client enters its runtime once per row, which cost more
+    /// than reading the row). The connection does its work whenever the
+    /// runtime runs.
+    pub fn connect_async(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<tokio_postgres::Client, UserError> {
+        self.connect_by(|mode| {
+            let (config, tls) = self.attempt(mode)?;
+            let (client, connection) = runtime
+                .block_on(config.connect(tls))
+                .map_err(|e| self.explain(&e))?;
+            runtime.spawn(connection);
+            Ok(client)
+        })
+    }
+
+    /// Tries `attempt` with the TLS modes `sslmode` asks for, in libpq's
+    /// order.
+    fn connect_by<C>(
+        &self,
+        attempt: impl Fn(postgres::config::SslMode) -> Result<C, UserError>,
+    ) -> Result<C, UserError> {
         let unix_only = !self.config.get_hosts().is_empty()
             && self
                 .config
@@ -357,7 +391,7 @@ impl Target {
                 .all(|h| !matches!(h, postgres::config::Host::Tcp(_)));
         // libpq never uses TLS over a Unix socket, whatever sslmode says.
         if unix_only || self.ssl == SslMode::Disable {
-            return self.attempt(postgres::config::SslMode::Disable);
+            return attempt(postgres::config::SslMode::Disable);
         }
         if self.ssl.verifies() && self.root_cert.is_none() {
             return Err(UserError::Store(format!(
@@ -370,16 +404,26 @@ impl Target {
             )));
         }
         match self.ssl {
-            SslMode::Allow => match self.attempt(postgres::config::SslMode::Disable) {
-                Err(_) => self.attempt(postgres::config::SslMode::Require),
+            SslMode::Allow => match attempt(postgres::config::SslMode::Disable) {
+                Err(_) => attempt(postgres::config::SslMode::Require),
                 ok => ok,
             },
-            SslMode::Prefer => self.attempt(postgres::config::SslMode::Prefer),
-            _ => self.attempt(postgres::config::SslMode::Require),
+            SslMode::Prefer => attempt(postgres::config::SslMode::Prefer),
+            _ => attempt(postgres::config::SslMode::Require),
         }
     }
 
-    fn attempt(&self, mode: postgres::config::SslMode) -> Result<postgres::Client, UserError> {
+    /// The settings and TLS of one attempt in `mode`.
+    fn attempt(
+        &self,
+        mode: postgres::config::SslMode,
+    ) -> Result<
+        (
+            tokio_postgres::Config,
+            tokio_postgres_rustls::MakeRustlsConnect,
+        ),
+        UserError,
+    > {
         let check = Check::for_mode(self.ssl, self.root_cert.is_some());
         let tls = tls::client_config(check, self.root_cert.as_ref()).map_err(|e| {
             UserError::Store(format!(
@@ -391,9 +435,7 @@ impl Target {
         let mut config = self.config.clone();
         config.ssl_mode(mode);
         tracing::info!(store = %self.shown, sslmode = self.ssl.name(), "connecting");
-        config
-            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-            .map_err(|e| self.explain(&e))
+        Ok((config, tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
     }
 
     /// What went wrong connecting, where, and what to do.
@@ -508,7 +550,7 @@ fn url_password(url: &str) -> Option<String> {
     Some(decode(raw).unwrap_or_else(|_| raw.to_string()))
 }
 
-fn first_host(config: &postgres::Config) -> String {
+fn first_host(config: &tokio_postgres::Config) -> String {
     match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),
         #[cfg(unix)]

@@ -1,5 +1,5 @@
 //! Writes other than imports, on PostgreSQL: replacements, reverts,
-//! reinstatements, the cutover date and the kept report.
+//! reinstatements and the cutover date (the kept report: report_cache.rs).
 //!
 //! Many operators write at once (issue 12, item 5). Every write holds the
 //! store's write lock, a transaction-level advisory lock
@@ -29,7 +29,7 @@ use postgres::types::ToSql;
 use super::{PgStore, chain};
 use crate::error::UserError;
 use crate::store::{
-    Actor, DEFAULT_CUTOVER, DISABLE_OLD_REASON, KeptReport, NewAccount, REENABLE_OLD_REASON, Stamp,
+    Actor, DEFAULT_CUTOVER, DISABLE_OLD_REASON, NewAccount, REENABLE_OLD_REASON, Stamp,
     TAMPERED_RECOVERY,
 };
 
@@ -42,10 +42,6 @@ const RETRIED: &[&str] = &["40001", "40P01"];
 
 /// How many times taking the lock is tried.
 const ATTEMPTS: usize = 20;
-
-/// The settings key holding the generation the kept report was computed at
-/// (and its row count), as the SQLite store keeps it.
-const REPORT_GENERATION_KEY: &str = "report_cache.generation";
 
 /// One change-log entry to append in a write.
 struct Entry<'a> {
@@ -450,69 +446,5 @@ impl PgStore {
         NaiveDate::parse_from_str(&old, "%Y-%m-%d").map_err(|_| {
             anyhow::anyhow!("the stored cutover date `{old}` is not a date: nothing was changed")
         })
-    }
-
-    /// Keeps the report's rows for the generation they were computed at.
-    /// Nothing is kept if something was written since, or if a write is
-    /// under way (it will change the generation, or has changed it: the
-    /// rows would be stale, and an audit does not wait for a long write to
-    /// save what is only a short cut for the next report).
-    pub(super) fn save_report_cache(&mut self, generation: u64, report: &KeptReport) -> Result<()> {
-        // An area's report is not the whole store's: never kept.
-        if self.area()?.is_some() {
-            return Ok(());
-        }
-        self.conn()?
-            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            .map_err(|e| self.explain(e))?;
-        let kept = (|| -> Result<()> {
-            let locked: bool = self
-                .query(
-                    "SELECT pg_try_advisory_xact_lock($1)",
-                    &[&WRITE_LOCK],
-                    |r| r.try_get(0),
-                )?
-                .pop()
-                .unwrap_or(false);
-            if !locked {
-                tracing::info!("report rows not kept: a write is under way");
-                return Ok(());
-            }
-            let now: Option<String> = self
-                .query(
-                    "SELECT value FROM settings WHERE key = 'generation'",
-                    &[],
-                    |r| r.try_get(0),
-                )?
-                .pop();
-            let now: u64 = now.and_then(|v| v.parse().ok()).unwrap_or(0);
-            if now != generation {
-                // Something was written since the report was computed.
-                return Ok(());
-            }
-            self.run("DELETE FROM report_cache", &[])?;
-            let parts: Vec<&[u8]> = report.parts.iter().map(Vec::as_slice).collect();
-            self.run(
-                "INSERT INTO report_cache (part, rows)
-                 SELECT t.n - 1, t.rows FROM unnest($1::bytea[]) WITH ORDINALITY AS t(rows, n)",
-                &[&parts],
-            )?;
-            // Counted as they were encoded, as on SQLite.
-            let value = crate::store::settings_value(generation, report.count);
-            self.run(
-                "INSERT INTO settings (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&REPORT_GENERATION_KEY, &value],
-            )?;
-            tracing::info!("report rows written");
-            Ok(())
-        })();
-        match kept {
-            Ok(()) => self.commit_write(),
-            Err(e) => {
-                self.rollback_write();
-                Err(e)
-            }
-        }
     }
 }

@@ -25,6 +25,7 @@ use super::chain::Tampering;
 use super::chunk::{Chunk, EmailKeys, RowRef};
 use super::copy::{CopyCounts, CopySource, CopyVisit};
 use super::kept_report::{KeptReport, KeptRow};
+use super::lookup_parts::LookupParts;
 use super::progress::{
     ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow,
 };
@@ -305,6 +306,20 @@ pub trait Backend: Send {
     /// a store without areas, which spares its audit the work.
     fn keeps_progress_by_organisations(&self) -> bool {
         false
+    }
+
+    // --- Replacement look-ups in parts (the replacement rate) ---
+
+    /// The `parts` of [`Backend::replacement_lookup`] for these pairs, the
+    /// other parts left empty; a back end that loads every part anyway
+    /// (the default) may fill them too.
+    fn replacement_lookup_parts(
+        &self,
+        keys: &[(&str, &str)],
+        parts: LookupParts,
+    ) -> Result<ReplacementLookup> {
+        let _ = parts;
+        self.replacement_lookup(keys)
     }
 }
 

@@ -18,6 +18,7 @@ mod chunk;
 mod conflict;
 pub mod copy;
 mod kept_report;
+mod lookup_parts;
 pub mod postgres;
 // Named `pg` here: layers.rs keeps the word for the postgres crate.
 use self::postgres as pg;
@@ -39,6 +40,7 @@ pub use backend::{
 pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use conflict::{Conflict, WRITE_ATTEMPTS, is_conflict, retrying};
+pub use lookup_parts::LookupParts;
 pub use kept_report::{
     KeptReport, KeptRow, Unreadable, encode_row, parse_settings_value, settings_value,
 };

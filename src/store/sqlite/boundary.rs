@@ -20,6 +20,7 @@ use crate::store::{
     RegisteredOperator, ReplacementLookup, ReplacementPair, RowRef, Stamp, Tampering,
 };
 use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
+use crate::store::LookupParts;
 
 impl Backend for SqliteStore {
     fn file(&self) -> Option<&Path> {
@@ -314,6 +315,15 @@ impl Backend for SqliteStore {
     }
     fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
         self.copy_in(source)
+    }
+
+    // --- Replacement look-ups in parts (the replacement rate) ---
+    fn replacement_lookup_parts(
+        &self,
+        keys: &[(&str, &str)],
+        parts: LookupParts,
+    ) -> Result<ReplacementLookup> {
+        self.replacement_lookup_parts(keys, parts)
     }
 }
 

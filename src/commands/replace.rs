@@ -751,9 +751,9 @@ fn write_checked(
         // so a refused plan names exactly the problems it always did.
         if !tx.writes_can_lose() && repeats.is_empty() {
             bar.set_message("checking and creating replacement accounts");
-            if let Some(eval) = check_and_write(&tx, requests, options, bar, |ready| {
-                write(&tx, ready)
-            })? {
+            if let Some(eval) =
+                check_and_write(&tx, requests, options, bar, |ready| write(&tx, ready))?
+            {
                 bar.set_message("committing");
                 tracing::info!("checked and written");
                 tx.commit()?;
@@ -764,7 +764,13 @@ fn write_checked(
             bar.set_position(0);
         } else {
             return write_after_checks(
-                tx, requests, (repeats, repeated), options, plan_file, bar, &write,
+                tx,
+                requests,
+                (repeats, repeated),
+                options,
+                plan_file,
+                bar,
+                &write,
             );
         }
     }

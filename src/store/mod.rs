@@ -40,10 +40,10 @@ pub use backend::{
 pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
 pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
 pub use conflict::{Conflict, WRITE_ATTEMPTS, is_conflict, retrying};
-pub use lookup_parts::LookupParts;
 pub use kept_report::{
     KeptReport, KeptRow, Unreadable, encode_row, parse_settings_value, settings_value,
 };
+pub use lookup_parts::LookupParts;
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use progress::{
     ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotNotRecorded,

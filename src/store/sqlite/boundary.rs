@@ -13,6 +13,7 @@ use crate::error::FileProblem;
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
+use crate::store::LookupParts;
 use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
     Actor, AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
@@ -20,7 +21,6 @@ use crate::store::{
     RegisteredOperator, ReplacementLookup, ReplacementPair, RowRef, Stamp, Tampering,
 };
 use crate::store::{ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow};
-use crate::store::LookupParts;
 
 impl Backend for SqliteStore {
     fn file(&self) -> Option<&Path> {

@@ -18,8 +18,7 @@ use super::raw::Value;
 use crate::model::{DirectoryEntry, MailboxType, Role, RoleGrant, Status};
 use crate::store::address_key::address_key;
 use crate::store::{
-    ExportAccount, LogEntry, LogFilter, LookupParts, OldAccount, ReplacementLookup,
-    ReplacementPair,
+    ExportAccount, LogEntry, LogFilter, LookupParts, OldAccount, ReplacementLookup, ReplacementPair,
 };
 
 fn status(text: &str) -> Status {
@@ -109,7 +108,6 @@ impl SqliteStore {
     /// The accounts of `temp.lookup_keys`, their roles and how many
     /// replacements each has.
     fn lookup_accounts(&self, out: &mut ReplacementLookup) -> Result<()> {
-
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.account_id, a.email, a.given_name, a.family_name, a.status, a.replaced_by,
                     r.email

@@ -29,6 +29,7 @@ mod pg_tls;
 mod pg_writes;
 mod plan_memory;
 mod plan_rate;
+mod plan_rate2;
 mod plumbing;
 mod progress;
 mod read_speed;

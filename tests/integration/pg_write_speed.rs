@@ -120,7 +120,10 @@ fn keys_repeated_chunks_apart_and_unknown_accounts_are_named_on_the_lines_sqlite
     }
     // Refused whole: nothing kept, every index and key back as it was.
     assert_eq!(
-        pg.psql_owner("SELECT count(*) FROM accounts").ok().stdout.trim(),
+        pg.psql_owner("SELECT count(*) FROM accounts")
+            .ok()
+            .stdout
+            .trim(),
         "0"
     );
     assert_eq!(schema_objects(&pg), before);
@@ -148,8 +151,14 @@ fn keys_repeated_chunks_apart_and_unknown_accounts_are_named_on_the_lines_sqlite
         "{pg_said}"
     );
     for (line, said) in [
-        (3001, "there is no account U9999999: import it in accounts.csv first"),
-        (3002, "there is no account U9999999: import it in accounts.csv first"),
+        (
+            3001,
+            "there is no account U9999999: import it in accounts.csv first",
+        ),
+        (
+            3002,
+            "there is no account U9999999: import it in accounts.csv first",
+        ),
         (
             8001,
             "(account_id, ods_code, role) U5000001, F82001, view is also on line 3: \
@@ -160,12 +169,21 @@ fn keys_repeated_chunks_apart_and_unknown_accounts_are_named_on_the_lines_sqlite
             "(account_id, ods_code, role) U5000001, F82001, view is also on line 3: \
              each (account_id, ods_code, role) may appear only once",
         ),
-        (10000, "there is no account U8888888: import it in accounts.csv first"),
+        (
+            10000,
+            "there is no account U8888888: import it in accounts.csv first",
+        ),
     ] {
-        assert!(pg_said.contains(&format!("line {line}, column account_id: {said}")), "{pg_said}");
+        assert!(
+            pg_said.contains(&format!("line {line}, column account_id: {said}")),
+            "{pg_said}"
+        );
     }
     assert_eq!(
-        pg.psql_owner("SELECT count(*) FROM permissions").ok().stdout.trim(),
+        pg.psql_owner("SELECT count(*) FROM permissions")
+            .ok()
+            .stdout
+            .trim(),
         "0"
     );
     assert_eq!(schema_objects(&pg), before);
@@ -216,10 +234,19 @@ fn a_first_import_leaves_the_schema_as_the_migrations_made_it_with_statistics_fo
         "accounts.account_id activity.account_id directory.address permissions.account_id"
     );
     // The refusals still hold after the load.
-    let refused = pg.psql_owner("UPDATE accounts SET email = 'x@nhs.net' WHERE account_id = 'U0000001'");
+    let refused =
+        pg.psql_owner("UPDATE accounts SET email = 'x@nhs.net' WHERE account_id = 'U0000001'");
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("can never be edited"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("can never be edited"),
+        "{}",
+        refused.stderr
+    );
     let refused = pg.psql_owner("DELETE FROM activity");
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("never moved, changed or deleted"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("never moved, changed or deleted"),
+        "{}",
+        refused.stderr
+    );
 }

@@ -206,7 +206,11 @@ impl PgStore {
             };
             let copy_sql = if fresh {
                 // The directory's `entry` is the line the entry came from.
-                let entry = if kind == FileKind::Directory { "entry, " } else { "" };
+                let entry = if kind == FileKind::Directory {
+                    "entry, "
+                } else {
+                    ""
+                };
                 format!(
                     "COPY {} ({entry}{}) FROM STDIN (FORMAT binary)",
                     table(kind),
@@ -712,7 +716,11 @@ impl KnownAccounts {
                     .by_hash
                     .get(&KnownAccounts::hash(id))
                     .is_some_and(|&(s, e)| &self.text[s as usize..e as usize] == id);
-                !held && self.collided.binary_search_by(|c| c.as_str().cmp(id)).is_err()
+                !held
+                    && self
+                        .collided
+                        .binary_search_by(|c| c.as_str().cmp(id))
+                        .is_err()
             })
             .collect()
     }

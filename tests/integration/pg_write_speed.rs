@@ -250,3 +250,56 @@ fn a_first_import_leaves_the_schema_as_the_migrations_made_it_with_statistics_fo
         refused.stderr
     );
 }
+
+#[test]
+fn account_ids_of_several_bytes_a_character_are_known_or_unknown_as_on_sqlite() {
+    let Some(pg) = pg_server::database() else {
+        return;
+    };
+    pg.run(&["verify"]).ok();
+    let sqlite = Store::new();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        path(&p)
+    };
+    let organisations = path(&fixture("organisations.csv"));
+    let (pg_said, sqlite_said) = import_both(&pg, &sqlite, "organisations", &organisations);
+    assert_eq!(pg_said, sqlite_said);
+    // The ids the store holds are read back end to end with their lengths
+    // in bytes: ids of two- and three-byte characters must split exactly.
+    let accounts = write(
+        "accounts.csv",
+        "account_id,username,email,given_name,family_name,status,created_at,last_login_at\n\
+         Ué1,ue1,ue1@nhs.net,Ué,One,active,,\n\
+         U日本2,jp2,jp2@nhs.net,Jp,Two,active,,\n\
+         U3,u3,u3@nhs.net,U,Three,active,,\n",
+    );
+    let (pg_said, sqlite_said) = import_both(&pg, &sqlite, "accounts", &accounts);
+    assert_eq!(pg_said, sqlite_said);
+    assert!(pg_said.starts_with("exit 0"), "{pg_said}");
+    let permissions = write(
+        "permissions.csv",
+        "account_id,ods_code,role,payment_types\n\
+         Ué1,F82001,view,\n\
+         U日本2,F82001,view,\n\
+         U3,F82001,view,\n\
+         Ué2,F82001,view,\n\
+         U日本,F82001,view,\n",
+    );
+    let (pg_said, sqlite_said) = import_both(&pg, &sqlite, "permissions", &permissions);
+    assert_eq!(pg_said, sqlite_said);
+    assert_eq!(lines_named(&pg_said), ["5", "6"], "{pg_said}");
+    assert!(pg_said.contains("there is no account Ué2"), "{pg_said}");
+    let good = write(
+        "permissions-good.csv",
+        "account_id,ods_code,role,payment_types\n\
+         Ué1,F82001,view,\n\
+         U日本2,F82001,view,\n\
+         U3,F82001,view,\n",
+    );
+    let (pg_said, sqlite_said) = import_both(&pg, &sqlite, "permissions", &good);
+    assert_eq!(pg_said, sqlite_said);
+    assert!(pg_said.starts_with("exit 0"), "{pg_said}");
+}

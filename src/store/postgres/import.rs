@@ -676,6 +676,12 @@ impl KnownAccounts {
             }
             ends.push(u32::try_from(end).context("too many account ids")?);
         }
+        if end != text.len() {
+            bail!(
+                "the PostgreSQL store {} gave back account ids that do not add up",
+                store.shown()
+            );
+        }
         tracing::info!(ids = ends.len(), "account ids read");
         let mut known = KnownAccounts {
             by_hash: FxHashMap::with_capacity_and_hasher(ends.len(), Default::default()),

@@ -272,8 +272,9 @@ impl PgImport<'_> {
         self.fresh
     }
 
-    /// Stages a chunk's rows (those `check` does not object to) with one
-    /// `COPY`; gives the chunk back to be refilled.
+    /// Adds a chunk's rows (those `check` does not object to) to the rows
+    /// the next `COPY` carries, sent once they reach [`COPY_BYTES`]; gives
+    /// the chunk back to be refilled.
     pub fn add_chunk(
         &mut self,
         chunk: Chunk,

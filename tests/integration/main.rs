@@ -26,6 +26,7 @@ mod pg_speed2;
 mod pg_speed_and_retry;
 mod pg_throwaway;
 mod pg_tls;
+mod pg_write_speed;
 mod pg_writes;
 mod plan_memory;
 mod plan_rate;

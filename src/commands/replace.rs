@@ -20,7 +20,7 @@ use crate::error::{FileProblem, UserError};
 use crate::model::RoleGrant;
 use crate::reporting::{Progress, Reporter, Work};
 use crate::rules::{DirectoryFacts, Refusal, ReplacementFacts, check_replacement, normal_form};
-use crate::store::{LookupParts, NewAccount, ReplacementLookup, Stamp, Store, WriteTx};
+use crate::store::{NewAccount, ReplacementLookup, Stamp, Store};
 
 mod plan_file;
 pub use plan_file::{PlanFile, read_plan};
@@ -149,7 +149,7 @@ fn refusal_column(refusal: &Refusal) -> &'static str {
 /// Applies every rule to every request, against `store` as it is now.
 pub fn evaluate(store: &Store, requests: &[Request], options: CheckOptions) -> Result<Evaluation> {
     let (repeats, repeated) = find_repeats(requests);
-    let mut eval = check_requests(store, requests, &repeated, options, None)?;
+    let mut eval = check_requests(store, requests, &repeated, options)?;
     eval.problems.splice(0..0, repeats);
     Ok(eval)
 }
@@ -199,15 +199,12 @@ fn find_repeats(requests: &[Request]) -> (Vec<Problem>, Vec<bool>) {
 }
 
 /// Checks every request; `repeated[i]` says request `i` repeats an earlier
-/// account or address, so only its problems are kept. `addresses`: what
-/// depends on the addresses, already looked up for a whole plan (only the
-/// rest is looked up here).
+/// account or address, so only its problems are kept.
 fn check_requests(
     store: &Store,
     requests: &[Request],
     repeated: &[bool],
     options: CheckOptions,
-    addresses: Option<&mut ReplacementLookup>,
 ) -> Result<Evaluation> {
     let ids: Vec<&str> = requests.iter().map(|r| r.account_id.as_str()).collect();
     super::operators::refuse_outside_area(store, "replace", &ids)?;
@@ -215,27 +212,7 @@ fn check_requests(
         .iter()
         .map(|r| (r.account_id.as_str(), r.email_key.as_str()))
         .collect();
-    let mut lookup = match addresses {
-        None => store.replacement_lookup(&keys)?,
-        Some(addresses) => {
-            // This batch's share of the addresses looked up for the whole
-            // plan, taken out of it (each address is in one batch only).
-            let mut lookup = store.replacement_lookup_parts(&keys, LookupParts::ACCOUNTS)?;
-            for r in requests {
-                let key = r.email_key.as_str();
-                if let Some(e) = addresses.directory.remove(key) {
-                    lookup.directory.insert(r.email_key.clone(), e);
-                }
-                if let Some(o) = addresses.email_owners.remove(key) {
-                    lookup.email_owners.insert(r.email_key.clone(), o);
-                }
-                if let Some(o) = addresses.username_owners.remove(key) {
-                    lookup.username_owners.insert(r.email_key.clone(), o);
-                }
-            }
-            lookup
-        }
-    };
+    let mut lookup = store.replacement_lookup(&keys)?;
     drop(keys);
     // How many more requests name each account: the last one may take the
     // account out of the look-up, earlier ones copy it. Only a plan that
@@ -710,6 +687,7 @@ fn write_checked(
     bar: &Progress,
 ) -> Result<Evaluation> {
     bar.set_message("waiting for the store's write lock");
+    let tx = store.begin_write()?;
     let now = Operator::now();
     let stamp = Stamp {
         at: &now,
@@ -719,7 +697,8 @@ fn write_checked(
     if requests.len() > BATCH {
         bar.count(requests.len() as u64);
     }
-    let write = |tx: &WriteTx<'_>, ready: &[Replacement]| -> Result<()> {
+    bar.set_message("checking and creating replacement accounts");
+    let write = |ready: &[Replacement]| -> Result<()> {
         for chunk in ready.chunks(BATCH) {
             let batch: Vec<NewAccount<'_>> = chunk
                 .iter()
@@ -738,126 +717,6 @@ fn write_checked(
         }
         Ok(())
     };
-    let (repeats, repeated) = find_repeats(requests);
-    {
-        let tx = store.begin_write()?;
-        // A store whose writer never loses (SQLite) checks each batch and
-        // writes it straight away, on this one connection: the write then
-        // finds in the page cache the accounts and roles its check just
-        // read, instead of reading them again after the whole plan was
-        // checked. Earlier batches' writes cannot change a later batch's
-        // verdicts (see `check_and_write`); at the first problem the
-        // transaction is rolled back and the plan is checked whole below,
-        // so a refused plan names exactly the problems it always did.
-        if !tx.writes_can_lose() && repeats.is_empty() {
-            bar.set_message("checking and creating replacement accounts");
-            if let Some(eval) =
-                check_and_write(&tx, requests, options, bar, |ready| write(&tx, ready))?
-            {
-                bar.set_message("committing");
-                tracing::info!("checked and written");
-                tx.commit()?;
-                tracing::info!("committed");
-                return Ok(eval);
-            }
-            tracing::info!("a problem: the plan is checked whole");
-            bar.set_position(0);
-        } else {
-            return write_after_checks(
-                tx,
-                requests,
-                (repeats, repeated),
-                options,
-                plan_file,
-                bar,
-                &write,
-            );
-        }
-    }
-    let tx = store.begin_write()?;
-    write_after_checks(
-        tx,
-        requests,
-        (repeats, repeated),
-        options,
-        plan_file,
-        bar,
-        &write,
-    )
-}
-
-/// Checks a plan that has no repeated account or address a batch at a
-/// time and writes each batch once it passes, inside `tx`; `None` at the
-/// first batch with a problem (the caller rolls back and checks the plan
-/// whole), or if the plan names an account it creates itself.
-///
-/// Why a batch's check sees the store as the transaction found it, for
-/// everything it looks at: an earlier batch created accounts with its own
-/// (unique) addresses and ids and changed only its own old accounts, and
-/// no later row names either of those addresses or old accounts (no
-/// repeats). The one thing left is a later row naming a new account's id,
-/// which the transaction did not hold when it began: such a plan goes the
-/// whole-plan way, where that row finds no account.
-fn check_and_write(
-    tx: &Store,
-    requests: &[Request],
-    options: CheckOptions,
-    bar: &Progress,
-    mut write: impl FnMut(&[Replacement]) -> Result<()>,
-) -> Result<Option<Evaluation>> {
-    // Only an id of the shape `R{n}-{old}` can be one this plan creates.
-    let named: HashSet<&str> = requests
-        .iter()
-        .map(|r| r.account_id.as_str())
-        .filter(|id| id.starts_with('R') && id.contains('-'))
-        .collect();
-    let not_repeated = vec![false; BATCH.min(requests.len())];
-    let keys: Vec<(&str, &str)> = requests
-        .iter()
-        .map(|r| (r.account_id.as_str(), r.email_key.as_str()))
-        .collect();
-    let mut addresses = tx.replacement_lookup_parts(&keys, LookupParts::ADDRESSES)?;
-    drop(keys);
-    tracing::info!("addresses looked up");
-    let mut out = Evaluation {
-        ready: Vec::with_capacity(requests.len()),
-        ..Evaluation::default()
-    };
-    for batch in requests.chunks(BATCH) {
-        let mut eval = check_requests(
-            tx,
-            batch,
-            &not_repeated[..batch.len()],
-            options,
-            Some(&mut addresses),
-        )?;
-        if !eval.problems.is_empty()
-            || eval
-                .ready
-                .iter()
-                .any(|r| named.contains(r.new_account_id.as_str()))
-        {
-            return Ok(None);
-        }
-        write(&eval.ready)?;
-        bar.inc(batch.len() as u64);
-        out.absorb(&mut eval);
-    }
-    Ok(Some(out))
-}
-
-/// The whole-plan way of [`write_checked`]: checks every row (naming every
-/// problem) before it writes the first.
-fn write_after_checks(
-    tx: WriteTx<'_>,
-    requests: &mut [Request],
-    repeats: (Vec<Problem>, Vec<bool>),
-    options: CheckOptions,
-    plan_file: &Option<PlanFile>,
-    bar: &Progress,
-    write: &dyn Fn(&WriteTx<'_>, &[Replacement]) -> Result<()>,
-) -> Result<Evaluation> {
-    bar.set_message("checking and creating replacement accounts");
     // Every row is checked before anything is written, against the store as
     // this transaction found it (it holds the write lock, so nobody else can
     // commit meanwhile): one consistent read, and then one transaction that
@@ -870,11 +729,11 @@ fn write_after_checks(
     // for the next attempt; any other lets them go once checked.
     let first = requests[0].clone(); // a single replacement's refusal names it
     let let_go = !tx.writes_can_lose();
-    let mut eval = check_in_batches(&tx, requests, repeats, options, bar, let_go)?;
+    let mut eval = check_in_batches(&tx, requests, options, bar, let_go)?;
     tracing::info!("checked");
     if eval.problems.is_empty() {
         bar.set_message("creating replacement accounts");
-        write(&tx, &eval.ready)?;
+        write(&eval.ready)?;
     }
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
     fail_on_problems(&first, plan_file, std::mem::take(&mut eval.problems))?;
@@ -896,12 +755,12 @@ fn write_after_checks(
 fn check_in_batches(
     store: &Store,
     requests: &mut [Request],
-    (repeats, repeated): (Vec<Problem>, Vec<bool>),
     options: CheckOptions,
     bar: &Progress,
     let_go: bool,
 ) -> Result<Evaluation> {
     let rows = requests.len();
+    let (repeats, repeated) = find_repeats(requests);
     let mut batches: Vec<(&mut [Request], &[bool])> = requests
         .chunks_mut(BATCH)
         .zip(repeated.chunks(BATCH))
@@ -954,7 +813,7 @@ fn check_batches(
         ..Evaluation::default()
     };
     for (batch, repeats) in batches.iter_mut() {
-        let mut eval = check_requests(store, batch, repeats, options, None)?;
+        let mut eval = check_requests(store, batch, repeats, options)?;
         bar.inc(batch.len() as u64);
         out.absorb(&mut eval);
         if let_go {

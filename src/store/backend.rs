@@ -25,7 +25,6 @@ use super::chain::Tampering;
 use super::chunk::{Chunk, EmailKeys, RowRef};
 use super::copy::{CopyCounts, CopySource, CopyVisit};
 use super::kept_report::{KeptReport, KeptRow};
-use super::lookup_parts::LookupParts;
 use super::progress::{
     ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotRow,
 };
@@ -328,20 +327,6 @@ pub trait Backend: Send {
                 visit(row);
             }
         })
-    }
-
-    // --- Replacement look-ups in parts (the replacement rate) ---
-
-    /// The `parts` of [`Backend::replacement_lookup`] for these pairs, the
-    /// other parts left empty; a back end that loads every part anyway
-    /// (the default) may fill them too.
-    fn replacement_lookup_parts(
-        &self,
-        keys: &[(&str, &str)],
-        parts: LookupParts,
-    ) -> Result<ReplacementLookup> {
-        let _ = parts;
-        self.replacement_lookup(keys)
     }
 }
 

@@ -18,7 +18,6 @@ mod chunk;
 mod conflict;
 pub mod copy;
 mod kept_report;
-mod lookup_parts;
 pub mod postgres;
 // Named `pg` here: layers.rs keeps the word for the postgres crate.
 use self::postgres as pg;
@@ -44,7 +43,6 @@ pub use kept_report::{
     KeptReport, KeptRow, MATCH_BUCKETS, Unreadable, bucket_rows, encode_row, is_match_of,
     match_bucket, parse_settings_value, settings_value,
 };
-pub use lookup_parts::LookupParts;
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use progress::{
     ContactProgressRow, FollowUp, FollowUpState, NewSnapshot, Note, SnapshotNotRecorded,

@@ -30,7 +30,6 @@ mod pg_write_speed;
 mod pg_writes;
 mod plan_memory;
 mod plan_rate;
-mod plan_rate2;
 mod plumbing;
 mod progress;
 mod read_speed;

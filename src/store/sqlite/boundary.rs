@@ -13,7 +13,6 @@ use crate::error::FileProblem;
 use crate::model::{
     Account, Activity, DirectoryEntry, FileKind, OrgKind, Organisation, RoleGrant, Status,
 };
-use crate::store::LookupParts;
 use crate::store::copy::{CopyCounts, CopySource, CopyVisit};
 use crate::store::{
     Actor, AuditInputs, Backend, BackgroundSync, Chunk, EmailKeys, ExportAccount, Holdings, Import,
@@ -315,15 +314,6 @@ impl Backend for SqliteStore {
     }
     fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
         self.copy_in(source)
-    }
-
-    // --- Replacement look-ups in parts (the replacement rate) ---
-    fn replacement_lookup_parts(
-        &self,
-        keys: &[(&str, &str)],
-        parts: LookupParts,
-    ) -> Result<ReplacementLookup> {
-        self.replacement_lookup_parts(keys, parts)
     }
 }
 

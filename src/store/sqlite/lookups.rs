@@ -18,7 +18,7 @@ use super::raw::Value;
 use crate::model::{DirectoryEntry, MailboxType, Role, RoleGrant, Status};
 use crate::store::address_key::address_key;
 use crate::store::{
-    ExportAccount, LogEntry, LogFilter, LookupParts, OldAccount, ReplacementLookup, ReplacementPair,
+    ExportAccount, LogEntry, LogFilter, OldAccount, ReplacementLookup, ReplacementPair,
 };
 
 fn status(text: &str) -> Status {
@@ -83,31 +83,9 @@ impl SqliteStore {
     /// form) pairs. Works inside a write transaction too, where it sees the
     /// store as it is now (the re-check that guards against a second operator).
     pub(crate) fn replacement_lookup(&self, keys: &[(&str, &str)]) -> Result<ReplacementLookup> {
-        self.replacement_lookup_parts(keys, LookupParts::ALL)
-    }
-
-    /// The `parts` of [`SqliteStore::replacement_lookup`] for these pairs;
-    /// the other parts are left empty.
-    pub(crate) fn replacement_lookup_parts(
-        &self,
-        keys: &[(&str, &str)],
-        parts: LookupParts,
-    ) -> Result<ReplacementLookup> {
         self.fill_lookup_keys(keys.iter().copied())?;
         let mut out = ReplacementLookup::default();
-        if parts.accounts {
-            self.lookup_accounts(&mut out)?;
-        }
-        if parts.addresses {
-            self.lookup_addresses(&mut out)?;
-        }
-        self.clear_lookup_keys()?;
-        Ok(out)
-    }
 
-    /// The accounts of `temp.lookup_keys`, their roles and how many
-    /// replacements each has.
-    fn lookup_accounts(&self, out: &mut ReplacementLookup) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.account_id, a.email, a.given_name, a.family_name, a.status, a.replaced_by,
                     r.email
@@ -159,41 +137,13 @@ impl SqliteStore {
         }
 
         let mut stmt = self.conn.prepare_cached(
-            "SELECT k.account_id, count(*)
-             FROM (SELECT DISTINCT account_id FROM temp.lookup_keys) k
-             CROSS JOIN accounts a ON a.replaces = k.account_id
-             GROUP BY k.account_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            out.replacement_counts
-                .insert(r.get(0)?, r.get::<_, i64>(1)? as u32);
-        }
-
-        Ok(())
-    }
-
-    /// The directory entries and the accounts holding (or using as
-    /// username) the addresses of `temp.lookup_keys`.
-    fn lookup_addresses(&self, out: &mut ReplacementLookup) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
             // A plan naming an address twice finds its entry twice; the map
             // keeps one (no DISTINCT, which cost a sort of every row).
-            // The entries are read in the directory's own order (the keys
-            // found first, then sorted by entry): a plan's addresses come in
-            // account order, scattered over the directory, and reading the
-            // entries in that order fetched most of the directory's pages
-            // once per few keys (the sqlite3 shell on the 1M bench store,
-            // 89,115 keys: 0.35 s of CPU scattered, 0.20 s sorted).
-            "WITH found AS MATERIALIZED (
-                 SELECT k.email_key, dk.entry
-                 FROM temp.lookup_keys k
-                 CROSS JOIN directory_keys dk ON dk.address_key = k.address_key
-                 ORDER BY dk.entry)
-             SELECT f.email_key, d.address, d.given_name, d.family_name, d.ods_code,
+            "SELECT k.email_key, d.address, d.given_name, d.family_name, d.ods_code,
                     d.status, d.mailbox_type
-             FROM found f
-             CROSS JOIN directory d ON d.rowid = f.entry AND d.address = f.email_key",
+             FROM temp.lookup_keys k
+             CROSS JOIN directory_keys dk ON dk.address_key = k.address_key
+             CROSS JOIN directory d ON d.rowid = dk.entry AND d.address = k.email_key",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -245,7 +195,20 @@ impl SqliteStore {
             out.username_owners.insert(r.get(0)?, r.get(1)?);
         }
 
-        Ok(())
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT k.account_id, count(*)
+             FROM (SELECT DISTINCT account_id FROM temp.lookup_keys) k
+             CROSS JOIN accounts a ON a.replaces = k.account_id
+             GROUP BY k.account_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            out.replacement_counts
+                .insert(r.get(0)?, r.get::<_, i64>(1)? as u32);
+        }
+
+        self.clear_lookup_keys()?;
+        Ok(out)
     }
 
     /// Which of these account ids are taken.

@@ -89,9 +89,6 @@ pub struct SqliteStore {
     /// SQL that puts them back before it commits (write.rs); `None` when
     /// none is dropped.
     suspended: std::cell::RefCell<Option<Vec<String>>>,
-    /// The open write has new accounts' addresses in `temp.pending_emails`,
-    /// for `account_emails` when it commits (write.rs).
-    emails_pending: std::cell::Cell<bool>,
 }
 
 impl SqliteStore {
@@ -169,7 +166,6 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             suspended: std::cell::RefCell::new(None),
-            emails_pending: std::cell::Cell::new(false),
         };
         store
             .conn

@@ -28,7 +28,6 @@ impl SqliteStore {
     /// store changed past cqrs-admin.
     pub(super) fn begin_write(&self) -> Result<()> {
         self.suspended.replace(None);
-        self.emails_pending.set(false);
         tx::begin(&self.conn, tx::Lock::Write).map_err(|e| store_error(&self.path, e))?;
         if let Err(e) = super::refuse_if_tampered(&self.conn, &self.path) {
             self.rollback_write();
@@ -53,10 +52,8 @@ impl SqliteStore {
     /// Undoes everything written since [`SqliteStore::begin_write`].
     pub(super) fn rollback_write(&self) {
         tx::rollback(&self.conn);
-        // The rollback put back any guard the write had dropped, and undid
-        // the new accounts' addresses waiting for the commit.
+        // The rollback put back any guard the write had dropped.
         self.suspended.replace(None);
-        self.emails_pending.set(false);
     }
 
     /// Drops, for the open write only, the guards against REPLACE on the
@@ -116,9 +113,7 @@ impl SqliteStore {
                 seq INTEGER PRIMARY KEY, old_id TEXT NOT NULL, new_id TEXT NOT NULL,
                 email TEXT NOT NULL, email_key TEXT NOT NULL, given_name TEXT NOT NULL,
                 family_name TEXT NOT NULL, reason TEXT, address_key INTEGER NOT NULL);
-             DELETE FROM temp.new_replacements;
-             CREATE TEMP TABLE IF NOT EXISTS pending_emails
-                 (email_key INTEGER NOT NULL, account_id TEXT NOT NULL);",
+             DELETE FROM temp.new_replacements;",
         )?;
         {
             // The address's look-up key is computed here, once.
@@ -167,18 +162,12 @@ impl SqliteStore {
             bail!("created {created} of {expected} replacement accounts: nothing was changed");
         }
 
-        // The look-up by address (the store keeps it as a table), written
-        // once for the whole write when it commits ([`SqliteStore::commit_write`]):
-        // a plan's addresses are scattered over the table, and a batch at a
-        // time visited most of its pages once per batch; all of them in key
-        // order visit each page once. Nothing this write checks looks up a
-        // new account's address (a plan names each address once).
+        // The look-up by address (the store keeps it as a table).
         conn.prepare_cached(
-            "INSERT INTO temp.pending_emails (email_key, account_id)
-             SELECT address_key, new_id FROM temp.new_replacements",
+            "INSERT OR ROLLBACK INTO account_emails (email_key, account_id)
+             SELECT address_key, new_id FROM temp.new_replacements ORDER BY 1, 2",
         )?
         .execute([])?;
-        self.emails_pending.set(true);
 
         // Exactly the old account's roles: organisation, role and payment-type
         // restrictions, nothing more and nothing less.
@@ -348,15 +337,6 @@ impl SqliteStore {
 
     /// Commits everything written since [`SqliteStore::begin_write`].
     pub(super) fn commit_write(&self) -> Result<()> {
-        if self.emails_pending.take() {
-            // `OR ROLLBACK`: a key already there (which the checks make
-            // impossible) ends the whole transaction.
-            self.conn.execute_batch(
-                "INSERT OR ROLLBACK INTO account_emails (email_key, account_id)
-                 SELECT email_key, account_id FROM temp.pending_emails ORDER BY 1, 2;
-                 DELETE FROM temp.pending_emails;",
-            )?;
-        }
         if let Some(put_back) = self.suspended.take() {
             for sql in &put_back {
                 self.conn.execute_batch(sql)?;

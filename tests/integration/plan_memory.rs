@@ -1,9 +1,7 @@
 //! A long plan (`replace --plan`, more than one batch of 10,000 rows) is
-//! all or nothing: every problem of every row is named and nothing is made,
-//! or every row is made, in plan order. (On SQLite each batch is checked and
-//! written in turn in one transaction, and a problem anywhere has the whole
-//! plan checked again before anything is said; on PostgreSQL the plan is
-//! checked whole, its later half on a second connection, then written.)
+//! checked row by row before anything is written, its later half on a second
+//! connection, and then written in one transaction: every problem of every
+//! row is named and nothing is made, or every row is made, in plan order.
 
 use crate::common::{Store, plan_of_matches, write};
 
@@ -15,7 +13,8 @@ fn long_plan() -> (Store, String, Vec<String>) {
     plan_of_matches(EXTRA)
 }
 
-/// A problem in the first batch and one in the last: both named, by line,
+/// A problem in the first batch (checked on the writing connection) and one
+/// in the last (checked on the second connection): both named, by line,
 /// and nothing made.
 #[test]
 fn a_long_plan_with_problems_in_both_halves_names_both_and_makes_nothing() {

@@ -28,6 +28,9 @@ use crate::store::{
     parse_settings_value,
 };
 
+/// A kept part as read back: its number and its bytes.
+type KeptPart = (i32, Vec<u8>);
+
 /// The part that holds how many match buckets are kept.
 const BUCKET_COUNT_PART: i32 = -1;
 
@@ -60,6 +63,40 @@ impl PgStore {
         Ok(self.kept_at()?.is_some_and(|(kept, _)| kept == generation))
     }
 
+    /// The row count kept and the parts `select` picks (`part, rows`), read
+    /// in one snapshot with the settings value, so that a report kept at
+    /// this moment by another command is seen whole or not at all; None if
+    /// no rows of this generation are kept, or the operator's report is an
+    /// area's (never kept).
+    fn kept_parts(
+        &self,
+        generation: u64,
+        select: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Option<(u64, Vec<KeptPart>)>> {
+        if self.area()?.is_some() {
+            return Ok(None);
+        }
+        let (value, parts) = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
+            let value: Option<String> = tx
+                .query_opt(
+                    "SELECT value FROM settings WHERE key = $1",
+                    &[&GENERATION_KEY],
+                )?
+                .map(|r| r.get(0));
+            let parts = tx
+                .query(select, params)?
+                .iter()
+                .map(|r| Ok((r.try_get::<_, i32>(0)?, r.try_get::<_, Vec<u8>>(1)?)))
+                .collect::<Result<Vec<_>, postgres::Error>>()?;
+            Ok((value, parts))
+        })?;
+        Ok(match value.as_deref().and_then(parse_settings_value) {
+            Some((kept, count)) if kept == generation => Some((count, parts)),
+            _ => None,
+        })
+    }
+
     /// Visits the kept rows in the report's order if they were computed at
     /// this generation and read back in full; false (nothing visited)
     /// otherwise. The settings value and the parts are read in one
@@ -70,32 +107,15 @@ impl PgStore {
         generation: u64,
         visit: &mut dyn FnMut(&KeptRow<'_>),
     ) -> Result<bool> {
-        if self.area()?.is_some() {
-            return Ok(false);
-        }
-        let (value, parts) = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
-            let value: Option<String> = tx
-                .query_opt(
-                    "SELECT value FROM settings WHERE key = $1",
-                    &[&GENERATION_KEY],
-                )?
-                .map(|r| r.get(0));
-            let parts = tx
-                .query(
-                    "SELECT rows FROM report_cache WHERE part >= 0 ORDER BY part",
-                    &[],
-                )?
-                .iter()
-                .map(|r| r.try_get::<_, Vec<u8>>(0))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((value, parts))
-        })?;
-        let Some((kept, count)) = value.as_deref().and_then(parse_settings_value) else {
+        let Some((count, parts)) = self.kept_parts(
+            generation,
+            "SELECT part, rows FROM report_cache WHERE part >= 0 ORDER BY part",
+            &[],
+        )?
+        else {
             return Ok(false);
         };
-        if kept != generation {
-            return Ok(false);
-        }
+        let parts = parts.into_iter().map(|(_, rows)| rows).collect();
         // Decode everything before visiting anything: a damaged value must
         // fall back to computing the report, not show part of it.
         let report = KeptReport { parts, count };
@@ -130,33 +150,15 @@ impl PgStore {
         key: &str,
         visit: &mut dyn FnMut(&KeptRow<'_>),
     ) -> Result<bool> {
-        if self.area()?.is_some() {
-            return Ok(false);
-        }
         let part = bucket_part(match_bucket(key));
-        let (value, parts) = self.transaction(postgres::IsolationLevel::RepeatableRead, |tx| {
-            let value: Option<String> = tx
-                .query_opt(
-                    "SELECT value FROM settings WHERE key = $1",
-                    &[&GENERATION_KEY],
-                )?
-                .map(|r| r.get(0));
-            let parts = tx
-                .query(
-                    "SELECT part, rows FROM report_cache WHERE part IN ($1, $2)",
-                    &[&BUCKET_COUNT_PART, &part],
-                )?
-                .iter()
-                .map(|r| Ok((r.try_get::<_, i32>(0)?, r.try_get::<_, Vec<u8>>(1)?)))
-                .collect::<Result<Vec<_>, postgres::Error>>()?;
-            Ok((value, parts))
-        })?;
-        let Some((kept, _)) = value.as_deref().and_then(parse_settings_value) else {
+        let Some((_, parts)) = self.kept_parts(
+            generation,
+            "SELECT part, rows FROM report_cache WHERE part IN ($1, $2)",
+            &[&BUCKET_COUNT_PART, &part],
+        )?
+        else {
             return Ok(false);
         };
-        if kept != generation {
-            return Ok(false);
-        }
         let count = parts.iter().find(|(p, _)| *p == BUCKET_COUNT_PART);
         let bucket = parts.iter().find(|(p, _)| *p == part);
         // Rows kept by a tool without buckets, buckets of another count, or

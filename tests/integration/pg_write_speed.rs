@@ -6,7 +6,7 @@
 //! import hands the store 4,096 rows at a time) and for unknown accounts,
 //! and the schema exactly as the migrations made it afterwards.
 
-use super::common::{FIXTURE_FILES, Run, Store, fixture};
+use super::common::{FIXTURE_FILES, Run, Store, fixture, write};
 use super::pg_server::{self, Db};
 
 fn path(p: &std::path::Path) -> String {
@@ -31,6 +31,19 @@ fn import_both(pg: &Db, sqlite: &Store, kind: &str, file: &str) -> (String, Stri
         said(&pg.run(&args), &[&url, &db]),
         said(&sqlite.run(&args), &[&url, &db]),
     )
+}
+
+/// A new PostgreSQL store (its schema made by the owner's first command)
+/// and an SQLite store, each with the fixture organisations imported, as
+/// both said the same.
+fn both_with_organisations() -> Option<(Db, Store)> {
+    let pg = pg_server::database()?;
+    pg.run(&["verify"]).ok();
+    let sqlite = Store::new();
+    let organisations = path(&fixture("organisations.csv"));
+    let (pg_said, sqlite_said) = import_both(&pg, &sqlite, "organisations", &organisations);
+    assert_eq!(pg_said, sqlite_said);
+    Some((pg, sqlite))
 }
 
 /// The lines a refusal names, in order.
@@ -80,21 +93,10 @@ fn big_files(n: usize) -> (String, String) {
 
 #[test]
 fn keys_repeated_chunks_apart_and_unknown_accounts_are_named_on_the_lines_sqlite_names() {
-    let Some(pg) = pg_server::database() else {
+    let Some((pg, sqlite)) = both_with_organisations() else {
         return;
     };
-    // The owner's first command creates the schema, and says so.
-    pg.run(&["verify"]).ok();
-    let sqlite = Store::new();
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        path(&p)
-    };
-    let organisations = path(&fixture("organisations.csv"));
-    let (pg_said, sqlite_said) = import_both(&pg, &sqlite, "organisations", &organisations);
-    assert_eq!(pg_said, sqlite_said);
+    let write = |name: &str, text: &str| write(&sqlite, name, text);
     let before = schema_objects(&pg);
 
     let (accounts, permissions) = big_files(10_000);
@@ -253,20 +255,10 @@ fn a_first_import_leaves_the_schema_as_the_migrations_made_it_with_statistics_fo
 
 #[test]
 fn account_ids_of_several_bytes_a_character_are_known_or_unknown_as_on_sqlite() {
-    let Some(pg) = pg_server::database() else {
+    let Some((pg, sqlite)) = both_with_organisations() else {
         return;
     };
-    pg.run(&["verify"]).ok();
-    let sqlite = Store::new();
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        path(&p)
-    };
-    let organisations = path(&fixture("organisations.csv"));
-    let (pg_said, sqlite_said) = import_both(&pg, &sqlite, "organisations", &organisations);
-    assert_eq!(pg_said, sqlite_said);
+    let write = |name: &str, text: &str| write(&sqlite, name, text);
     // The ids the store holds are read back end to end with their lengths
     // in bytes: ids of two- and three-byte characters must split exactly.
     let accounts = write(

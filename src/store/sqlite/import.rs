@@ -211,22 +211,13 @@ impl SqliteStore {
             // checked at its start, before it commits. No other connection
             // ever sees the store without them; a killed or refused import
             // rolls back with them in place.
-            let mut suspended = Vec::new();
-            {
-                for (_, trigger) in schema::SUSPENDED_IN_BULK.iter().filter(|(t, _)| *t == name) {
-                    let sql: Option<String> = conn
-                        .query_row(
-                            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-                            [trigger],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    if let Some(sql) = sql {
-                        conn.execute_batch(&format!("DROP TRIGGER {trigger}"))?;
-                        suspended.push(sql);
-                    }
-                }
-            }
+            let suspended = tx::drop_triggers(
+                conn,
+                schema::SUSPENDED_IN_BULK
+                    .iter()
+                    .filter(|(t, _)| *t == name)
+                    .map(|(_, trigger)| *trigger),
+            )?;
             if fresh {
                 for index in schema::INDEXES
                     .iter()
@@ -634,9 +625,7 @@ impl SqliteImport<'_> {
             if counts.added + counts.updated > 0 || self.kind == FileKind::Directory {
                 super::bump_generation(self.conn)?;
             }
-            for sql in &self.suspended {
-                self.conn.execute_batch(sql)?;
-            }
+            tx::put_back_triggers(self.conn, &self.suspended)?;
             tx::commit(self.conn)?;
             self.done = true;
             tracing::info!("committed");

@@ -8,6 +8,8 @@
 //! its own "done" flag and ends with [`commit`] or [`rollback`]; one inside
 //! a single function holds a [`Tx`], which rolls back when dropped
 //! uncommitted, so an early return or a `?` never leaves it open.
+//! Triggers a bulk write drops for its own transaction are dropped and put
+//! back here too ([`drop_triggers`], [`put_back_triggers`]).
 
 use std::ops::Deref;
 
@@ -75,4 +77,41 @@ impl Drop for Tx<'_> {
             rollback(self.conn);
         }
     }
+}
+
+/// Drops, inside the open write, each of these triggers the store has,
+/// and gives back their text exactly as stored, for [`put_back_triggers`]
+/// to create them again before the commit. A rollback keeps them (the
+/// drop is part of the transaction), so no other connection ever sees the
+/// store without them. The import and a write of replacements both drop
+/// their guards against REPLACE this way (each says why).
+pub(super) fn drop_triggers<'a>(
+    conn: &Connection,
+    names: impl IntoIterator<Item = &'a str>,
+) -> rusqlite::Result<Vec<String>> {
+    use rusqlite::OptionalExtension;
+    let mut dropped = Vec::new();
+    for name in names {
+        let sql: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(sql) = sql {
+            conn.execute_batch(&format!("DROP TRIGGER {name}"))?;
+            dropped.push(sql);
+        }
+    }
+    Ok(dropped)
+}
+
+/// Creates again, in the open write, the triggers [`drop_triggers`] gave
+/// the text of.
+pub(super) fn put_back_triggers(conn: &Connection, dropped: &[String]) -> rusqlite::Result<()> {
+    for sql in dropped {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@
 //! first look) and nobody can change it between that check and the commit.
 
 use anyhow::{Result, bail};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::chain::{NewEntry, append};
 use super::many_rows::insert_rows;
@@ -69,22 +69,10 @@ impl SqliteStore {
         if self.suspended.borrow().is_some() {
             return Ok(());
         }
-        let mut put_back = Vec::new();
-        for trigger in GUARDS_SUSPENDED_FOR_REPLACEMENTS {
-            let sql: Option<String> = self
-                .conn
-                .query_row(
-                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-                    [trigger],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(sql) = sql {
-                self.conn
-                    .execute_batch(&format!("DROP TRIGGER {trigger}"))?;
-                put_back.push(sql);
-            }
-        }
+        let put_back = tx::drop_triggers(
+            &self.conn,
+            GUARDS_SUSPENDED_FOR_REPLACEMENTS.iter().copied(),
+        )?;
         self.suspended.replace(Some(put_back));
         Ok(())
     }
@@ -338,9 +326,7 @@ impl SqliteStore {
     /// Commits everything written since [`SqliteStore::begin_write`].
     pub(super) fn commit_write(&self) -> Result<()> {
         if let Some(put_back) = self.suspended.take() {
-            for sql in &put_back {
-                self.conn.execute_batch(sql)?;
-            }
+            tx::put_back_triggers(&self.conn, &put_back)?;
         }
         tx::commit(&self.conn).map_err(|e| store_error(&self.path, e))?;
         Ok(())

@@ -109,8 +109,13 @@ impl Store {
 
     /// A store with every fixture imported.
     pub fn with_fixtures() -> Store {
+        Store::with_fixture_files(FIXTURE_FILES)
+    }
+
+    /// A store with these fixture files imported, in this order.
+    pub fn with_fixture_files(kinds: &[&str]) -> Store {
         let store = Store::new();
-        for kind in FIXTURE_FILES {
+        for kind in kinds {
             store
                 .run(&[
                     "import",

@@ -598,16 +598,7 @@ fn every_imported_account_is_found_by_its_address() {
 /// however the file spelled them; already tidy ones are stored as they came.
 #[test]
 fn payment_types_are_stored_tidied() {
-    let store = Store::new();
-    for kind in ["organisations", "accounts"] {
-        store
-            .run(&[
-                "import",
-                kind,
-                fixture(&format!("{kind}.csv")).to_str().unwrap(),
-            ])
-            .ok();
-    }
+    let store = Store::with_fixture_files(&["organisations", "accounts"]);
     let file = write(
         &store,
         "permissions.csv",

@@ -189,17 +189,7 @@ fn the_outbox_on_postgresql_holds_each_message_once() {
     let Some(db) = pg_store() else { return };
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let args = [
-        "--today",
-        TODAY,
-        "notify",
-        "--from",
-        FROM,
-        "--outbox",
-        outbox.to_str().unwrap(),
-        "--yes",
-    ];
-    db.run(&args).ok();
+    notify_to_outbox(&db, &outbox).ok();
     let count = || std::fs::read_dir(&outbox).unwrap().count();
     let first = count();
     let sent: i64 = lines(db.psql_owner("SELECT count(*) FROM notifications"))[0]
@@ -207,7 +197,7 @@ fn the_outbox_on_postgresql_holds_each_message_once() {
         .unwrap();
     assert!(first > 10);
     assert_eq!(first as i64, sent);
-    db.run(&args).ok();
+    notify_to_outbox(&db, &outbox).ok();
     assert_eq!(count(), first, "a second run wrote again");
 }
 

@@ -218,3 +218,17 @@ fn only_a_back_end_names_its_database() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// A file a newcomer can read whole: no source file has more than 1,000
+/// lines of code, not counting its unit tests.
+#[test]
+fn no_source_file_is_over_a_thousand_lines_of_code() {
+    let long: Vec<String> = sources()
+        .values()
+        .filter_map(|(path, text)| {
+            let lines = code(text).lines().count();
+            (lines > 1_000).then(|| format!("{} ({lines} lines)", path.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "too long: {long:?}");
+}

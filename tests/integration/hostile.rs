@@ -1892,6 +1892,44 @@ fn a_store_others_can_read_is_made_owner_only() {
     assert!(run.stderr.is_empty(), "{}", run.stderr);
 }
 
+/// An existing empty file (made by `touch`, or the wrong file) given as the
+/// store: every command that only reads refuses it, exit 1, and leaves it
+/// empty, with its permissions; an import may still make a store of it.
+#[cfg(unix)]
+#[test]
+fn an_empty_file_is_not_turned_into_a_store_by_a_command_that_reads() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = Store::new();
+    fs::write(&store.db, b"").unwrap();
+    fs::set_permissions(&store.db, fs::Permissions::from_mode(0o644)).unwrap();
+    for args in [
+        &["audit"][..],
+        &["report", "--format", "csv"],
+        &["signin", "someone@nhs.net"],
+        &["log"],
+        &["cutover", "show"],
+        &["progress"],
+    ] {
+        let run = store.run(args).fails(1);
+        assert!(
+            run.stderr.contains("is an empty file, not a store")
+                && run.stderr.contains("the file was not changed"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(fs::metadata(&store.db).unwrap().len(), 0, "{args:?}");
+        assert_eq!(mode(&store.db), 0o644, "{args:?}");
+    }
+    store
+        .run(&[
+            "import",
+            "organisations",
+            fixture("organisations.csv").to_str().unwrap(),
+        ])
+        .ok();
+    store.run(&["audit"]).ok();
+}
+
 /// Names and addresses in the fixtures, as they would be printed.
 fn personal_data() -> Vec<String> {
     let mut values = Vec::new();

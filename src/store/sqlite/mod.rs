@@ -174,7 +174,18 @@ impl SqliteStore {
         register(&store.conn).map_err(|e| store_error(path, e))?;
         // Nothing may be written (not even the journal mode) until the file is
         // known to be a store of ours, or new.
-        store.check_identity()?;
+        let empty = store.check_identity()?;
+        if empty && !created && !may_create {
+            // An existing empty file (`touch`ed, or the wrong one): a command
+            // that only reads must not turn it into a store.
+            return Err(UserError::Store(format!(
+                "{} is an empty file, not a store: import the CQRS exports into it first \
+                 (`cqrs-admin import organisations FILE`, then accounts, permissions, directory, activity), \
+                 or check --db and CQRS_ADMIN_DB; the file was not changed",
+                given.display()
+            ))
+            .into());
+        }
         if !created {
             warnings.append(&mut narrow_to_owner_only(path));
         }
@@ -201,8 +212,9 @@ impl SqliteStore {
     }
 
     /// Refuses, without writing, a database that is not a cqrs-admin store
-    /// (another program's SQLite file) or that a newer version wrote.
-    fn check_identity(&self) -> Result<()> {
+    /// (another program's SQLite file) or that a newer version wrote; whether
+    /// it is empty (no schema yet: a new file, or an empty one).
+    fn check_identity(&self) -> Result<bool> {
         let path = &self.path;
         let (version, application_id, objects) =
             self.identity().map_err(|e| store_error(path, e))?;
@@ -233,7 +245,7 @@ impl SqliteStore {
             ))
             .into());
         }
-        Ok(())
+        Ok(version == 0)
     }
 
     fn configure(&mut self) -> rusqlite::Result<()> {
@@ -277,7 +289,7 @@ impl SqliteStore {
         }
         if !(0..known).contains(&version) {
             drop(tx);
-            return self.check_identity();
+            return self.check_identity().map(|_| ());
         }
         if version == 0 {
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;

@@ -33,6 +33,7 @@ mod plan_rate;
 mod plumbing;
 mod progress;
 mod read_speed;
+mod readme_tour;
 mod reconcile;
 mod replace;
 mod report;

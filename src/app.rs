@@ -188,7 +188,7 @@ pub fn notify(
     notify_views::outcome(&outcome, format)?;
     if let Some(why) = &outcome.stopped {
         return Err(UserError::Refused(format!(
-            "notify stopped part-way: {} message(s) sent, {} not sent. {why}. Nothing is lost: \
+            "notify stopped part-way: {} message(s) sent, {} not sent: {why}. Nothing is lost: \
              run the same command again to send exactly the ones not sent",
             outcome.sent_total(),
             outcome.not_sent

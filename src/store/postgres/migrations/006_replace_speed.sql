@@ -91,7 +91,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CQ001',
             MESSAGE = 'these change log entries do not continue the chain: nothing was appended';
     END IF;
-    copying := current_setting('cqrs_admin.copy_log', true) = 'on'
+    -- (The setting is NULL when never set: coalesce, or NOT copying
+    -- would be NULL and let every time through.)
+    copying := coalesce(current_setting('cqrs_admin.copy_log', true) = 'on', false)
         AND pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER');
     earliest := to_char(transaction_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
     latest := to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');

@@ -281,16 +281,16 @@ fn a_store_made_at_migration_5_is_upgraded_in_place_and_its_operators_still_repl
         ));
     }
     db.psql_owner(&before).ok();
-    db.login("alice", "alices-password");
+    db.login("rs_alice", "alices-password");
     let mut register = String::from(
         "INSERT INTO operators (login, ods_code, added_at, added_by)
-         VALUES ('alice', NULL, '2026-11-30T10:00:00Z', session_user);\n",
+         VALUES ('rs_alice', NULL, '2026-11-30T10:00:00Z', session_user);\n",
     );
     for grant in OPERATOR_GRANTS
         .iter()
         .filter(|g| !g.contains("cqrs_change_log_next"))
     {
-        register.push_str(&grant.replace("{login}", "alice"));
+        register.push_str(&grant.replace("{login}", "rs_alice"));
         register.push_str(";\n");
     }
     db.psql_owner(&register).ok();
@@ -316,7 +316,7 @@ fn a_store_made_at_migration_5_is_upgraded_in_place_and_its_operators_still_repl
     c.env("PGPASSWORD", "alices-password")
         .env("CQRS_ADMIN_ACTOR", "Alice Smith")
         .arg("--db")
-        .arg(db.url_for("alice"))
+        .arg(db.url_for("rs_alice"))
         .args([
             "--today",
             "2026-12-01",
@@ -335,7 +335,7 @@ fn a_store_made_at_migration_5_is_upgraded_in_place_and_its_operators_still_repl
     assert_eq!(
         db.psql_owner(
             "SELECT count(*) FROM change_log
-             WHERE actor = 'alice' AND actor_claim = 'Alice Smith' AND action = 'replace'"
+             WHERE actor = 'rs_alice' AND actor_claim = 'Alice Smith' AND action = 'replace'"
         )
         .ok()
         .stdout
@@ -349,9 +349,9 @@ fn a_store_made_at_migration_5_is_upgraded_in_place_and_its_operators_still_repl
         said(&out)
     );
     // A login that is no operator may not hold the head.
-    db.login("mallory", "mallorys-password");
+    db.login("rs_mallory", "mallorys-password");
     let out = db.psql(
-        "mallory",
+        "rs_mallory",
         "mallorys-password",
         "BEGIN; SELECT * FROM cqrs_change_log_next(); ROLLBACK;",
     );

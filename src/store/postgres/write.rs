@@ -16,11 +16,14 @@
 //! deadlock or serialization failure met while taking it (another
 //! program's transaction) is retried, from the start, up to 20 times.
 //!
-//! The change log is written by the database (schema.rs): the operator is
-//! the login (`session_user`); an explicit `--actor` (or
-//! `CQRS_ADMIN_ACTOR`) is sent, and the database keeps it as the entry's
-//! `actor_claim` when it differs from the login, beside it, never instead.
-//! A name taken from `USER` is no claim and is not sent.
+//! The change log's entries are sent complete and checked by the database
+//! (schema migration 6): numbered from the head this write locks, timed by
+//! the database's clock, the login (`session_user`) as the operator, an
+//! explicit `--actor` (or `CQRS_ADMIN_ACTOR`) as the entry's `actor_claim`
+//! when it differs from the login, beside it, never instead, and each hash
+//! computed here with the chain's one definition; the database refuses the
+//! INSERT whole if any entry differs from what it would have written. A
+//! name taken from `USER` is no claim and is not sent.
 
 use anyhow::{Result, bail};
 use chrono::NaiveDate;

@@ -21,8 +21,9 @@
 #      rate: rows replaced by all of them over the wall time of the 8).
 # Whole processes, wall clock and user+sys CPU of our processes, one run
 # each; the server is stopped at the end. BENCH_STEPS=import limits it to
-# steps 1-3. Needs the sqlite3 shell (installed if missing) for step 4's
-# probes.
+# steps 1-3, BENCH_STEPS=replace to steps 1-3 and 5 (for A/B runs of
+# `replace --plan`: run it for each binary in turn). Needs the sqlite3
+# shell (installed if missing) for step 4's probes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/lib.sh"
@@ -30,7 +31,7 @@ data=${1:?usage: bench/run-postgres.sh DATA_FOLDER [BINARY]}
 bin=${2:-$root/target/release/cqrs-admin}
 export TMPDIR=${TMPDIR:-/tmp}/cqrs-admin-bench-pg
 mkdir -p "$TMPDIR"
-if [ "${BENCH_STEPS:-all}" != import ]; then
+if [ "${BENCH_STEPS:-all}" = all ]; then
     # Step 4's probes, picked as bench/run.sh picks them (not timed).
     need_sqlite3
     rm -f "$TMPDIR/peer.db"
@@ -69,7 +70,6 @@ printf 'psql \\copy of the five files: %.2f s\ncqrs-admin import of the five fil
     "$peer" "$ours" "$(echo "$ours / $peer" | bc -l)" "$audit"
 [ "${BENCH_STEPS:-all}" = import ] && exit 0
 
-# Step 4: the quick reads, on the store as the audit left it (its report kept).
 timed() { # timed LABEL CMD...: one run, wall clock and user+sys CPU
     local label=$1 start
     shift
@@ -78,11 +78,14 @@ timed() { # timed LABEL CMD...: one run, wall clock and user+sys CPU
     printf '%s: %.2f s (user+sys %.2f s)\n' "$label" "$(secs "$start" "$(now)")" \
         "$(tr ' ' + <"$TMPDIR/cpu" | bc)"
 }
-timed "report --format csv" "$bin" report --format csv
-timed "signin ADDRESS" "$bin" signin "$ADDRESS"
-timed "history (a practice user)" "$bin" history "$PRACTICE_USER"
-if [ -n "$REGION_USER" ]; then
-    timed "history (a region user)" "$bin" history "$REGION_USER"
+# Step 4: the quick reads, on the store as the audit left it (its report kept).
+if [ "${BENCH_STEPS:-all}" = all ]; then
+    timed "report --format csv" "$bin" report --format csv
+    timed "signin ADDRESS" "$bin" signin "$ADDRESS"
+    timed "history (a practice user)" "$bin" history "$PRACTICE_USER"
+    if [ -n "$REGION_USER" ]; then
+        timed "history (a region user)" "$bin" history "$REGION_USER"
+    fi
 fi
 
 today=2026-12-01
@@ -97,6 +100,7 @@ start=$(now)
 replaced=$(secs "$start" "$(now)")
 printf 'plan: %.2f s (%d rows)\nreplace --plan: %.2f s, %.0f a second (user+sys %s s)\n' \
     "$planned" "$rows" "$replaced" "$(echo "$rows / $replaced" | bc -l)" "$(tr ' ' + <"$TMPDIR/cpu" | bc)"
+[ "${BENCH_STEPS:-all}" = replace ] && exit 0
 
 # Step 6: a fresh database with the same files, 8 area operators.
 "$psql_bin" "$CQRS_ADMIN_DB" -q -c "CREATE DATABASE areas OWNER cqrs" >/dev/null

@@ -729,12 +729,17 @@ fn write_checked(
     // for the next attempt; any other lets them go once checked.
     let first = requests[0].clone(); // a single replacement's refusal names it
     let let_go = !tx.writes_can_lose();
-    let mut eval = check_in_batches(&tx, requests, options, bar, let_go)?;
-    tracing::info!("checked");
-    if eval.problems.is_empty() {
-        bar.set_message("creating replacement accounts");
-        write(&eval.ready)?;
-    }
+    let mut eval = if tx.checks_beside_writes() && requests.len() > BATCH {
+        check_while_writing(&tx, requests, options, bar, &write)?
+    } else {
+        let eval = check_in_batches(&tx, requests, options, bar, let_go)?;
+        tracing::info!("checked");
+        if eval.problems.is_empty() {
+            bar.set_message("creating replacement accounts");
+            write(&eval.ready)?;
+        }
+        eval
+    };
     // Any problem: `tx` is dropped unfinished, which rolls back every write.
     fail_on_problems(&first, plan_file, std::mem::take(&mut eval.problems))?;
     bar.set_message("committing");
@@ -794,6 +799,63 @@ fn check_in_batches(
             Ok(earlier)
         })?
     };
+    total.problems.splice(0..0, repeats);
+    Ok(total)
+}
+
+/// Checks a plan's batches in order on a second connection while `store`
+/// writes each batch as soon as it and every batch before it have passed,
+/// for a store whose second connection sees only what is committed
+/// ([`crate::store::Backend::checks_beside_writes`]): every batch is then
+/// checked against the store as this write found it, exactly as checking
+/// the whole plan first would check it (a plan names each account and each
+/// address once, so no batch's verdict depends on an earlier batch's
+/// writes), and the checking of one batch overlaps the writing of the one
+/// before. Once any row fails, nothing more is written (the caller rolls
+/// back what was) and the later batches are still checked, so that every
+/// problem is named. The requests' texts are kept (such a store's write can
+/// lose and be run again).
+fn check_while_writing(
+    store: &Store,
+    requests: &[Request],
+    options: CheckOptions,
+    bar: &Progress,
+    write: &dyn Fn(&[Replacement]) -> Result<()>,
+) -> Result<Evaluation> {
+    let (repeats, repeated) = find_repeats(requests);
+    let reader = store.lookup_reader()?;
+    let mut total = Evaluation {
+        ready: Vec::with_capacity(requests.len()),
+        ..Evaluation::default()
+    };
+    let mut failed = !repeats.is_empty();
+    std::thread::scope(|scope| -> Result<()> {
+        // Two batches' verdicts at most wait for the writer.
+        let (send, checked) = std::sync::mpsc::sync_channel::<(usize, Result<Evaluation>)>(2);
+        let batches: Vec<(&[Request], &[bool])> =
+            requests.chunks(BATCH).zip(repeated.chunks(BATCH)).collect();
+        scope.spawn(move || {
+            for (batch, repeats) in batches {
+                let eval = check_requests(&reader, batch, repeats, options);
+                let stop = eval.is_err();
+                // The writer gone (it failed): nothing more to check for.
+                if send.send((batch.len(), eval)).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        for (rows, eval) in checked {
+            let mut eval = eval?;
+            bar.inc(rows as u64);
+            failed |= !eval.problems.is_empty();
+            if !failed {
+                write(&eval.ready)?;
+            }
+            total.absorb(&mut eval);
+        }
+        Ok(())
+    })?;
+    tracing::info!("checked and written batch by batch");
     total.problems.splice(0..0, repeats);
     Ok(total)
 }

@@ -328,6 +328,17 @@ pub trait Backend: Send {
             }
         })
     }
+
+    // --- Replacing while checking ------------------------------------------
+
+    /// Whether a second connection ([`Backend::second_connection`]) may go
+    /// on checking a plan's later rows while this one writes its earlier
+    /// ones in the same write: it then sees the store as the write found
+    /// it, and neither waits for the other. False for an embedded store,
+    /// whose reader would hold off the writer's spills and commit.
+    fn checks_beside_writes(&self) -> bool {
+        false
+    }
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

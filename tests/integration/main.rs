@@ -20,6 +20,7 @@ mod pg_commands;
 mod pg_foundation;
 mod pg_notify_progress;
 mod pg_read_speed;
+mod pg_replace_speed;
 mod pg_scope;
 mod pg_server;
 mod pg_speed2;

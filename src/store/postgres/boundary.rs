@@ -332,4 +332,9 @@ impl Backend for PgStore {
     ) -> Result<bool> {
         self.for_each_kept_match(generation, key, visit)
     }
+
+    // --- Replacing while checking (a reader connection sees only commits) ---
+    fn checks_beside_writes(&self) -> bool {
+        true
+    }
 }

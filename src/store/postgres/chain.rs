@@ -1,5 +1,8 @@
-//! The change log's hash chain on PostgreSQL: the database computes every
-//! hash (schema.rs, `cqrs_change_log_append`); this module checks the chain
+//! The change log's hash chain on PostgreSQL: the database computes the
+//! hash of an entry that comes without one (schema.rs,
+//! `cqrs_change_log_append`) and checks the hash of one that comes with it
+//! (`cqrs_change_log_move_head`, migration 6: cqrs-admin's writes compute
+//! theirs with [`entry_hash_with_claim`]); this module checks the chain
 //! in Rust, with the same `entry_hash` as the SQLite store
 //! (`crate::store::chain`, whose version 2 covers an operator's claim), so
 //! one definition judges both back ends.

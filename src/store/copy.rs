@@ -17,10 +17,10 @@
 //!
 //! Also carried: notify's record of messages, the progress snapshots (their
 //! counts, categories and contacts, and the accounts needing action), notes
-//! and follow-up states. A PostgreSQL store's counts by organisations
-//! (`progress_groups`, which only a store with areas keeps) are not: a copy
-//! into PostgreSQL shows an area operator the copied days only once a
-//! whole-store audit records them again.
+//! and follow-up states, and a PostgreSQL store's counts by organisations
+//! (`progress_groups`, which only a store with areas records; an SQLite
+//! store holds them for the copy back, its organisations as the group's
+//! key), so that an area operator sees its area's part of every copied day.
 //!
 //! Every value crosses as text (or NULL), the integers (`entry`, `seq`) as
 //! their decimal digits, bytes (a snapshot's accounts) as lowercase hex:
@@ -44,6 +44,7 @@ pub enum CopiedTable {
     ProgressSnapshots,
     ProgressCategories,
     ProgressContacts,
+    ProgressGroups,
     AccountNotes,
     FollowUps,
 }
@@ -56,6 +57,9 @@ pub struct Column {
     pub integer: bool,
     /// Held as bytes (written as lowercase hex).
     pub bytes: bool,
+    /// A set of ODS codes (PostgreSQL: `text[]`), written as a group's key
+    /// (`progress::Groups`: the codes in byte order, joined by U+001F).
+    pub codes: bool,
 }
 
 const fn text(name: &'static str) -> Column {
@@ -63,6 +67,7 @@ const fn text(name: &'static str) -> Column {
         name,
         integer: false,
         bytes: false,
+        codes: false,
     }
 }
 
@@ -71,6 +76,7 @@ const fn integer(name: &'static str) -> Column {
         name,
         integer: true,
         bytes: false,
+        codes: false,
     }
 }
 
@@ -79,6 +85,16 @@ const fn bytes(name: &'static str) -> Column {
         name,
         integer: false,
         bytes: true,
+        codes: false,
+    }
+}
+
+const fn codes(name: &'static str) -> Column {
+    Column {
+        name,
+        integer: false,
+        bytes: false,
+        codes: true,
     }
 }
 
@@ -88,7 +104,7 @@ pub const COPIED_SETTINGS: &[&str] = &["cutover"];
 impl CopiedTable {
     /// Every copied table, in the order a copy reads and writes them (the
     /// order they are declared in: `table as usize` is its place here).
-    pub const ALL: [CopiedTable; 13] = [
+    pub const ALL: [CopiedTable; 14] = [
         CopiedTable::Organisations,
         CopiedTable::Accounts,
         CopiedTable::Permissions,
@@ -100,6 +116,7 @@ impl CopiedTable {
         CopiedTable::ProgressSnapshots,
         CopiedTable::ProgressCategories,
         CopiedTable::ProgressContacts,
+        CopiedTable::ProgressGroups,
         CopiedTable::AccountNotes,
         CopiedTable::FollowUps,
     ];
@@ -118,6 +135,7 @@ impl CopiedTable {
             CopiedTable::ProgressSnapshots => "progress_snapshots",
             CopiedTable::ProgressCategories => "progress_categories",
             CopiedTable::ProgressContacts => "progress_contacts",
+            CopiedTable::ProgressGroups => "progress_groups",
             CopiedTable::AccountNotes => "account_notes",
             CopiedTable::FollowUps => "follow_ups",
         }
@@ -222,6 +240,17 @@ impl CopiedTable {
             integer("fixed"),
             integer("new"),
         ];
+        const PROGRESS_GROUPS: &[Column] = &[
+            text("day"),
+            codes("organisations"),
+            integer("accounts"),
+            integer("ok"),
+            integer("contact_commissioner"),
+            integer("no_nhsmail"),
+            integer("administrator"),
+            integer("fixed"),
+            integer("new"),
+        ];
         const ACCOUNT_NOTES: &[Column] = &[
             integer("seq"),
             text("account_id"),
@@ -249,6 +278,7 @@ impl CopiedTable {
             CopiedTable::ProgressSnapshots => PROGRESS_SNAPSHOTS,
             CopiedTable::ProgressCategories => PROGRESS_CATEGORIES,
             CopiedTable::ProgressContacts => PROGRESS_CONTACTS,
+            CopiedTable::ProgressGroups => PROGRESS_GROUPS,
             CopiedTable::AccountNotes => ACCOUNT_NOTES,
             CopiedTable::FollowUps => FOLLOW_UPS,
         }
@@ -270,6 +300,7 @@ impl CopiedTable {
             CopiedTable::ProgressSnapshots => "day",
             CopiedTable::ProgressCategories => "day, category",
             CopiedTable::ProgressContacts => "day, contact_code",
+            CopiedTable::ProgressGroups => "day, organisations",
             CopiedTable::FollowUps => "account_id",
         }
     }

@@ -16,6 +16,7 @@ mod inputs_as_they_come;
 mod layers;
 mod notes;
 mod notify;
+mod pg_audit_speed;
 mod pg_commands;
 mod pg_foundation;
 mod pg_notify_progress;

@@ -309,6 +309,7 @@ fn the_table_and_csv_forms_list_rows_per_table() {
             "progress_snapshots",
             "progress_categories",
             "progress_contacts",
+            "progress_groups",
             "account_notes",
             "follow_ups"
         ]

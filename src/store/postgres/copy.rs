@@ -24,6 +24,7 @@ use crate::store::copy::{
     COPIED_SETTINGS, CopiedTable, CopyCounts, CopySource, CopyVisit, bytes_of, not_an_integer,
     not_empty,
 };
+use crate::store::progress::group_codes;
 
 /// Rows per binary COPY: few statements (each a round trip and, on the
 /// change log, one move of the head), and a bounded buffer.
@@ -39,6 +40,8 @@ fn select_sql(table: CopiedTable) -> String {
                 format!("{}::text", c.name)
             } else if c.bytes {
                 format!("encode({}, 'hex')", c.name)
+            } else if c.codes {
+                format!("array_to_string({}, chr(31))", c.name)
             } else {
                 c.name.to_string()
             }
@@ -83,6 +86,8 @@ fn copy_types(table: CopiedTable) -> Vec<Type> {
                 Type::INT8
             } else if c.bytes {
                 Type::BYTEA
+            } else if c.codes {
+                Type::TEXT_ARRAY
             } else {
                 Type::TEXT
             }
@@ -227,6 +232,7 @@ impl PgStore {
         let mut writer = BinaryCopyInWriter::new(sink, &types);
         let mut integers: Vec<Option<i64>> = vec![None; columns.len()];
         let mut bytes: Vec<Option<Vec<u8>>> = vec![None; columns.len()];
+        let mut codes: Vec<Option<Vec<String>>> = vec![None; columns.len()];
         for row in batch.chunks(columns.len()) {
             for (((column, value), integer), bytes) in columns
                 .iter()
@@ -246,16 +252,25 @@ impl PgStore {
                     _ => None,
                 };
             }
+            for ((column, value), codes) in columns.iter().zip(row).zip(codes.iter_mut()) {
+                *codes = match (column.codes, value) {
+                    (true, Some(v)) => Some(group_codes(v)),
+                    _ => None,
+                };
+            }
             let values: Vec<&(dyn ToSql + Sync)> = columns
                 .iter()
                 .zip(row)
                 .zip(integers.iter().zip(&bytes))
+                .zip(&codes)
                 .map(
-                    |((column, value), (integer, bytes))| -> &(dyn ToSql + Sync) {
+                    |(((column, value), (integer, bytes)), codes)| -> &(dyn ToSql + Sync) {
                         if column.integer {
                             integer
                         } else if column.bytes {
                             bytes
+                        } else if column.codes {
+                            codes
                         } else {
                             value
                         }

@@ -185,6 +185,7 @@ impl PgStore {
             None => None,
         };
         let since_prev = prev.as_ref().map(|p| progress::compare(p, &current));
+        tracing::info!("snapshot compared");
         for table in [
             "progress_snapshots",
             "progress_categories",
@@ -230,6 +231,7 @@ impl PgStore {
                 .unwrap_or_else(|| code.to_string())
         };
         self.write_contacts(&day, &current, since_prev.as_ref(), &name)?;
+        tracing::info!("snapshot's counts and contacts written");
         // The counts by organisations, with each group's fixed and new.
         let changes = match &prev {
             Some(p) => Some(self.group_changes(p, &current)?),
@@ -258,6 +260,7 @@ impl PgStore {
             row.new = Some(new);
         }
         self.write_groups(&day, rows.values(), false)?;
+        tracing::info!("snapshot's groups written");
         if let Some((next_day, next_blob)) = &next {
             let later = decoded(next_day, next_blob)?;
             let changes = progress::compare(&current, &later);
@@ -350,13 +353,16 @@ impl PgStore {
     }
 
     /// Writes a day's groups in one statement, each group's codes sent as
-    /// its key and split by the database; with `upsert`, a group the day
-    /// has already gets these fixed and new counts.
+    /// its key and split by the database; with `update`, a group the day
+    /// has already gets these fixed and new counts (and one it has not is
+    /// added). The table has no key on (day, organisations) (migration 8):
+    /// this, under the write lock, is the one writer of a day's groups, so
+    /// a group is updated or added, never both.
     fn write_groups<'r>(
         &self,
         day: &str,
         rows: impl Iterator<Item = &'r GroupRow>,
-        upsert: bool,
+        update: bool,
     ) -> Result<()> {
         let rows: Vec<&GroupRow> = rows.collect();
         let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
@@ -365,22 +371,31 @@ impl PgStore {
         };
         let fixed: Vec<Option<i64>> = rows.iter().map(|r| r.fixed).collect();
         let new: Vec<Option<i64>> = rows.iter().map(|r| r.new).collect();
-        let conflict = if upsert {
-            " ON CONFLICT (day, organisations) DO UPDATE SET fixed = excluded.fixed, \
-             new = excluded.new"
+        let groups = "SELECT string_to_array(g.key, chr(31)) AS organisations, g.accounts, g.ok,
+                             g.cc, g.nn, g.adm, g.fixed, g.new
+                      FROM unnest($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
+                                  $7::int8[], $8::int8[], $9::int8[])
+                           AS g(key, accounts, ok, cc, nn, adm, fixed, new)";
+        let insert = "INSERT INTO progress_groups (day, organisations, accounts, ok,
+                          contact_commissioner, no_nhsmail, administrator, fixed, new)
+                      SELECT $1, g.organisations, g.accounts, g.ok, g.cc, g.nn, g.adm, g.fixed,
+                             g.new
+                      FROM g";
+        let sql = if update {
+            format!(
+                "WITH g AS ({groups}),
+                 updated AS (
+                     UPDATE progress_groups p SET fixed = g.fixed, new = g.new
+                     FROM g WHERE p.day = $1 AND p.organisations = g.organisations
+                     RETURNING p.organisations)
+                 {insert}
+                 WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.organisations = g.organisations)"
+            )
         } else {
-            ""
+            format!("WITH g AS ({groups}) {insert}")
         };
         self.execute(
-            &format!(
-                "INSERT INTO progress_groups (day, organisations, accounts, ok,
-                     contact_commissioner, no_nhsmail, administrator, fixed, new)
-                 SELECT $1, string_to_array(g.key, chr(31)), g.accounts, g.ok, g.cc, g.nn,
-                        g.adm, g.fixed, g.new
-                 FROM unnest($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
-                             $7::int8[], $8::int8[], $9::int8[])
-                      AS g(key, accounts, ok, cc, nn, adm, fixed, new){conflict}"
-            ),
+            &sql,
             &[
                 &day,
                 &keys,

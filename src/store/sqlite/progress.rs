@@ -85,10 +85,14 @@ impl SqliteStore {
             None => None,
         };
         tracing::info!("snapshot compared");
+        // A day copied from a PostgreSQL store may hold its counts by
+        // organisations; this store keeps none of its own, so the day's
+        // groups go with the rest of the day's rows.
         for table in [
             "progress_snapshots",
             "progress_categories",
             "progress_contacts",
+            "progress_groups",
         ] {
             tx.execute(&format!("DELETE FROM {table} WHERE day = ?1"), [&day])?;
         }

@@ -426,6 +426,25 @@ CREATE TABLE follow_ups (
     actor      TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 11: a PostgreSQL store's counts by organisations (its progress_groups,
+    // see src/store/progress.rs's `Groups`), so that `store copy` carries
+    // them there and back: the organisations as the group's key (its ODS
+    // codes in byte order, joined by U+001F). This store's own audits keep
+    // no groups; a day one of them records again loses the copied groups.
+    r#"
+CREATE TABLE progress_groups (
+    day                  TEXT NOT NULL,
+    organisations        TEXT NOT NULL,
+    accounts             INTEGER NOT NULL,
+    ok                   INTEGER NOT NULL,
+    contact_commissioner INTEGER NOT NULL,
+    no_nhsmail           INTEGER NOT NULL,
+    administrator        INTEGER NOT NULL,
+    fixed                INTEGER,
+    new                  INTEGER,
+    PRIMARY KEY (day, organisations)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// The triggers (table, name) an import drops for its transaction and

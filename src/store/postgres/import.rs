@@ -37,7 +37,7 @@ use ouroboros::self_referencing;
 use postgres::error::SqlState;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::PgStore;
+use super::{PgStore, lookup_key};
 use crate::error::FileProblem;
 use crate::model::FileKind;
 use crate::store::chunk::{key_len, nullable};
@@ -50,6 +50,16 @@ fn table(kind: FileKind) -> &'static str {
         FileKind::Permissions => "permissions",
         FileKind::Directory => "directory",
         FileKind::Activity => "activity",
+    }
+}
+
+/// The look-up key column of `kind`'s table and the trigger that keeps it
+/// (migration 7, lookup_key.rs).
+fn key_column(kind: FileKind) -> Option<(&'static str, &'static str)> {
+    match kind {
+        FileKind::Accounts => Some(("email_key", "accounts_email_key")),
+        FileKind::Directory => Some(("address_key", "directory_address_key")),
+        _ => None,
     }
 }
 
@@ -102,6 +112,8 @@ pub struct PgImport<'a> {
     /// The rows go straight into the real table (an empty table: see the
     /// module's comment), not into the staging table.
     direct: bool,
+    /// Each row carries its look-up key (see [`key_column`]).
+    with_key: bool,
     /// For a direct load whose key must be unique: each row's key hash and
     /// line, to name the lines of a repeated key.
     key_lines: KeyLines,
@@ -134,6 +146,32 @@ impl PgStore {
     /// Nothing to run on a spare thread (see [`NoSync`]).
     pub(super) fn early_sync(&self) -> Box<dyn BackgroundSync> {
         Box::new(NoSync)
+    }
+
+    /// Whether the server computes `kind`'s look-up keys as
+    /// [`lookup_key`] does (a big-endian server's hash differs): asked
+    /// once an import, for a few texts that take every path of the hash.
+    fn computes_our_keys(&self, kind: FileKind) -> Result<bool> {
+        let probes = lookup_key::probes();
+        let (sql, ours): (&str, fn(&str) -> i64) = match kind {
+            FileKind::Accounts => (
+                "SELECT hashtextextended(lower(btrim(p COLLATE \"C\")), 0)
+                 FROM unnest($1::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n",
+                lookup_key::email_key,
+            ),
+            _ => (
+                "SELECT hashtextextended(lower(p COLLATE \"C\"), 0)
+                 FROM unnest($1::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n",
+                lookup_key::address_key,
+            ),
+        };
+        let theirs: Vec<i64> = self.query(sql, &[&probes], |r| r.try_get(0))?;
+        let same =
+            theirs.len() == probes.len() && probes.iter().zip(&theirs).all(|(p, &k)| ours(p) == k);
+        if !same {
+            tracing::info!("the server's look-up keys differ from ours: it computes them");
+        }
+        Ok(same)
     }
 
     fn count_rows(&self, kind: FileKind) -> Result<u64> {
@@ -224,12 +262,35 @@ impl PgStore {
                 replaced = Some(rows_before);
                 rows_before = 0;
             }
-            let rebuild = if rows_before == 0 {
+            let mut rebuild = if rows_before == 0 {
                 store.set_aside_indexes(kind)?
             } else {
                 Vec::new()
             };
             let fresh = rows_before == 0;
+            // A load straight into the table sends each row's look-up key
+            // (lookup_key.rs), its trigger set aside until the indexes are
+            // built, if this server computes the keys as we do.
+            let key_column = match key_column(kind) {
+                Some((column, trigger)) if fresh && store.computes_our_keys(kind)? => {
+                    // Dropped and made again from its own definition, not
+                    // disabled: a disabled row trigger still turns COPY's
+                    // batched inserts into one insert a row.
+                    let definition: String = store
+                        .query(
+                            "SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
+                             WHERE t.tgrelid = ('public.' || $1)::regclass AND t.tgname = $2",
+                            &[&table(kind), &trigger],
+                            |r| r.try_get(0),
+                        )?
+                        .pop()
+                        .with_context(|| format!("the store has no trigger {trigger}"))?;
+                    store.execute(&format!("DROP TRIGGER {trigger} ON {}", table(kind)), &[])?;
+                    rebuild.push(definition);
+                    Some(column)
+                }
+                _ => None,
+            };
             let cols = columns(kind);
             let known = match account_column(kind) {
                 Some(_) => {
@@ -246,8 +307,9 @@ impl PgStore {
                 } else {
                     ""
                 };
+                let key = key_column.map(|c| format!(", {c}")).unwrap_or_default();
                 format!(
-                    "COPY {} ({entry}{}) FROM STDIN (FORMAT binary)",
+                    "COPY {} ({entry}{}{key}) FROM STDIN (FORMAT binary)",
                     table(kind),
                     cols.join(", ")
                 )
@@ -281,6 +343,7 @@ impl PgStore {
                 rows_before,
                 replaced,
                 direct: fresh,
+                with_key: key_column.is_some(),
                 key_lines: KeyLines::default(),
                 known,
                 staged: 0,
@@ -322,7 +385,13 @@ impl PgImport<'_> {
         // The line travels first into the staging table, and as the
         // directory's `entry`; a direct load of another file has no line.
         let with_line = !self.direct || kind == FileKind::Directory;
-        let fields = if with_line { n + 1 } else { n };
+        let fields = n + usize::from(with_line) + usize::from(self.with_key);
+        let with_key = self.with_key;
+        // The text the look-up key is of: the email, or the address.
+        let key_text = columns(kind)
+            .iter()
+            .position(|c| *c == "email" || *c == "address")
+            .unwrap_or(0);
         // Repeated keys are named from these (see KeyLines).
         let keyed = self.direct && self.repeats_matter();
         let key = key_len(kind);
@@ -359,6 +428,15 @@ impl PgImport<'_> {
                     buffer.extend_from_slice(&(value.len() as i32).to_be_bytes());
                     buffer.extend_from_slice(value.as_bytes());
                 }
+            }
+            if with_key {
+                let text = row.field(key_text);
+                let key = match kind {
+                    FileKind::Accounts => lookup_key::email_key(text),
+                    _ => lookup_key::address_key(text),
+                };
+                buffer.extend_from_slice(&8i32.to_be_bytes());
+                buffer.extend_from_slice(&key.to_be_bytes());
             }
         }
         self.pending += rows;

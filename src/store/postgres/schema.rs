@@ -93,6 +93,13 @@ pub const MIGRATIONS: &[&str] = &[
     // without lz4 keeps them uncompressed (0.3 s to write, no slower to
     // read). Values kept before stay as they are until written again.
     include_str!("migrations/005_compression.sql"),
+    // 7 (numbered by the lead at merge): the look-ups by address through
+    // bigint keys kept beside the texts (`accounts.email_key`,
+    // `directory.address_key`, each the server's own hash of the text's
+    // normal form, kept by a trigger) instead of expression indexes on the
+    // texts, whose builds were the largest part of a first import (issue
+    // 12's import bar; lookup_key.rs has the figures).
+    include_str!("migrations/007_lookup_keys.sql"),
 ];
 
 /// What `operators add` grants a login (and `operators remove` takes
@@ -145,6 +152,8 @@ pub const PROTECTIVE_TRIGGERS: &[(&str, &str)] = &[
     ("account_notes", "account_notes_no_delete"),
     ("account_notes", "account_notes_stamp"),
     ("follow_ups", "follow_ups_stamp"),
+    ("accounts", "accounts_email_key"),
+    ("directory", "directory_address_key"),
 ];
 
 /// The functions the migrations create (name, body between the `$$`), as
@@ -207,7 +216,8 @@ mod tests {
                 "cqrs_may_grant",
                 "cqrs_outside_area",
                 "cqrs_change_log_links",
-                "cqrs_stamp_operator"
+                "cqrs_stamp_operator",
+                "cqrs_lookup_keys"
             ]
         );
         assert!(functions()[0].1.contains("RAISE EXCEPTION"));

@@ -18,6 +18,7 @@ mod notes;
 mod notify;
 mod pg_commands;
 mod pg_foundation;
+mod pg_import_speed;
 mod pg_notify_progress;
 mod pg_read_speed;
 mod pg_scope;

@@ -673,7 +673,7 @@ impl PgImport<'_> {
 
     /// Ends the import: the counts, and the commit when `commit` (else the
     /// rollback). The look-up tables SQLite writes from `emails` and
-    /// `address_keys` are expression indexes here, kept by the database.
+    /// `address_keys` are key columns here (lookup_key.rs), sent with the rows.
     pub fn finish(
         mut self,
         commit: bool,

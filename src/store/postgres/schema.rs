@@ -2,8 +2,9 @@
 //! (`schema_migrations` records each one applied). The same tables and
 //! columns as the SQLite store (`src/store/sqlite/schema.rs`), less the two
 //! look-up tables SQLite needs for speed (`account_emails`,
-//! `directory_keys`), whose work an expression index does here; plus
-//! `change_log.actor_claim`. Each migration's SQL is a file of its own in
+//! `directory_keys`), whose work a key column beside the text does here
+//! (`accounts.email_key`, `directory.address_key`: migration 7,
+//! lookup_key.rs); plus `change_log.actor_claim`. Each migration's SQL is a file of its own in
 //! `migrations/`, included in the binary as written: a migration already
 //! applied is never edited (a store checks the functions' bodies against
 //! them), only a new one appended.

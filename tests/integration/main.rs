@@ -19,6 +19,7 @@ mod notify;
 mod pg_audit_speed;
 mod pg_commands;
 mod pg_foundation;
+mod pg_import_speed;
 mod pg_notify_progress;
 mod pg_read_speed;
 mod pg_replace_speed;

@@ -27,14 +27,17 @@
 //! found by a join, on its line. Any problem, and nothing is kept: dropping
 //! the import rolls the transaction back.
 
+use std::cell::RefMut;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, DefaultHasher, Hasher};
+use std::io::Write as _;
 
 use anyhow::{Context as _, Result, bail};
+use ouroboros::self_referencing;
 use postgres::error::SqlState;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::PgStore;
+use super::{PgStore, lookup_key};
 use crate::error::FileProblem;
 use crate::model::FileKind;
 use crate::store::chunk::{key_len, nullable};
@@ -47,6 +50,16 @@ fn table(kind: FileKind) -> &'static str {
         FileKind::Permissions => "permissions",
         FileKind::Directory => "directory",
         FileKind::Activity => "activity",
+    }
+}
+
+/// The look-up key column of `kind`'s table and the trigger that keeps it
+/// (migration 7, lookup_key.rs).
+fn key_column(kind: FileKind) -> Option<(&'static str, &'static str)> {
+    match kind {
+        FileKind::Accounts => Some(("email_key", "accounts_email_key")),
+        FileKind::Directory => Some(("address_key", "directory_address_key")),
+        _ => None,
     }
 }
 
@@ -63,11 +76,25 @@ fn account_column(kind: FileKind) -> Option<&'static str> {
 /// header extension (PostgreSQL's "Binary Format" of COPY).
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
-/// How many bytes of rows one `COPY` carries (a few thousand rows to a
-/// megabyte): each `COPY` waits for the server to take its last row before
-/// the next is encoded, so fewer, larger ones keep the server busier (the
-/// accounts file: 3.0 s of copying in 4,096-row chunks).
-const COPY_BYTES: usize = 16 << 20;
+/// How many bytes of encoded rows are gathered before they go down the
+/// open `COPY` (a chunk of rows is a few hundred kilobytes): the server
+/// takes them while the next are parsed and encoded.
+const SEND_BYTES: usize = 256 << 10;
+
+/// One `COPY … FROM STDIN` kept open on the store's connection for the
+/// whole file, written to chunk by chunk (see [`PgImport::add_chunk`]).
+/// A `COPY` per 16 MB of rows, as before, left the server idle while the
+/// client parsed the next 16 MB and the client idle while the server took
+/// them: the accounts file's seven `COPY`s ran one after the other with
+/// the parsing, not beside it.
+#[self_referencing]
+struct CopyStream<'a> {
+    client: RefMut<'a, postgres::Client>,
+    /// `None` once finished.
+    #[borrows(mut client)]
+    #[not_covariant]
+    writer: Option<postgres::CopyInWriter<'this>>,
+}
 
 /// A PostgreSQL import in progress. `finish` commits; dropping it without
 /// `finish` rolls everything back.
@@ -85,6 +112,8 @@ pub struct PgImport<'a> {
     /// The rows go straight into the real table (an empty table: see the
     /// module's comment), not into the staging table.
     direct: bool,
+    /// Each row carries its look-up key (see [`key_column`]).
+    with_key: bool,
     /// For a direct load whose key must be unique: each row's key hash and
     /// line, to name the lines of a repeated key.
     key_lines: KeyLines,
@@ -96,8 +125,10 @@ pub struct PgImport<'a> {
     changed: u64,
     /// The `COPY` statement (into the staging table, or the real one).
     copy_sql: String,
-    /// Rows in COPY's binary format not yet sent (see [`COPY_BYTES`]), and
-    /// how many.
+    /// The `COPY` under way, from the first row to `flush`.
+    stream: Option<CopyStream<'a>>,
+    /// Rows in COPY's binary format not yet sent (see [`SEND_BYTES`]), and
+    /// how many rows have gone into the `COPY` under way.
     buffer: Vec<u8>,
     pending: u64,
     done: bool,
@@ -115,6 +146,32 @@ impl PgStore {
     /// Nothing to run on a spare thread (see [`NoSync`]).
     pub(super) fn early_sync(&self) -> Box<dyn BackgroundSync> {
         Box::new(NoSync)
+    }
+
+    /// Whether the server computes `kind`'s look-up keys as
+    /// [`lookup_key`] does (a big-endian server's hash differs): asked
+    /// once an import, for a few texts that take every path of the hash.
+    fn computes_our_keys(&self, kind: FileKind) -> Result<bool> {
+        let probes = lookup_key::probes();
+        let (sql, ours): (&str, fn(&str) -> i64) = match kind {
+            FileKind::Accounts => (
+                "SELECT hashtextextended(lower(btrim(p COLLATE \"C\")), 0)
+                 FROM unnest($1::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n",
+                lookup_key::email_key,
+            ),
+            _ => (
+                "SELECT hashtextextended(lower(p COLLATE \"C\"), 0)
+                 FROM unnest($1::text[]) WITH ORDINALITY AS x(p, n) ORDER BY n",
+                lookup_key::address_key,
+            ),
+        };
+        let theirs: Vec<i64> = self.query(sql, &[&probes], |r| r.try_get(0))?;
+        let same =
+            theirs.len() == probes.len() && probes.iter().zip(&theirs).all(|(p, &k)| ours(p) == k);
+        if !same {
+            tracing::info!("the server's look-up keys differ from ours: it computes them");
+        }
+        Ok(same)
     }
 
     fn count_rows(&self, kind: FileKind) -> Result<u64> {
@@ -156,6 +213,22 @@ impl PgStore {
             &[&t],
             |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
         )?;
+        // A partial index none of whose columns the file loads takes no
+        // row of it (`accounts_by_replaces`: a file never names a
+        // replacement), so it stays, and costs the load nothing, where its
+        // build was a scan of the whole table (a million accounts: 0.27 s
+        // of the server's time to build, 0.07 s to keep).
+        let loaded = columns(kind);
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|(_, constraint, build)| {
+                let Some((_, over)) = build.split_once(" USING ") else {
+                    return true;
+                };
+                let stays = over.contains(" WHERE ") && !loaded.iter().any(|c| names_word(over, c));
+                constraint.is_some() || !stays
+            })
+            .collect();
         for (index, constraint, _) in &found {
             match constraint {
                 Some(name) => self.execute(
@@ -189,12 +262,35 @@ impl PgStore {
                 replaced = Some(rows_before);
                 rows_before = 0;
             }
-            let rebuild = if rows_before == 0 {
+            let mut rebuild = if rows_before == 0 {
                 store.set_aside_indexes(kind)?
             } else {
                 Vec::new()
             };
             let fresh = rows_before == 0;
+            // A load straight into the table sends each row's look-up key
+            // (lookup_key.rs), its trigger set aside until the indexes are
+            // built, if this server computes the keys as we do.
+            let key_column = match key_column(kind) {
+                Some((column, trigger)) if fresh && store.computes_our_keys(kind)? => {
+                    // Dropped and made again from its own definition, not
+                    // disabled: a disabled row trigger still turns COPY's
+                    // batched inserts into one insert a row.
+                    let definition: String = store
+                        .query(
+                            "SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
+                             WHERE t.tgrelid = ('public.' || $1)::regclass AND t.tgname = $2",
+                            &[&table(kind), &trigger],
+                            |r| r.try_get(0),
+                        )?
+                        .pop()
+                        .with_context(|| format!("the store has no trigger {trigger}"))?;
+                    store.execute(&format!("DROP TRIGGER {trigger} ON {}", table(kind)), &[])?;
+                    rebuild.push(definition);
+                    Some(column)
+                }
+                _ => None,
+            };
             let cols = columns(kind);
             let known = match account_column(kind) {
                 Some(_) => {
@@ -211,8 +307,9 @@ impl PgStore {
                 } else {
                     ""
                 };
+                let key = key_column.map(|c| format!(", {c}")).unwrap_or_default();
                 format!(
-                    "COPY {} ({entry}{}) FROM STDIN (FORMAT binary)",
+                    "COPY {} ({entry}{}{key}) FROM STDIN (FORMAT binary)",
                     table(kind),
                     cols.join(", ")
                 )
@@ -246,12 +343,14 @@ impl PgStore {
                 rows_before,
                 replaced,
                 direct: fresh,
+                with_key: key_column.is_some(),
                 key_lines: KeyLines::default(),
                 known,
                 staged: 0,
                 changed: 0,
                 copy_sql,
-                buffer: Vec::with_capacity(COPY_BYTES + (1 << 20)),
+                stream: None,
+                buffer: Vec::with_capacity(SEND_BYTES + (1 << 20)),
                 pending: 0,
                 done: false,
             })
@@ -286,14 +385,20 @@ impl PgImport<'_> {
         // The line travels first into the staging table, and as the
         // directory's `entry`; a direct load of another file has no line.
         let with_line = !self.direct || kind == FileKind::Directory;
-        let fields = if with_line { n + 1 } else { n };
+        let fields = n + usize::from(with_line) + usize::from(self.with_key);
+        let with_key = self.with_key;
+        // The text the look-up key is of: the email, or the address.
+        let key_text = columns(kind)
+            .iter()
+            .position(|c| *c == "email" || *c == "address")
+            .unwrap_or(0);
         // Repeated keys are named from these (see KeyLines).
         let keyed = self.direct && self.repeats_matter();
         let key = key_len(kind);
-        let buffer = &mut self.buffer;
-        if buffer.is_empty() {
-            buffer.extend_from_slice(COPY_HEADER);
+        if self.stream.is_none() && self.buffer.is_empty() {
+            self.buffer.extend_from_slice(COPY_HEADER);
         }
+        let buffer = &mut self.buffer;
         let mut rows = 0u64;
         for i in 0..chunk.len() {
             let row = chunk.row(i);
@@ -324,30 +429,82 @@ impl PgImport<'_> {
                     buffer.extend_from_slice(value.as_bytes());
                 }
             }
+            if with_key {
+                let text = row.field(key_text);
+                let key = match kind {
+                    FileKind::Accounts => lookup_key::email_key(text),
+                    _ => lookup_key::address_key(text),
+                };
+                buffer.extend_from_slice(&8i32.to_be_bytes());
+                buffer.extend_from_slice(&key.to_be_bytes());
+            }
         }
         self.pending += rows;
-        if self.buffer.len() >= COPY_BYTES {
-            self.send()?;
+        if self.buffer.len() >= SEND_BYTES {
+            self.write_buffer()?;
         }
         Ok(Some(chunk))
     }
 
-    /// Sends the rows not yet sent, with one `COPY`.
+    /// Sends the encoded rows down the `COPY` under way, opening it first
+    /// if need be. Returns once the connection has taken them (the socket
+    /// holds the rest), so the server works on them while the next chunk
+    /// is parsed; it waits only when the server is behind.
+    fn write_buffer(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        if self.stream.is_none() {
+            let sql = self.copy_sql.as_str();
+            let stream = CopyStreamTryBuilder {
+                client: self.store.conn()?,
+                writer_builder: |client| client.copy_in(sql).map(Some),
+            }
+            .try_build()
+            .map_err(|e| self.store.explain(e))?;
+            self.stream = Some(stream);
+        }
+        let buffer = &self.buffer;
+        let written = self.stream.as_mut().map(|stream| {
+            stream.with_writer_mut(|writer| match writer {
+                Some(w) => w.write_all(buffer).and_then(|()| w.flush()).is_ok(),
+                None => false,
+            })
+        });
+        self.buffer.clear();
+        if written != Some(true) {
+            // A failed write is the connection's or the server's failure,
+            // which finishing the COPY reports as a database error.
+            return self.finish_stream().map(|_| ());
+        }
+        Ok(())
+    }
+
+    /// Ends the `COPY` under way (the rows still buffered, then its
+    /// trailer) and counts the rows the server took.
+    fn finish_stream(&mut self) -> Result<u64> {
+        let Some(mut stream) = self.stream.take() else {
+            return Ok(0);
+        };
+        let copied = stream.with_writer_mut(|writer| -> Result<u64, postgres::Error> {
+            match writer.take() {
+                Some(w) => w.finish(),
+                None => Ok(0),
+            }
+        });
+        drop(stream);
+        let copied = copied.map_err(|e| self.store.explain(e))?;
+        self.staged += copied;
+        self.pending = 0;
+        Ok(copied)
+    }
+
+    /// Sends the rows not yet sent and ends their `COPY`.
     fn send(&mut self) -> Result<()> {
         if self.pending > 0 {
             self.buffer.extend_from_slice(&(-1i16).to_be_bytes());
-            let mut client = self.store.conn()?;
-            let copied = (|| -> Result<u64, postgres::Error> {
-                use std::io::Write as _;
-                let mut sink = client.copy_in(self.copy_sql.as_str())?;
-                // A failed write is the connection's failure, which
-                // finish() reports as a database error.
-                let _ = sink.write_all(&self.buffer);
-                sink.finish()
-            })();
-            drop(client);
-            let copied = copied.map_err(|e| self.store.explain(e))?;
-            self.staged += copied;
+            self.write_buffer()?;
+            self.finish_stream()?;
         }
         self.buffer.clear();
         self.pending = 0;
@@ -516,7 +673,7 @@ impl PgImport<'_> {
 
     /// Ends the import: the counts, and the commit when `commit` (else the
     /// rollback). The look-up tables SQLite writes from `emails` and
-    /// `address_keys` are expression indexes here, kept by the database.
+    /// `address_keys` are key columns here (lookup_key.rs), sent with the rows.
     pub fn finish(
         mut self,
         commit: bool,
@@ -562,6 +719,16 @@ impl PgImport<'_> {
     }
 }
 
+/// Whether `text` names `word` as a whole word (an SQL identifier).
+fn names_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
 /// The move of a re-import: updates rows by their key and leaves identical
 /// rows alone (the `WHERE` makes the count only real changes). An account's
 /// email is not in the update list: the import refuses a changed email
@@ -596,6 +763,9 @@ fn upsert_sql(kind: FileKind) -> String {
 
 impl Drop for PgImport<'_> {
     fn drop(&mut self) {
+        // A `COPY` left open is abandoned (the connection cancels it), and
+        // gives the connection back for the rollback.
+        self.stream = None;
         if !self.done {
             // Nothing of a refused file is kept.
             self.store.rollback_write();

@@ -151,7 +151,8 @@ impl PgStore {
                     d.mailbox_type
              FROM unnest($1::text[]) AS k(key)
              CROSS JOIN LATERAL (SELECT lower(address) AS key, * FROM directory
-                                 WHERE lower(address) = k.key OFFSET 0) d",
+                                 WHERE address_key = hashtextextended(k.key, 0)
+                                   AND lower(address) = k.key OFFSET 0) d",
             &[&emails],
             |r| Ok((r.try_get::<_, String>(0)?, directory_from_row(r, 1)?)),
         )? {
@@ -162,11 +163,13 @@ impl PgStore {
             "SELECT k.key, a.account_id
              FROM unnest($1::text[]) AS k(key)
              CROSS JOIN LATERAL (SELECT account_id FROM accounts
-                                 WHERE lower(btrim(email)) = k.key OFFSET 0) a
+                                 WHERE email_key = hashtextextended(k.key, 0)
+                                   AND lower(btrim(email)) = k.key OFFSET 0) a
              ORDER BY 1, 2"
         } else {
             "SELECT lower(btrim(email)), account_id FROM accounts
-             WHERE lower(btrim(email)) = ANY($1) ORDER BY 1, 2"
+             WHERE email_key = ANY(ARRAY(SELECT hashtextextended(k, 0) FROM unnest($1::text[]) k))
+               AND lower(btrim(email)) = ANY($1) ORDER BY 1, 2"
         };
         for (key, id) in self.query(owners, &[&emails], |r| {
             Ok((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?))
@@ -234,7 +237,9 @@ impl PgStore {
         let (emails, usernames) = if self.row_security()? {
             (
                 "SELECT DISTINCT lower(btrim(email)) FROM accounts
-                 WHERE lower(btrim(email)) = ANY($1)",
+                 WHERE email_key = ANY(ARRAY(SELECT hashtextextended(k, 0)
+                                             FROM unnest($1::text[]) k))
+                   AND lower(btrim(email)) = ANY($1)",
                 "SELECT DISTINCT lower(username) FROM accounts
                  WHERE username LIKE '%@%' AND lower(username) = ANY($1)",
             )
@@ -242,7 +247,8 @@ impl PgStore {
             (
                 "SELECT k.key FROM unnest($1::text[]) AS k(key)
                  CROSS JOIN LATERAL (SELECT 1 FROM accounts
-                                     WHERE lower(btrim(email)) = k.key LIMIT 1) a",
+                                     WHERE email_key = hashtextextended(k.key, 0)
+                                       AND lower(btrim(email)) = k.key LIMIT 1) a",
                 "SELECT k.key FROM unnest($1::text[]) AS k(key)
                  CROSS JOIN LATERAL (SELECT 1 FROM accounts
                                      WHERE username LIKE '%@%' AND lower(username) = k.key

@@ -264,7 +264,8 @@ impl PgStore {
         self.query(
             &format!(
                 "SELECT {ACCOUNT_COLUMNS} FROM accounts a
-                 WHERE lower(btrim(a.email)) = $1 ORDER BY a.account_id"
+                 WHERE a.email_key = hashtextextended($1, 0)
+                   AND lower(btrim(a.email)) = $1 ORDER BY a.account_id"
             ),
             &[&email_key],
             account_from_row,
@@ -299,7 +300,10 @@ impl PgStore {
     pub(crate) fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
         Ok(self
             .query(
-                &format!("SELECT {DIRECTORY_COLUMNS} FROM directory WHERE lower(address) = $1"),
+                &format!(
+                    "SELECT {DIRECTORY_COLUMNS} FROM directory \
+                     WHERE address_key = hashtextextended($1, 0) AND lower(address) = $1"
+                ),
                 &[&address_key],
                 |r| directory_from_row(r, 0),
             )?

@@ -2,8 +2,9 @@
 //! (`schema_migrations` records each one applied). The same tables and
 //! columns as the SQLite store (`src/store/sqlite/schema.rs`), less the two
 //! look-up tables SQLite needs for speed (`account_emails`,
-//! `directory_keys`), whose work an expression index does here; plus
-//! `change_log.actor_claim`. Each migration's SQL is a file of its own in
+//! `directory_keys`), whose work a key column beside the text does here
+//! (`accounts.email_key`, `directory.address_key`: migration 7,
+//! lookup_key.rs); plus `change_log.actor_claim`. Each migration's SQL is a file of its own in
 //! `migrations/`, included in the binary as written: a migration already
 //! applied is never edited (a store checks the functions' bodies against
 //! them), only a new one appended.
@@ -101,6 +102,13 @@ pub const MIGRATIONS: &[&str] = &[
     // the chain goes on, holding the head. Any other entry is written by
     // the database as before.
     include_str!("migrations/006_replace_speed.sql"),
+    // 7: the look-ups by address through
+    // bigint keys kept beside the texts (`accounts.email_key`,
+    // `directory.address_key`, each the server's own hash of the text's
+    // normal form, kept by a trigger) instead of expression indexes on the
+    // texts, whose builds were the largest part of a first import (issue
+    // 12's import bar; lookup_key.rs has the figures).
+    include_str!("migrations/007_lookup_keys.sql"),
     // 8: progress_groups without its primary key on (day, organisations),
     // which cost a national audit's snapshot about a quarter of a second:
     // the day is replaced by delete then insert, the day after updated then
@@ -161,6 +169,8 @@ pub const PROTECTIVE_TRIGGERS: &[(&str, &str)] = &[
     ("account_notes", "account_notes_no_delete"),
     ("account_notes", "account_notes_stamp"),
     ("follow_ups", "follow_ups_stamp"),
+    ("accounts", "accounts_email_key"),
+    ("directory", "directory_address_key"),
 ];
 
 /// The functions the migrations create (name, body between the `$$`), as
@@ -224,7 +234,8 @@ mod tests {
                 "cqrs_outside_area",
                 "cqrs_change_log_links",
                 "cqrs_stamp_operator",
-                "cqrs_change_log_next"
+                "cqrs_change_log_next",
+                "cqrs_lookup_keys"
             ]
         );
         assert!(functions()[0].1.contains("RAISE EXCEPTION"));

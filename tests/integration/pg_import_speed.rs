@@ -1,0 +1,281 @@
+//! The PostgreSQL import's speed work (issue 12's import bar), on a real
+//! server (pg_server.rs): the look-up keys of migration 7
+//! (`accounts.email_key`, `directory.address_key`) are the server's own
+//! hash of each text's normal form however the row was written (a first
+//! import sends keys computed by the client, every other write has the
+//! trigger compute them), the look-ups by address find what SQLite finds,
+//! and a store made before migration 7 is upgraded in place.
+
+use cqrs_admin::store::postgres::schema::{MIGRATIONS, current_version};
+
+use super::common::{FIXTURE_FILES, Store, fixture, write};
+use super::pg_server::{self, Db};
+
+const TODAY: &str = "2026-12-01";
+
+fn path(p: &std::path::Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// Rows whose stored key is not the server's hash of the text's normal form.
+fn wrong_keys(db: &Db) -> String {
+    db.psql_owner(
+        "SELECT (SELECT count(*) FROM accounts
+                 WHERE email_key IS DISTINCT FROM hashtextextended(lower(btrim(email)), 0))
+             || ' ' ||
+                (SELECT count(*) FROM directory
+                 WHERE address_key IS DISTINCT FROM hashtextextended(lower(address), 0))",
+    )
+    .ok()
+    .stdout
+    .trim()
+    .to_string()
+}
+
+fn accounts_show(db: &Db, sqlite: &Store, address: &str) -> (String, String) {
+    let args = ["--today", TODAY, "accounts", "show", address];
+    let pg = db.run(&args);
+    let lite = sqlite.run(&args);
+    (
+        format!("{} {}{}", pg.code, pg.stdout, pg.stderr),
+        format!("{} {}{}", lite.code, lite.stdout, lite.stderr),
+    )
+}
+
+/// Accounts and directory entries with addresses of every length from 1
+/// to 40 bytes, in capitals and small letters, with spaces around and
+/// characters of several bytes: every path of the hash.
+fn files_of_every_length() -> (String, String) {
+    let mut accounts = String::from(
+        "account_id,username,email,given_name,family_name,status,created_at,last_login_at\n",
+    );
+    let mut directory =
+        String::from("address,given_name,family_name,ods_code,status,mailbox_type\n");
+    for n in 1..=40usize {
+        let local: String = "Ab.Cdé-Fghij€Klmnopqrstuvwxyz0123456789"
+            .chars()
+            .cycle()
+            .take(n)
+            .collect();
+        let email = format!("{local}@NHS.net");
+        let spaced = if n % 3 == 0 {
+            format!("  {email} ")
+        } else {
+            email.clone()
+        };
+        accounts.push_str(&format!(
+            "U7{n:06},user{n},{spaced},Given,Family,active,2020-01-01,\n"
+        ));
+        // Directory addresses are checked (ASCII only); accounts' are not.
+        let ascii: String = "AbCdeFghijKlmnopqrstuvwxyz0123456789xyz"
+            .chars()
+            .cycle()
+            .take(n)
+            .collect();
+        directory.push_str(&format!(
+            "{ascii}@NHS.net,Given,Family,F82001,active,personal\n"
+        ));
+    }
+    (accounts, directory)
+}
+
+#[test]
+fn look_up_keys_are_the_servers_own_however_the_rows_were_written() {
+    let Some(db) = pg_server::database() else {
+        return;
+    };
+    let sqlite = Store::with_fixtures();
+    for kind in FIXTURE_FILES {
+        db.run(&["import", kind, &path(&fixture(&format!("{kind}.csv")))])
+            .ok();
+    }
+    let (accounts, directory) = files_of_every_length();
+    let accounts = write(&sqlite, "more-accounts.csv", &accounts);
+    let directory = write(&sqlite, "directory-every-length.csv", &directory);
+    // A second accounts file goes through the staging table (the trigger
+    // computes its keys); a new directory replaces the old one whole (the
+    // client sends them).
+    for args in [
+        ["import", "accounts", &accounts],
+        ["import", "directory", &directory],
+    ] {
+        db.run(&args).ok();
+        sqlite.run(&args).ok();
+    }
+    assert_eq!(wrong_keys(&db), "0 0");
+    assert_eq!(
+        db.psql_owner("SELECT count(*) FROM accounts WHERE account_id LIKE 'U7%'")
+            .ok()
+            .stdout
+            .trim(),
+        "40"
+    );
+
+    // Look-ups by address, in another case and with spaces, find what
+    // SQLite finds (an account's address and the directory entry for it).
+    for n in [1usize, 11, 12, 13, 24, 40] {
+        let local: String = "Ab.Cdé-Fghij€Klmnopqrstuvwxyz0123456789"
+            .chars()
+            .cycle()
+            .take(n)
+            .collect();
+        let asked = format!("{}@nhs.NET", local.to_ascii_uppercase());
+        let (pg, lite) = accounts_show(&db, &sqlite, &asked);
+        assert_eq!(pg, lite, "{asked}");
+    }
+    for n in [1usize, 12, 40] {
+        let ascii: String = "AbCdeFghijKlmnopqrstuvwxyz0123456789xyz"
+            .chars()
+            .cycle()
+            .take(n)
+            .collect();
+        let (pg, lite) = accounts_show(&db, &sqlite, &format!("{ascii}@nhs.net"));
+        assert_eq!(pg, lite, "{ascii}");
+    }
+    let (pg, lite) = accounts_show(&db, &sqlite, "DAVID.BROWN@nhs.net");
+    assert_eq!(pg, lite);
+    assert!(pg.starts_with("0 "), "{pg}");
+
+    // Rows written by psql get their keys from the trigger, whatever key
+    // was given, and keep them right when the key is changed by hand.
+    db.psql_owner(
+        "INSERT INTO accounts (account_id, username, email, given_name, family_name, status, email_key)
+         VALUES ('U9000001', 'psql1', ' Psql.Person@NHS.net', 'P', 'P', 'active', 42);
+         INSERT INTO directory (entry, address, given_name, family_name, ods_code, status, mailbox_type)
+         VALUES (900001, 'Psql.Person@nhs.net', 'P', 'P', 'F82001', 'active', 'personal');
+         UPDATE accounts SET email_key = 7 WHERE account_id = 'U9000001';
+         UPDATE directory SET address_key = 7 WHERE entry = 900001;",
+    )
+    .ok();
+    assert_eq!(wrong_keys(&db), "0 0");
+    let shown = db
+        .run(&["--today", TODAY, "accounts", "show", "psql.person@nhs.net"])
+        .ok()
+        .stdout;
+    assert!(shown.contains("U9000001"), "{shown}");
+
+    // A replacement's new account has its key: the look-up by its address
+    // finds it.
+    let replace = [
+        "--today",
+        TODAY,
+        "replace",
+        "U0000001",
+        "--email",
+        "Sarah.Jones@nhs.net",
+        "--yes",
+    ];
+    let replaced = db.run(&replace);
+    let on_sqlite = sqlite.run(&replace);
+    assert_eq!(replaced.code, on_sqlite.code, "{}", replaced.stderr);
+    assert_eq!(wrong_keys(&db), "0 0");
+    // And the store is as cqrs-admin left it (the key triggers are
+    // among the protective triggers checked).
+    let verified = db.run(&["verify"]);
+    assert!(
+        !format!("{}{}", verified.stdout, verified.stderr).contains("changed outside"),
+        "{}{}",
+        verified.stdout,
+        verified.stderr
+    );
+}
+
+#[test]
+fn a_first_import_drops_the_key_trigger_only_for_its_load() {
+    let Some(db) = pg_server::database() else {
+        return;
+    };
+    db.run(&["verify"]).ok();
+    let triggers = |db: &Db| {
+        db.psql_owner(
+            "SELECT string_agg(pg_get_triggerdef(oid) || ' ' || tgenabled::text, E'\\n' ORDER BY tgname)
+             FROM pg_trigger WHERE tgname IN ('accounts_email_key', 'directory_address_key')",
+        )
+        .ok()
+        .stdout
+    };
+    let before = triggers(&db);
+    assert!(before.contains("accounts_email_key"), "{before}");
+    assert!(before.contains("directory_address_key"), "{before}");
+    // A refused first import (a repeated account id) leaves it as it was.
+    let scratch = Store::new();
+    let bad = write(
+        &scratch,
+        "accounts.csv",
+        "account_id,username,email,given_name,family_name,status,created_at,last_login_at\n\
+         U1,u1,a@nhs.net,A,A,active,2020-01-01,\n\
+         U1,u2,b@nhs.net,B,B,active,2020-01-01,\n",
+    );
+    let refused = db.run(&["import", "accounts", &bad]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("line 3"), "{}", refused.stderr);
+    assert_eq!(triggers(&db), before);
+    for kind in FIXTURE_FILES {
+        db.run(&["import", kind, &path(&fixture(&format!("{kind}.csv")))])
+            .ok();
+    }
+    assert_eq!(triggers(&db), before);
+    assert_eq!(wrong_keys(&db), "0 0");
+}
+
+#[test]
+fn a_store_made_before_migration_7_is_upgraded_in_place_and_keeps_finding_addresses() {
+    let Some(db) = pg_server::database() else {
+        return;
+    };
+    // The store as the previous version made it, with rows in it.
+    let mut before = String::new();
+    for (i, sql) in MIGRATIONS.iter().take(6).enumerate() {
+        before.push_str(sql);
+        before.push_str(&format!(
+            ";\nINSERT INTO schema_migrations (version) VALUES ({});\n",
+            i + 1
+        ));
+    }
+    before.push_str(
+        "INSERT INTO organisations (ods_code, name, kind, parent_code) VALUES
+             ('Y56', 'London', 'region', NULL), ('F82001', 'A practice', 'practice', NULL);
+         INSERT INTO accounts (account_id, username, email, given_name, family_name, status)
+         VALUES ('U0000001', 'sjones01', 'sarah.jones@nhs.net', 'Sarah', 'Jones', 'active'),
+                ('U0000002', 'dbrown02', '  David.Brown@NHS.NET ', 'David', 'Brown', 'active');
+         INSERT INTO directory (entry, address, given_name, family_name, ods_code, status, mailbox_type)
+         VALUES (2, 'David.Brown@nhs.net', 'David', 'Brown', 'F82001', 'active', 'personal');",
+    );
+    db.psql_owner(&before).ok();
+    assert!(
+        !db.psql_owner("SELECT email_key FROM accounts")
+            .stderr
+            .is_empty(),
+        "no key column before the upgrade"
+    );
+    // Any command by the owner upgrades it.
+    db.run(&["verify"]);
+    assert_eq!(
+        db.psql_owner("SELECT max(version) FROM schema_migrations")
+            .ok()
+            .stdout
+            .trim(),
+        current_version().to_string()
+    );
+    assert_eq!(wrong_keys(&db), "0 0");
+    let indexes = db
+        .psql_owner(
+            "SELECT string_agg(pg_get_indexdef(indexrelid), E'\\n' ORDER BY 1)
+             FROM pg_index WHERE indexrelid::regclass::text IN ('accounts_by_email', 'directory_by_address')",
+        )
+        .ok()
+        .stdout;
+    assert!(
+        indexes.contains("accounts USING btree (email_key)"),
+        "{indexes}"
+    );
+    assert!(
+        indexes.contains("directory USING btree (address_key)"),
+        "{indexes}"
+    );
+    // And it keeps working: the account and its directory entry are found
+    // by address, in any case.
+    let shown = db.run(&["--today", TODAY, "accounts", "show", "DAVID.brown@nhs.net"]);
+    let out = shown.ok().stdout;
+    assert!(out.contains("U0000002"), "{out}");
+}

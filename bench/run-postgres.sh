@@ -90,6 +90,7 @@ fi
 
 today=2026-12-01
 plan=$TMPDIR/plan.csv
+rm -f "$plan" # a plan left by an earlier run would be refused without --force
 start=$(now)
 "$bin" --today "$today" plan --out "$plan" >/dev/null 2>>"$TMPDIR/stderr.log"
 planned=$(secs "$start" "$(now)")

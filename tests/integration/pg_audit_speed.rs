@@ -185,14 +185,7 @@ fn a_store_made_before_migration_8_is_upgraded_in_place() {
         .iter()
         .position(|m| m.contains("progress_groups_by_day"))
         .expect("migration 8 is listed");
-    let mut before = String::new();
-    for (i, sql) in MIGRATIONS.iter().take(mine).enumerate() {
-        before.push_str(sql);
-        before.push_str(&format!(
-            ";\nINSERT INTO schema_migrations (version) VALUES ({});\n",
-            i + 1
-        ));
-    }
+    let mut before = pg_server::schema_of_first_migrations(mine);
     // A day kept by the earlier version: one group, at the area's
     // commissioner.
     before.push_str(

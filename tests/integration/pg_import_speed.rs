@@ -6,7 +6,7 @@
 //! trigger compute them), the look-ups by address find what SQLite finds,
 //! and a store made before migration 7 is upgraded in place.
 
-use cqrs_admin::store::postgres::schema::{MIGRATIONS, current_version};
+use cqrs_admin::store::postgres::schema::current_version;
 
 use super::common::{FIXTURE_FILES, Store, fixture, write};
 use super::pg_server::{self, Db};
@@ -224,14 +224,7 @@ fn a_store_made_before_migration_7_is_upgraded_in_place_and_keeps_finding_addres
         return;
     };
     // The store as the previous version made it, with rows in it.
-    let mut before = String::new();
-    for (i, sql) in MIGRATIONS.iter().take(6).enumerate() {
-        before.push_str(sql);
-        before.push_str(&format!(
-            ";\nINSERT INTO schema_migrations (version) VALUES ({});\n",
-            i + 1
-        ));
-    }
+    let mut before = pg_server::schema_of_first_migrations(6);
     before.push_str(
         "INSERT INTO organisations (ods_code, name, kind, parent_code) VALUES
              ('Y56', 'London', 'region', NULL), ('F82001', 'A practice', 'practice', NULL);

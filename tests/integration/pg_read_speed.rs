@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use cqrs_admin::store::match_bucket;
-use cqrs_admin::store::postgres::schema::{MIGRATIONS, current_version};
+use cqrs_admin::store::postgres::schema::current_version;
 
 use super::common::{FIXTURE_FILES, Store, fixture};
 use super::pg_server::{self, Db};
@@ -215,14 +215,7 @@ fn a_store_made_before_migration_5_is_upgraded_in_place() {
         return;
     };
     // The store as the previous version made it: migrations 1 to 4.
-    let mut before = String::new();
-    for (i, sql) in MIGRATIONS.iter().take(4).enumerate() {
-        before.push_str(sql);
-        before.push_str(&format!(
-            ";\nINSERT INTO schema_migrations (version) VALUES ({});\n",
-            i + 1
-        ));
-    }
+    let before = pg_server::schema_of_first_migrations(4);
     db.psql_owner(&before).ok();
     let compression = |db: &Db| {
         db.psql_owner(

@@ -8,7 +8,7 @@
 //! the whole plan; and a store made at migration 5 is upgraded in place,
 //! its operators still able to replace.
 
-use cqrs_admin::store::postgres::schema::{MIGRATIONS, OPERATOR_GRANTS, current_version};
+use cqrs_admin::store::postgres::schema::{OPERATOR_GRANTS, current_version};
 
 use super::common::{FIXTURE_FILES, Run, Store, fixture, plan_of_matches};
 use super::pg_server::{self, Db};
@@ -272,14 +272,7 @@ fn a_store_made_at_migration_5_is_upgraded_in_place_and_its_operators_still_repl
     // The store as the previous version made it: migrations 1 to 5, a
     // national operator registered with the grants of then, and an entry
     // the old trigger wrote.
-    let mut before = String::new();
-    for (i, sql) in MIGRATIONS.iter().take(5).enumerate() {
-        before.push_str(sql);
-        before.push_str(&format!(
-            ";\nINSERT INTO schema_migrations (version) VALUES ({});\n",
-            i + 1
-        ));
-    }
+    let before = pg_server::schema_of_first_migrations(5);
     db.psql_owner(&before).ok();
     db.login("rs_alice", "alices-password");
     let mut register = String::from(

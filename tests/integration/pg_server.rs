@@ -496,3 +496,22 @@ fn free_port() -> Result<u16, String> {
         .map(|a| a.port())
         .map_err(|e| e.to_string())
 }
+
+/// The SQL that makes a store's schema as a version that knew only the first
+/// `count` migrations made it, each recorded in `schema_migrations`: the
+/// start of every "a store made before migration N is upgraded" test.
+pub fn schema_of_first_migrations(count: usize) -> String {
+    let mut sql = String::new();
+    for (i, migration) in cqrs_admin::store::postgres::schema::MIGRATIONS
+        .iter()
+        .take(count)
+        .enumerate()
+    {
+        sql.push_str(migration);
+        sql.push_str(&format!(
+            ";\nINSERT INTO schema_migrations (version) VALUES ({});\n",
+            i + 1
+        ));
+    }
+    sql
+}

@@ -5,7 +5,7 @@
 //! change, can never be used to fork or break the chain; and the plans of
 //! the whole-store and area look-ups give the same answers as before.
 
-use cqrs_admin::store::postgres::schema::{MIGRATIONS, current_version};
+use cqrs_admin::store::postgres::schema::current_version;
 
 use super::common::{FIXTURE_FILES, fixture};
 use super::pg_server::{self, Db};
@@ -53,14 +53,7 @@ fn a_store_made_before_migration_4_is_upgraded_in_place_and_keeps_working() {
     };
     // The store as the previous version made it: migrations 1 to 3, with
     // an entry its own trigger chained.
-    let mut before = String::new();
-    for (i, sql) in MIGRATIONS.iter().take(3).enumerate() {
-        before.push_str(sql);
-        before.push_str(&format!(
-            ";\nINSERT INTO schema_migrations (version) VALUES ({});\n",
-            i + 1
-        ));
-    }
+    let before = pg_server::schema_of_first_migrations(3);
     db.psql_owner(&before).ok();
     db.psql_owner(
         "INSERT INTO change_log (action, reason) VALUES ('cutover', 'made before migration 4')",

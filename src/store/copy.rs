@@ -6,7 +6,7 @@
 //! A copy carries everything a store knows that is not derived from
 //! something else: organisations, accounts (with `replaced_by` and
 //! `replaces`), permissions, the directory in its order (`entry` is the
-//! entry's place: SQLite's rowid, PostgreSQL's `entry` column), activity,
+//! entry's place: the `entry` column in both back ends), activity,
 //! the change log verbatim (seq, time, operator, claim and both hashes: the
 //! same chain), and the settings in [`COPIED_SETTINGS`]. What is derived is
 //! rebuilt by the destination in the same transaction: SQLite's look-up

@@ -18,26 +18,9 @@ use crate::store::copy::{
 };
 use crate::store::{EntryContent, GENESIS, entry_hash};
 
-/// A copied column as SQLite names it: the directory's place is its rowid.
-fn sqlite_column(table: CopiedTable, column: &str) -> &str {
-    match (table, column) {
-        (CopiedTable::Directory, "entry") => "rowid",
-        _ => column,
-    }
-}
-
 /// The SELECT reading `table` in its copy order.
 fn select_sql(table: CopiedTable) -> String {
-    let columns: Vec<&str> = table
-        .columns()
-        .iter()
-        .map(|c| sqlite_column(table, c.name))
-        .collect();
-    let order: Vec<&str> = table
-        .order_by()
-        .split(", ")
-        .map(|c| sqlite_column(table, c))
-        .collect();
+    let columns: Vec<&str> = table.columns().iter().map(|c| c.name).collect();
     let filter = if table == CopiedTable::Settings {
         let keys: Vec<String> = COPIED_SETTINGS.iter().map(|k| format!("'{k}'")).collect();
         format!(" WHERE key IN ({})", keys.join(", "))
@@ -48,7 +31,7 @@ fn select_sql(table: CopiedTable) -> String {
         "SELECT {} FROM {}{filter} ORDER BY {}",
         columns.join(", "),
         table.name(),
-        order.join(", ")
+        table.order_by()
     )
 }
 
@@ -146,11 +129,7 @@ fn held_rows(conn: &Connection) -> rusqlite::Result<Vec<(CopiedTable, u64)>> {
 
 /// The INSERT of one row of `table`.
 fn insert_sql(table: CopiedTable) -> String {
-    let names: Vec<&str> = table
-        .columns()
-        .iter()
-        .map(|c| sqlite_column(table, c.name))
-        .collect();
+    let names: Vec<&str> = table.columns().iter().map(|c| c.name).collect();
     format!(
         "INSERT INTO {} ({}) VALUES ({})",
         table.name(),
@@ -265,7 +244,7 @@ fn rebuild_derived(conn: &Connection, chain: &Chain) -> rusqlite::Result<()> {
         "INSERT INTO account_emails (email_key, account_id)
          SELECT cqrs_address_key(cqrs_normal_form(email)), account_id FROM accounts ORDER BY 1, 2;
          INSERT INTO directory_keys (address_key, entry)
-         SELECT cqrs_address_key(address), rowid FROM directory ORDER BY 1, 2;
+         SELECT cqrs_address_key(address), entry FROM directory ORDER BY 1, 2;
          INSERT INTO settings (key, value)
          SELECT 'directory.entries', CAST(count(*) AS TEXT) FROM directory WHERE EXISTS (SELECT 1 FROM directory)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value;",

@@ -37,13 +37,13 @@ fn table(kind: FileKind) -> &'static str {
 }
 
 /// The statement for `rows` rows into an empty table: a plain insert. A
-/// directory entry also gets its line as its rowid (bound first, see
+/// directory entry also gets its line as its `entry` (bound first, see
 /// `SqliteImport::bind`).
 fn insert_sql(kind: FileKind, rows: usize) -> String {
     let (head, per_row) = if kind == FileKind::Directory {
         (
             format!(
-                "INSERT INTO directory (rowid, {})",
+                "INSERT INTO directory (entry, {})",
                 columns(kind).join(", ")
             ),
             columns(kind).len() + 1,
@@ -438,7 +438,7 @@ impl SqliteImport<'_> {
     }
 
     /// One row's values, in the statement's parameter order. A directory
-    /// entry's line comes first: it is the entry's rowid.
+    /// entry's line comes first: it is the entry's number.
     fn values<'r>(kind: FileKind, row: RowRef<'r>) -> impl Iterator<Item = Value<'r>> {
         let line = (kind == FileKind::Directory)
             .then(|| Value::Integer(i64::try_from(row.line()).unwrap_or(i64::MAX)));
@@ -556,7 +556,7 @@ impl SqliteImport<'_> {
         }
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT address FROM directory WHERE rowid = ?1")?;
+            .prepare_cached("SELECT address FROM directory WHERE entry = ?1")?;
         crate::store::chunk::repeated_addresses(pairs, |line| {
             let line = i64::try_from(line).unwrap_or(i64::MAX);
             Ok(stmt.query_row([line], |r| r.get(0)).optional()?)

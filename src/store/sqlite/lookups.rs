@@ -143,7 +143,7 @@ impl SqliteStore {
                     d.status, d.mailbox_type
              FROM temp.lookup_keys k
              CROSS JOIN directory_keys dk ON dk.address_key = k.address_key
-             CROSS JOIN directory d ON d.rowid = dk.entry AND d.address = k.email_key",
+             CROSS JOIN directory d ON d.entry = dk.entry AND d.address = k.email_key",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {

@@ -274,7 +274,7 @@ impl SqliteStore {
     pub(crate) fn directory_entry(&self, address_key: &str) -> Result<Option<DirectoryEntry>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.address, d.given_name, d.family_name, d.ods_code, d.status, d.mailbox_type
-             FROM directory_keys k CROSS JOIN directory d ON d.rowid = k.entry
+             FROM directory_keys k CROSS JOIN directory d ON d.entry = k.entry
              WHERE k.address_key = ?1 AND d.address = ?2",
         )?;
         Ok(stmt

@@ -445,6 +445,37 @@ CREATE TABLE progress_groups (
     PRIMARY KEY (day, organisations)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 12: the directory entry's number (its line in the file it came from)
+    // as a column of its own. It was the table's implicit rowid, which
+    // VACUUM may renumber: after `sqlite3 STORE 'VACUUM'` (a natural thing
+    // to run once re-imported directories have left free pages behind) the
+    // look-up table below pointed at the wrong entries, so `signin` and
+    // `replace` said an address was not in the directory when it was. An
+    // INTEGER PRIMARY KEY is the rowid under a name, and VACUUM keeps it.
+    // The look-up table is built again from the entries, which mends a store
+    // vacuumed before this version.
+    r#"
+CREATE TABLE directory_v12 (
+    entry        INTEGER PRIMARY KEY,
+    address      TEXT NOT NULL COLLATE NOCASE,
+    given_name   TEXT NOT NULL,
+    family_name  TEXT NOT NULL,
+    ods_code     TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+    mailbox_type TEXT NOT NULL CHECK (mailbox_type IN ('personal', 'shared'))
+) STRICT;
+
+INSERT INTO directory_v12 (entry, address, given_name, family_name, ods_code, status, mailbox_type)
+SELECT rowid, address, given_name, family_name, ods_code, status, mailbox_type
+FROM directory ORDER BY rowid;
+
+DROP TABLE directory;
+ALTER TABLE directory_v12 RENAME TO directory;
+
+DELETE FROM directory_keys;
+INSERT INTO directory_keys (address_key, entry)
+SELECT cqrs_address_key(address), entry FROM directory ORDER BY 1, 2;
+"#,
 ];
 
 /// The triggers (table, name) an import drops for its transaction and

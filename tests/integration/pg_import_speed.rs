@@ -282,6 +282,7 @@ fn rows_sent_before_the_known_accounts_are_in_are_refused_on_the_lines_sqlite_na
     let Some(db) = pg_server::database() else {
         return;
     };
+    db.run(&["verify"]).ok();
     let sqlite = Store::new();
     let late = [("CQRS_ADMIN_TEST_IDS_LATE", "1")];
     let url = db.url();

@@ -17,7 +17,7 @@ use crate::model::{ActivityKind, MailboxType, OrgKind, Role};
 use crate::reporting::{Reporter, Work};
 use crate::rules::{is_valid, normal_form};
 use crate::store::address_key::address_key;
-use crate::store::{Chunk, EmailKeys, ImportCounts, Store, written_in_key_order};
+use crate::store::{Chunk, EmailKeys, ImportCounts, Store, unknown_account, written_in_key_order};
 use crate::unique_texts::UniqueTexts;
 
 pub(crate) mod source;
@@ -226,11 +226,7 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
                 if unknown.is_empty() || unknown.binary_search_by(|u| u.as_str().cmp(id)).is_err() {
                     return None;
                 }
-                Some(FileProblem {
-                    line: row.line(),
-                    column: Some("account_id".into()),
-                    message: format!("there is no account {id}: import it in accounts.csv first"),
-                })
+                Some(unknown_account(row.line(), id))
             })?;
             if let Some(back) = back {
                 // The parser may have finished: then the chunk is just dropped.

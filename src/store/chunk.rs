@@ -271,3 +271,12 @@ pub(super) fn repeated_addresses(
     }
     Ok(problems)
 }
+
+/// The problem of a row naming an account the store does not hold.
+pub fn unknown_account(line: u64, id: &str) -> crate::error::FileProblem {
+    crate::error::FileProblem {
+        line,
+        column: Some("account_id".into()),
+        message: format!("there is no account {id}: import it in accounts.csv first"),
+    }
+}

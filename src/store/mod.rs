@@ -37,7 +37,7 @@ pub use backend::{
     ReadDirectory, ReadRoles, RoleScan, RoleVisit,
 };
 pub use chain::{EntryContent, GENESIS, HEAD_KEY, Tampering, entry_hash};
-pub use chunk::{Chunk, EmailKeys, RowRef, columns, written_in_key_order};
+pub use chunk::{Chunk, EmailKeys, RowRef, columns, unknown_account, written_in_key_order};
 pub use conflict::{Conflict, WRITE_ATTEMPTS, is_conflict, retrying};
 pub use kept_report::{
     KeptReport, KeptRow, MATCH_BUCKETS, Unreadable, bucket_rows, encode_row, is_match_of,

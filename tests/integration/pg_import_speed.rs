@@ -10,6 +10,7 @@ use cqrs_admin::store::postgres::schema::current_version;
 
 use super::common::{FIXTURE_FILES, Store, fixture, write};
 use super::pg_server::{self, Db};
+use super::pg_write_speed::said;
 
 const TODAY: &str = "2026-12-01";
 
@@ -271,4 +272,99 @@ fn a_store_made_before_migration_7_is_upgraded_in_place_and_keeps_finding_addres
     let shown = db.run(&["--today", TODAY, "accounts", "show", "DAVID.brown@nhs.net"]);
     let out = shown.ok().stdout;
     assert!(out.contains("U0000002"), "{out}");
+}
+
+#[test]
+fn rows_sent_before_the_known_accounts_are_in_are_refused_on_the_lines_sqlite_names() {
+    // The account ids are read on a second connection while a first load
+    // starts; here they are taken only at its end, so every row is checked
+    // after it was sent, and must be refused exactly as SQLite refuses it.
+    let Some(db) = pg_server::database() else {
+        return;
+    };
+    db.run(&["verify"]).ok();
+    let sqlite = Store::new();
+    let late = [("CQRS_ADMIN_TEST_IDS_LATE", "1")];
+    let url = db.url();
+    let lite = sqlite.db.display().to_string();
+    let both = |kind: &str, file: &str| {
+        let args = ["import", kind, file];
+        (
+            said(&db.run_with(&late, &args), &[&url, &lite]),
+            said(&sqlite.run(&args), &[&url, &lite]),
+        )
+    };
+    for kind in ["organisations", "accounts"] {
+        let (pg, lite) = both(kind, &path(&fixture(&format!("{kind}.csv"))));
+        assert_eq!(pg, lite);
+    }
+    let count = |table: &str| {
+        db.psql_owner(&format!("SELECT count(*) FROM {table}"))
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+    // Roles: an unknown account twice with the same key (never a repeat),
+    // a known key repeated, an unknown account on the last line.
+    let permissions = write(
+        &sqlite,
+        "permissions.csv",
+        "account_id,ods_code,role,payment_types\n\
+         U0000001,F82001,service-management,QOF\n\
+         U9999999,F82001,view,\n\
+         U9999999,F82001,view,\n\
+         U0000001,F82001,service-management,\n\
+         U8888888,F82001,view,\n",
+    );
+    let (pg, lite) = both("permissions", &permissions);
+    assert_eq!(pg, lite);
+    assert!(pg.starts_with("exit 1"), "{pg}");
+    for said in [
+        "line 3, column account_id: there is no account U9999999",
+        "line 4, column account_id: there is no account U9999999",
+        "line 5, column account_id: (account_id, ods_code, role) U0000001, F82001, \
+         service-management is also on line 2",
+        "line 6, column account_id: there is no account U8888888",
+    ] {
+        assert!(pg.contains(said), "{said}\n{pg}");
+    }
+    assert_eq!(count("permissions"), "0");
+    // Activity: an id first with an unknown account, then with a known one
+    // (the known one is no repeat: the first was refused on its own).
+    let activity = write(
+        &sqlite,
+        "activity.csv",
+        "activity_id,ods_code,account_id,kind,occurred_at,detail\n\
+         ACT1,F82001,U9999999,offer-made,2019-04-01,\n\
+         ACT1,F82001,U0000001,offer-made,2019-04-01,\n\
+         ACT2,F82001,U0000001,offer-made,2019-04-02,\n",
+    );
+    let (pg, lite) = both("activity", &activity);
+    assert_eq!(pg, lite);
+    assert!(
+        pg.contains("line 2, column account_id: there is no account U9999999"),
+        "{pg}"
+    );
+    assert!(!pg.contains("line 3"), "{pg}");
+    assert_eq!(count("activity"), "0");
+    // Good files go in whole, the deferred rows with the rest.
+    for kind in ["permissions", "activity"] {
+        let (pg, lite) = both(kind, &path(&fixture(&format!("{kind}.csv"))));
+        assert_eq!(pg, lite);
+        assert!(pg.starts_with("exit 0"), "{pg}");
+    }
+    assert_eq!(count("permissions"), sqlite_count(&sqlite, "permissions"));
+    assert_eq!(count("activity"), sqlite_count(&sqlite, "activity"));
+    db.run(&["verify"]).ok();
+}
+
+fn sqlite_count(store: &Store, table: &str) -> String {
+    rusqlite::Connection::open(&store.db)
+        .expect("open store")
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .expect("count rows")
+        .to_string()
 }

@@ -398,8 +398,14 @@ impl Db {
 
     /// Runs the binary as the owner (password in PGPASSWORD) on this store.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(&[], args)
+    }
+
+    /// [`Db::run`] with these environment variables set too.
+    pub fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
         let mut c = self.cqrs();
-        c.env("PGPASSWORD", &self.owner_password)
+        c.envs(env.iter().copied())
+            .env("PGPASSWORD", &self.owner_password)
             .arg("--db")
             .arg(self.url())
             .args(args);

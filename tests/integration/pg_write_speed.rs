@@ -14,7 +14,7 @@ fn path(p: &std::path::Path) -> String {
 }
 
 /// What a run said, with the store's name made the same.
-fn said(run: &Run, names: &[&str]) -> String {
+pub(super) fn said(run: &Run, names: &[&str]) -> String {
     let mut text = format!("exit {}\n{}{}", run.code, run.stdout, run.stderr);
     for name in names {
         text = text.replace(name, "STORE");

@@ -5,8 +5,9 @@
 //! Every check a row can fail on its own, and its reference to an account,
 //! is made here on the client while the rows stream, as the SQLite store
 //! makes them: the account ids the store holds are read once, at the start,
-//! by binary COPY (a million ids in a fraction of a second), and each
-//! chunk's ids are looked up among them ([`PgImport::unknown_accounts`]).
+//! in one row (known_accounts.rs: on a second connection while a load into
+//! an empty table starts), and each chunk's ids are looked up among them
+//! ([`PgImport::unknown_accounts`]).
 //!
 //! A file going into an empty table (every first import, and the directory,
 //! which is always replaced whole) travels by `COPY … FROM STDIN (FORMAT
@@ -28,19 +29,18 @@
 //! the import rolls the transaction back.
 
 use std::cell::RefMut;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasher, DefaultHasher, Hasher};
+use std::hash::{DefaultHasher, Hasher};
 use std::io::Write as _;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use ouroboros::self_referencing;
 use postgres::error::SqlState;
-use rustc_hash::{FxBuildHasher, FxHashMap};
 
+use super::known_accounts::{Deferred, Known, KnownAccounts};
 use super::{PgStore, lookup_key};
 use crate::error::FileProblem;
 use crate::model::FileKind;
-use crate::store::chunk::{key_len, nullable};
+use crate::store::chunk::{key_len, nullable, unknown_account};
 use crate::store::{BackgroundSync, Chunk, EmailKeys, Import, ImportCounts, RowRef, columns};
 
 fn table(kind: FileKind) -> &'static str {
@@ -118,7 +118,12 @@ pub struct PgImport<'a> {
     /// line, to name the lines of a repeated key.
     key_lines: KeyLines,
     /// For the files that name accounts: the account ids the store holds.
-    known: Option<KnownAccounts>,
+    known: Option<Known>,
+    /// The rows sent while the known ids were still being read, and the
+    /// lines of those then found to name an unknown account (loaded, but
+    /// refused: see known_accounts.rs).
+    deferred: Deferred,
+    late_refused: Vec<u64>,
     /// Rows copied (into the staging table, or straight into the table).
     staged: u64,
     /// Rows the move into the real table inserted or changed.
@@ -292,12 +297,12 @@ impl PgStore {
                 _ => None,
             };
             let cols = columns(kind);
+            // Read beside the load when the rows go straight into the
+            // table; a re-import's staged rows are checked before they are
+            // sent (see known_accounts.rs).
             let known = match account_column(kind) {
-                Some(_) => {
-                    let known = KnownAccounts::read(store)?;
-                    tracing::info!("account ids known");
-                    Some(known)
-                }
+                Some(_) if fresh => Some(Known::start(store)),
+                Some(_) => Some(Known::Ready(KnownAccounts::read(store)?)),
                 None => None,
             };
             let copy_sql = if fresh {
@@ -346,6 +351,8 @@ impl PgStore {
                 with_key: key_column.is_some(),
                 key_lines: KeyLines::default(),
                 known,
+                deferred: Deferred::default(),
+                late_refused: Vec::new(),
                 staged: 0,
                 changed: 0,
                 copy_sql,
@@ -395,6 +402,12 @@ impl PgImport<'_> {
         // Repeated keys are named from these (see KeyLines).
         let keyed = self.direct && self.repeats_matter();
         let key = key_len(kind);
+        // The known ids still being read (as when `unknown_accounts` passed
+        // this chunk's ids): its rows are remembered, to be checked later.
+        let deferring = self.known.as_ref().is_some_and(Known::is_reading);
+        let account = account_column(kind)
+            .and_then(|c| columns(kind).iter().position(|name| *name == c))
+            .unwrap_or(0);
         if self.stream.is_none() && self.buffer.is_empty() {
             self.buffer.extend_from_slice(COPY_HEADER);
         }
@@ -407,6 +420,9 @@ impl PgImport<'_> {
                 continue;
             }
             rows += 1;
+            if deferring {
+                self.deferred.push(row.field(account), row.line());
+            }
             // A tuple: its field count, then each field's length (-1 for
             // NULL) and bytes; text travels as its UTF-8, a bigint as 8
             // bytes big-endian.
@@ -443,7 +459,25 @@ impl PgImport<'_> {
         if self.buffer.len() >= SEND_BYTES {
             self.write_buffer()?;
         }
+        self.check_deferred(problems, false)?;
         Ok(Some(chunk))
+    }
+
+    /// Checks the accounts of the rows sent before the known ids were in,
+    /// once they are (waiting for them when `wait`).
+    fn check_deferred(&mut self, problems: &mut Vec<FileProblem>, wait: bool) -> Result<()> {
+        let Some(known) = self.known.as_mut() else {
+            return Ok(());
+        };
+        let Some(known) = known.ready(wait)? else {
+            return Ok(());
+        };
+        for (line, id) in self.deferred.take_unknown(known) {
+            problems.push(unknown_account(line, &id));
+            self.late_refused.push(line);
+        }
+        self.late_refused.sort_unstable();
+        Ok(())
     }
 
     /// Sends the encoded rows down the `COPY` under way, opening it first
@@ -515,8 +549,9 @@ impl PgImport<'_> {
     /// looked up among the ids read at the start of the import.
     pub fn unknown_accounts<'i>(&self, ids: &[&'i str]) -> Result<Vec<&'i str>> {
         Ok(match &self.known {
-            Some(known) => known.missing(ids),
-            None => Vec::new(),
+            Some(Known::Ready(known)) => known.missing(ids),
+            // Checked once the ids are in (`check_deferred`).
+            Some(Known::Reading(_)) | None => Vec::new(),
         })
     }
 
@@ -526,10 +561,12 @@ impl PgImport<'_> {
     /// into the real table. Returns the problems found.
     pub fn flush(&mut self) -> Result<Vec<FileProblem>> {
         self.send()?;
-        if self.direct {
-            return self.build_indexes();
-        }
         let mut problems = Vec::new();
+        self.check_deferred(&mut problems, true)?;
+        if self.direct {
+            problems.extend(self.build_indexes()?);
+            return Ok(problems);
+        }
         if self.kind == FileKind::Activity {
             problems.extend(self.changed_activity()?);
         }
@@ -565,7 +602,9 @@ impl PgImport<'_> {
             Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) && self.repeats_matter() => {
                 self.store.execute("ROLLBACK TO SAVEPOINT building", &[])?;
                 let problems = self.repeated_keys()?;
-                if problems.is_empty() {
+                // Repeats only among rows refused on their own: the file
+                // is refused for those.
+                if problems.is_empty() && self.late_refused.is_empty() {
                     return Err(self.store.explain(e));
                 }
                 Ok(problems)
@@ -608,7 +647,8 @@ impl PgImport<'_> {
     /// its first line, as the SQLite store names them: the repeated keys
     /// are read back from the loaded table, and their lines found among
     /// the rows' (key hash, line). Rows refused on their own (an unknown
-    /// account) were never loaded, so they are not counted.
+    /// account) are not counted: they were never loaded, or were found to
+    /// be refused once loaded (`late_refused`).
     fn repeated_keys(&mut self) -> Result<Vec<FileProblem>> {
         let kind = self.kind;
         let cols = columns(kind);
@@ -628,7 +668,8 @@ impl PgImport<'_> {
             |r| (0..n).map(|i| r.try_get::<_, String>(i)).collect(),
         )?;
         let mut problems = Vec::new();
-        for (values, lines) in self.key_lines.lines_of(repeated) {
+        for (values, mut lines) in self.key_lines.lines_of(repeated) {
+            lines.retain(|line| self.late_refused.binary_search(line).is_err());
             let Some((&first, later)) = lines.split_first() else {
                 continue;
             };
@@ -801,105 +842,6 @@ impl Import for PgImport<'_> {
         address_keys: &[(i64, u64)],
     ) -> Result<ImportCounts> {
         (*self).finish(commit, emails, address_keys)
-    }
-}
-
-/// The account ids the store holds, read once at the start of an import of
-/// a file that names accounts (under the write lock, so no replacement is
-/// added meanwhile): one buffer, found by hash (a sort of a million ids
-/// cost 0.5 s of the client's time, the map a tenth of that). Checking the references on the client, as the
-/// rows stream, leaves the server nothing to check them with afterwards
-/// (an anti-join of the staged rows cost 4.5 s for two million roles).
-struct KnownAccounts {
-    text: String,
-    /// Where each id is in `text`, by its hash; an id whose hash another
-    /// id already has is kept in `collided` instead, so the answer is
-    /// exact.
-    by_hash: FxHashMap<u64, (u32, u32)>,
-    collided: Vec<String>,
-}
-
-impl KnownAccounts {
-    fn read(store: &PgStore) -> Result<KnownAccounts> {
-        // Every id end to end, and each one's length in bytes, in one row
-        // (both aggregates see the rows in the same order): a COPY out sends
-        // a message a row, and reading a million of them cost the client
-        // 0.7 s.
-        let (text, lengths): (String, Vec<i32>) = store
-            .query(
-                "SELECT coalesce(string_agg(account_id, ''), ''),
-                        coalesce(array_agg(octet_length(account_id)), '{}')
-                 FROM accounts",
-                &[],
-                |r| Ok((r.try_get(0)?, r.try_get(1)?)),
-            )?
-            .pop()
-            .unwrap_or_default();
-        let mut ends = Vec::with_capacity(lengths.len());
-        let mut end = 0usize;
-        for len in lengths {
-            end += usize::try_from(len).unwrap_or(usize::MAX);
-            if end > text.len() || !text.is_char_boundary(end) {
-                bail!(
-                    "the PostgreSQL store {} gave back account ids that do not add up",
-                    store.shown()
-                );
-            }
-            ends.push(u32::try_from(end).context("too many account ids")?);
-        }
-        if end != text.len() {
-            bail!(
-                "the PostgreSQL store {} gave back account ids that do not add up",
-                store.shown()
-            );
-        }
-        tracing::info!(ids = ends.len(), "account ids read");
-        let mut known = KnownAccounts {
-            by_hash: FxHashMap::with_capacity_and_hasher(ends.len(), Default::default()),
-            text,
-            collided: Vec::new(),
-        };
-        let mut start = 0;
-        for end in ends {
-            let span = (start, end);
-            start = end;
-            let id = &known.text[span.0 as usize..span.1 as usize];
-            match known.by_hash.entry(KnownAccounts::hash(id)) {
-                Entry::Vacant(v) => {
-                    v.insert(span);
-                }
-                Entry::Occupied(o) => {
-                    let (s, e) = *o.get();
-                    if &known.text[s as usize..e as usize] != id {
-                        known.collided.push(id.to_string());
-                    }
-                }
-            }
-        }
-        known.collided.sort_unstable();
-        Ok(known)
-    }
-
-    fn hash(id: &str) -> u64 {
-        FxBuildHasher.hash_one(id)
-    }
-
-    /// Of these ids, those not held.
-    fn missing<'i>(&self, ids: &[&'i str]) -> Vec<&'i str> {
-        ids.iter()
-            .copied()
-            .filter(|&id| {
-                let held = self
-                    .by_hash
-                    .get(&KnownAccounts::hash(id))
-                    .is_some_and(|&(s, e)| &self.text[s as usize..e as usize] == id);
-                !held
-                    && self
-                        .collided
-                        .binary_search_by(|c| c.as_str().cmp(id))
-                        .is_err()
-            })
-            .collect()
     }
 }
 

@@ -13,6 +13,7 @@ pub mod chain;
 pub mod connect;
 mod copy;
 mod import;
+mod known_accounts;
 mod lookup_key;
 mod lookups;
 mod notifications;

@@ -59,6 +59,13 @@ impl Pair {
         pg
     }
 
+    /// `replace ACCOUNT --email ADDRESS --yes` on both, expected to say
+    /// the same; gives it.
+    #[track_caller]
+    fn replace_one(&self, account: &str, address: &str) -> String {
+        self.same(&["replace", account, "--email", address, "--yes"])
+    }
+
     fn import(&self, kind: &str, file: &str) -> String {
         self.same(&["import", kind, file])
     }
@@ -512,4 +519,68 @@ fn operators_replacing_at_once_replace_each_account_once_and_all_succeed() {
         verified.contains("unbroken chain of 9 entries"),
         "{verified}"
     );
+}
+
+/// Schema migration 9: the index on a username that is an address leaves
+/// out the accounts whose username is their email (every replacement), and
+/// the email's look-up key is sent with each replacement, its trigger
+/// firing only for a row whose key is wrong or missing. An address that is
+/// a username, the account's email or not, is still refused as SQLite
+/// refuses it, every key is still the one its email gives, and a psql
+/// INSERT that leaves the key out still gets it.
+#[test]
+fn usernames_that_are_addresses_and_email_keys_are_found_as_before_migration_9() {
+    let Some(pair) = Pair::new() else { return };
+    for kind in FIXTURE_FILES {
+        pair.import(kind, &path(&fixture(&format!("{kind}.csv"))));
+    }
+    let accounts = std::fs::read_to_string(fixture("accounts.csv")).unwrap();
+    let more = pair.sqlite.dir.path().join("more-accounts.csv");
+    std::fs::write(
+        &more,
+        format!(
+            "{accounts}U0000090,Named.Person@nhs.net,Named.Person@nhs.net,Named,Person,active,,\n\
+             U0000091,other.person@nhs.net,someone@gmail.com,Other,Person,active,,\n"
+        ),
+    )
+    .unwrap();
+    pair.import("accounts", &path(&more));
+    let refused = pair.replace_one("U0000001", "NAMED.person@nhs.net");
+    assert!(
+        refused.starts_with("exit 1") && refused.contains("U0000090"),
+        "{refused}"
+    );
+    let refused = pair.replace_one("U0000001", "Other.Person@nhs.net");
+    assert!(
+        refused.contains("already the username of account U0000091"),
+        "{refused}"
+    );
+    // A replacement's username is its address: a second one for it is
+    // refused the same way on both.
+    pair.replace_one("U0000011", "claire.thompson@nhs.net");
+    let refused = pair.replace_one("U0000012", "Claire.Thompson@nhs.net");
+    assert!(refused.starts_with("exit 1"), "{refused}");
+    pair.same_contents();
+    // The keys: right for every row, a psql INSERT without one given it.
+    pair.pg
+        .psql_owner(
+            "INSERT INTO accounts (account_id, username, email, given_name, family_name, status)
+             VALUES ('U9000002', 'psql2', 'Psql.Two@NHS.net ', 'P', 'T', 'active')",
+        )
+        .ok();
+    let wrong = pair
+        .pg
+        .psql_owner(
+            "SELECT count(*) FROM accounts
+             WHERE email_key IS DISTINCT FROM hashtextextended(lower(btrim(email)), 0)",
+        )
+        .ok()
+        .stdout;
+    assert_eq!(wrong.trim(), "0");
+    let shown = pair
+        .pg
+        .run(&["--today", TODAY, "accounts", "show", "psql.two@nhs.net"])
+        .ok()
+        .stdout;
+    assert!(shown.contains("U9000002"), "{shown}");
 }

@@ -159,21 +159,40 @@ impl PgStore {
             out.directory.insert(key, entry);
         }
 
+        // By username: the index on a username that is an address leaves
+        // out the accounts whose username is their email (every replacement
+        // account, schema migration 9). Those are found by the look-up by
+        // email, which says of each account it finds whether its username
+        // is that address too: one index look-up a key for both. (Under
+        // row-level security the usernames are one scan, as before.)
         let owners = if by_index {
-            "SELECT k.key, a.account_id
+            "SELECT k.key, a.account_id, a.named
              FROM unnest($1::text[]) AS k(key)
-             CROSS JOIN LATERAL (SELECT account_id FROM accounts
+             CROSS JOIN LATERAL (SELECT account_id,
+                                        username = email AND username LIKE '%@%'
+                                            AND lower(username) = k.key AS named
+                                 FROM accounts
                                  WHERE email_key = hashtextextended(k.key, 0)
                                    AND lower(btrim(email)) = k.key OFFSET 0) a
              ORDER BY 1, 2"
         } else {
-            "SELECT lower(btrim(email)), account_id FROM accounts
+            "SELECT lower(btrim(email)), account_id, false FROM accounts
              WHERE email_key = ANY(ARRAY(SELECT hashtextextended(k, 0) FROM unnest($1::text[]) k))
                AND lower(btrim(email)) = ANY($1) ORDER BY 1, 2"
         };
-        for (key, id) in self.query(owners, &[&emails], |r| {
-            Ok((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?))
+        for (key, id, named) in self.query(owners, &[&emails], |r| {
+            Ok((
+                r.try_get::<_, String>(0)?,
+                r.try_get::<_, String>(1)?,
+                r.try_get::<_, bool>(2)?,
+            ))
         })? {
+            if named {
+                // Rows come in id order: the first is the smallest.
+                out.username_owners
+                    .entry(key.clone())
+                    .or_insert_with(|| id.clone());
+            }
             out.email_owners.entry(key).or_default().push(id);
         }
 
@@ -181,7 +200,8 @@ impl PgStore {
             "SELECT k.key, u.id
              FROM unnest($1::text[]) AS k(key)
              CROSS JOIN LATERAL (SELECT min(account_id) AS id FROM accounts
-                                 WHERE username LIKE '%@%' AND lower(username) = k.key) u
+                                 WHERE username LIKE '%@%' AND username <> email
+                                   AND lower(username) = k.key) u
              WHERE u.id IS NOT NULL"
         } else {
             "SELECT lower(username), min(account_id) FROM accounts
@@ -189,9 +209,16 @@ impl PgStore {
              GROUP BY 1"
         };
         for (key, id) in self.query(usernames, &[&emails], |r| {
-            Ok((r.try_get(0)?, r.try_get(1)?))
+            Ok((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?))
         })? {
-            out.username_owners.insert(key, id);
+            // The smaller of the two ways' accounts, as min() over both.
+            match out.username_owners.get_mut(&key) {
+                Some(known) if *known <= id => {}
+                Some(known) => *known = id,
+                None => {
+                    out.username_owners.insert(key, id);
+                }
+            }
         }
 
         for (id, n) in self.query(
@@ -251,7 +278,13 @@ impl PgStore {
                                        AND lower(btrim(email)) = k.key LIMIT 1) a",
                 "SELECT k.key FROM unnest($1::text[]) AS k(key)
                  CROSS JOIN LATERAL (SELECT 1 FROM accounts
-                                     WHERE username LIKE '%@%' AND lower(username) = k.key
+                                     WHERE username LIKE '%@%' AND username <> email
+                                       AND lower(username) = k.key
+                                     UNION ALL
+                                     SELECT 1 FROM accounts
+                                     WHERE email_key = hashtextextended(k.key, 0)
+                                       AND username = email AND username LIKE '%@%'
+                                       AND lower(username) = k.key
                                      LIMIT 1) a",
             )
         };

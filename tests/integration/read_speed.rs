@@ -144,6 +144,18 @@ impl Tree {
         Tree { orgs }
     }
 
+    /// The organisations file of the tree.
+    fn organisations_csv(&self) -> String {
+        let mut out = String::from("ods_code,name,kind,parent_code,contact_email\n");
+        for (code, kind, parent) in &self.orgs {
+            out.push_str(&format!(
+                "{code},Organisation {code},{kind},{},\n",
+                parent.as_deref().unwrap_or("")
+            ));
+        }
+        out
+    }
+
     fn parent(&self, code: &str) -> Option<&str> {
         self.orgs
             .iter()
@@ -166,13 +178,7 @@ impl Tree {
 fn history_of_a_region_user_is_every_record_below_it_and_nothing_else() {
     let tree = Tree::new();
     let store = Store::new();
-    let mut organisations = String::from("ods_code,name,kind,parent_code,contact_email\n");
-    for (code, kind, parent) in &tree.orgs {
-        organisations.push_str(&format!(
-            "{code},Organisation {code},{kind},{},\n",
-            parent.as_deref().unwrap_or("")
-        ));
-    }
+    let organisations = tree.organisations_csv();
     // (account, its role organisations)
     let users: Vec<(&str, Vec<&str>)> = vec![
         ("U1", vec!["R11"]),         // a region: hundreds of organisations
@@ -309,13 +315,7 @@ fn report_csv_quotes_what_needs_quoting_and_nothing_else() {
 fn a_region_scan_and_an_index_read_give_the_same_records() {
     let tree = Tree::new();
     let store = Store::new();
-    let mut organisations = String::from("ods_code,name,kind,parent_code,contact_email\n");
-    for (code, kind, parent) in &tree.orgs {
-        organisations.push_str(&format!(
-            "{code},Organisation {code},{kind},{},\n",
-            parent.as_deref().unwrap_or("")
-        ));
-    }
+    let organisations = tree.organisations_csv();
     let accounts = "account_id,username,email,given_name,family_name,status,created_at,last_login_at\n\
                     U1,u1,u1@nhs.net,A,B,active,2015-01-01,\n\
                     U2,u2,u2@nhs.net,C,D,active,2015-01-01,\n";

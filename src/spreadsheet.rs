@@ -12,6 +12,13 @@ const FORMULA_TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
 /// number (`-2260`, `-3.5`: days since cutover) is a value, not a formula,
 /// and is left as it is; `-2+3`, `=1` and `+1` are formulas.
 fn looks_like_formula(cell: &str) -> bool {
+    // Nearly every cell starts with neither `'` nor a trigger: one byte says
+    // so. Trimming and matching every cell against the list was an eighth of
+    // a national `report --format csv` (2.7 million cells).
+    match cell.as_bytes().first() {
+        Some(b'\'' | b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => {}
+        _ => return false,
+    }
     let rest = cell.trim_start_matches('\'');
     rest.starts_with(FORMULA_TRIGGERS) && !(rest.len() == cell.len() && is_plain_number(cell))
 }
@@ -133,6 +140,14 @@ mod tests {
                 "{:?}",
                 x
             );
+        }
+
+        #[test]
+        fn the_first_byte_shortcut_agrees_with_the_rule(x in cell()) {
+            let rest = x.trim_start_matches('\'');
+            let by_rule = rest.starts_with(FORMULA_TRIGGERS)
+                && !(rest.len() == x.len() && is_plain_number(&x));
+            prop_assert_eq!(looks_like_formula(&x), by_rule);
         }
 
         #[test]

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use anyhow::Result;
 
 use crate::error::UserError;
-use crate::model::{Activity, Organisation};
+use crate::model::Activity;
 use crate::store::Store;
 
 /// The columns cli.md fixes for `history`.
@@ -32,21 +32,28 @@ pub struct Hierarchy {
 }
 
 impl Hierarchy {
-    pub fn new(organisations: &[Organisation]) -> Hierarchy {
+    #[cfg(test)]
+    pub fn new(organisations: &[crate::model::Organisation]) -> Hierarchy {
+        Hierarchy::from_parents(organisations.iter().filter_map(|o| {
+            o.parent_code
+                .clone()
+                .map(|parent| (o.ods_code.clone(), parent))
+        }))
+    }
+
+    /// From (ods_code, parent_code) pairs.
+    fn from_parents(pairs: impl IntoIterator<Item = (String, String)>) -> Hierarchy {
         let mut children: HashMap<String, Vec<String>> = HashMap::new();
-        for o in organisations {
-            if let Some(parent) = &o.parent_code {
-                children
-                    .entry(parent.clone())
-                    .or_default()
-                    .push(o.ods_code.clone());
-            }
+        for (code, parent) in pairs {
+            children.entry(parent).or_default().push(code);
         }
         Hierarchy { children }
     }
 
+    /// The store's tree, read without the organisations' names and
+    /// addresses it never shows.
     pub fn load(store: &Store) -> Result<Hierarchy> {
-        Ok(Hierarchy::new(&store.organisations()?))
+        Ok(Hierarchy::from_parents(store.organisation_parents()?))
     }
 
     fn children(&self, code: &str) -> &[String] {
@@ -96,7 +103,7 @@ pub fn run(store: &Store, account_id: &str) -> Result<Vec<Activity>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::OrgKind;
+    use crate::model::{OrgKind, Organisation};
     use crate::rules::history::can_view;
 
     fn org(code: &str, parent: Option<&str>) -> Organisation {

@@ -81,6 +81,27 @@ impl<W: Write> Sink<W> {
         Ok(())
     }
 
+    /// Whether records go out as CSV, where [`Sink::csv_pieces`] may write
+    /// them.
+    pub fn is_csv(&self) -> bool {
+        self.csv.is_some()
+    }
+
+    /// Writes one CSV record of pieces (`csv_rows::render_cells` renders
+    /// the repeated ones): the bytes [`Sink::record`] writes for the same
+    /// cells.
+    pub fn csv_pieces(&mut self, pieces: &[csv_rows::Piece<'_>]) -> io::Result<()> {
+        let Some(w) = &mut self.csv else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "pieces of a record are only written as CSV",
+            ));
+        };
+        w.write_pieces(pieces)?;
+        self.rows += 1;
+        Ok(())
+    }
+
     /// Writes one row of a table or CSV that has no JSON form (a CSV file
     /// the tool writes, the CSV of a record whose JSON is one object).
     pub fn row<S: AsRef<str>>(&mut self, values: &[S]) -> io::Result<()> {
@@ -236,7 +257,7 @@ pub fn warning(text: &str) {
 }
 
 pub(crate) mod burndown;
-mod csv_rows;
+pub(super) mod csv_rows;
 mod fit;
 mod json;
 pub mod notify;

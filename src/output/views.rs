@@ -88,12 +88,70 @@ pub(super) fn report_records<W: io::Write>(
     let cutover = report.dates.cutover.to_string();
     let days = report.dates.days_left().to_string();
     let days_until_cutover = report.dates.days_left();
+    if sink.is_csv() {
+        return report_csv(rows, &cutover, &days, sink);
+    }
     for r in rows {
         let cells = report_values(r, &cutover, &days);
         sink.record(
             &cells,
             &super::json::ReportRecord::new(&cells, days_until_cutover),
         )?;
+    }
+    Ok(())
+}
+
+/// The report's rows as CSV, the cells each contact's rows share (section,
+/// contact) and every row shares (the dates) rendered once: the same bytes
+/// as [`Sink::record`] with [`report_values`] (a test compares them).
+fn report_csv<W: io::Write>(
+    rows: &[&report::ReportRow],
+    cutover: &str,
+    days: &str,
+    sink: &mut Sink<W>,
+) -> io::Result<()> {
+    use super::csv_rows::{Piece, render_cells};
+    let dates = render_cells(&[cutover, days]);
+    let mut group: Option<(&report::ReportRow, Vec<u8>)> = None;
+    for r in rows {
+        // The rows hold their contact's details, so equal pointers are the
+        // same details.
+        let same = group.as_ref().is_some_and(|(first, _)| {
+            first.section == r.section
+                && std::rc::Rc::ptr_eq(&first.contact, &r.contact)
+                && std::rc::Rc::ptr_eq(&first.contact_name, &r.contact_name)
+                && std::rc::Rc::ptr_eq(&first.contact_email, &r.contact_email)
+        });
+        if !same {
+            let front = render_cells(&[
+                r.section.as_str(),
+                r.contact.code(),
+                &r.contact_name,
+                &r.contact_email,
+            ]);
+            group = Some((r, front));
+        }
+        let front = group
+            .as_ref()
+            .map_or(&[][..], |(_, front)| front.as_slice());
+        sink.csv_pieces(&[
+            Piece::Rendered {
+                bytes: front,
+                fields: 4,
+            },
+            Piece::Cell(r.account_id()),
+            Piece::Cell(r.email()),
+            Piece::Cell(r.given_name()),
+            Piece::Cell(r.family_name()),
+            Piece::Cell(r.category.as_str()),
+            Piece::Cell(r.nhsmail_match()),
+            Piece::Rendered {
+                bytes: &dates,
+                fields: 2,
+            },
+            Piece::Cell(r.follow_up.map_or("", |f| f.as_str())),
+            Piece::Cell(r.not_a_replacement()),
+        ])?;
     }
     Ok(())
 }

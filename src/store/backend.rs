@@ -81,6 +81,10 @@ pub trait Backend: Send {
     // --- Reading -------------------------------------------------------------
 
     fn organisations(&self) -> Result<Vec<Organisation>>;
+    /// Every organisation that has a parent, as (ods_code, parent_code):
+    /// the tree `history` walks, without the names and addresses it does
+    /// not show.
+    fn organisation_parents(&self) -> Result<Vec<(String, String)>>;
     fn organisation_kinds(&self) -> Result<HashMap<String, (OrgKind, Option<String>)>>;
     /// Every account's (account_id, email, username).
     fn account_keys(&self) -> Result<Vec<(String, String, String)>>;

@@ -10,6 +10,7 @@
 //! hash chain (`chain`), the kept report's encoding (`kept_report`) and the
 //! address look-up key (`address_key`).
 
+pub mod activity_order;
 pub mod address_key;
 mod areas;
 mod backend;

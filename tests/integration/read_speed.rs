@@ -144,6 +144,18 @@ impl Tree {
         Tree { orgs }
     }
 
+    /// The organisations file of the tree.
+    fn organisations_csv(&self) -> String {
+        let mut out = String::from("ods_code,name,kind,parent_code,contact_email\n");
+        for (code, kind, parent) in &self.orgs {
+            out.push_str(&format!(
+                "{code},Organisation {code},{kind},{},\n",
+                parent.as_deref().unwrap_or("")
+            ));
+        }
+        out
+    }
+
     fn parent(&self, code: &str) -> Option<&str> {
         self.orgs
             .iter()
@@ -166,13 +178,7 @@ impl Tree {
 fn history_of_a_region_user_is_every_record_below_it_and_nothing_else() {
     let tree = Tree::new();
     let store = Store::new();
-    let mut organisations = String::from("ods_code,name,kind,parent_code,contact_email\n");
-    for (code, kind, parent) in &tree.orgs {
-        organisations.push_str(&format!(
-            "{code},Organisation {code},{kind},{},\n",
-            parent.as_deref().unwrap_or("")
-        ));
-    }
+    let organisations = tree.organisations_csv();
     // (account, its role organisations)
     let users: Vec<(&str, Vec<&str>)> = vec![
         ("U1", vec!["R11"]),         // a region: hundreds of organisations
@@ -299,4 +305,60 @@ fn report_csv_quotes_what_needs_quoting_and_nothing_else() {
         .expect("a fixture row");
     assert!(!plain.contains('"'), "{plain}");
     assert!(report.stdout.contains("\"Ann, Marie\",\"O\"\"Neil\""));
+}
+
+/// A region's user's history is read by a scan of the whole activity table
+/// (SQLite), a practice user's through the index: the records both see
+/// (one without a detail) come back exactly the same either way, and the
+/// region's user sees none of another region's.
+#[test]
+fn a_region_scan_and_an_index_read_give_the_same_records() {
+    let tree = Tree::new();
+    let store = Store::new();
+    let organisations = tree.organisations_csv();
+    let accounts = "account_id,username,email,given_name,family_name,status,created_at,last_login_at\n\
+                    U1,u1,u1@nhs.net,A,B,active,2015-01-01,\n\
+                    U2,u2,u2@nhs.net,C,D,active,2015-01-01,\n";
+    let permissions = "account_id,ods_code,role,payment_types\nU1,R11,view,\nU2,P004,view,\n";
+    let activity = "activity_id,ods_code,account_id,kind,occurred_at,detail\n\
+                    A3,P004,U2,offer-made,2019-01-02,\n\
+                    A1,P004,U2,offer-accepted,2019-01-02,QOF\n\
+                    A2,P005,U2,offer-made,2018-12-31,elsewhere\n\
+                    A0,Q01,U2,offer-made,2018-01-01,another region\n";
+    for (kind, text) in [
+        ("organisations", organisations.as_str()),
+        ("accounts", accounts),
+        ("permissions", permissions),
+        ("activity", activity),
+    ] {
+        let file = write(&store, &format!("{kind}.csv"), text);
+        store.run(&["import", kind, &file]).ok();
+    }
+    let region = store
+        .run(&["history", "U1", "--format", "json"])
+        .ok()
+        .json();
+    let practice = store
+        .run(&["history", "U2", "--format", "json"])
+        .ok()
+        .json();
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["activity_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&region), ["A2", "A1", "A3"]);
+    assert_eq!(ids(&practice), ["A1", "A3"]);
+    // The practice's two records, each the same whichever way it was read.
+    for record in practice.as_array().unwrap() {
+        let same = region
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["activity_id"] == record["activity_id"])
+            .unwrap();
+        assert_eq!(same, record);
+    }
 }

@@ -53,6 +53,9 @@ impl Backend for PgStore {
     fn organisations(&self) -> Result<Vec<Organisation>> {
         self.organisations()
     }
+    fn organisation_parents(&self) -> Result<Vec<(String, String)>> {
+        self.organisation_parents()
+    }
     fn organisation_kinds(&self) -> Result<HashMap<String, (OrgKind, Option<String>)>> {
         self.organisation_kinds()
     }

@@ -143,6 +143,14 @@ impl PgStore {
         )
     }
 
+    pub(crate) fn organisation_parents(&self) -> Result<Vec<(String, String)>> {
+        self.query(
+            "SELECT ods_code, parent_code FROM organisations WHERE parent_code IS NOT NULL",
+            &[],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?)),
+        )
+    }
+
     /// Every organisation's kind and parent, for checking imports.
     pub(crate) fn organisation_kinds(&self) -> Result<HashMap<String, (OrgKind, Option<String>)>> {
         Ok(self
@@ -331,7 +339,7 @@ impl PgStore {
 
     /// Activity at any of these organisations, oldest first (then by id).
     pub(crate) fn activity_at(&self, ods_codes: &[String]) -> Result<Vec<Activity>> {
-        let mut out = self.query(
+        let out = self.query(
             "SELECT activity_id, ods_code, account_id, kind, occurred_at, detail
              FROM activity WHERE ods_code = ANY($1)",
             &[&ods_codes],
@@ -346,11 +354,7 @@ impl PgStore {
                 })
             },
         )?;
-        out.sort_by(|a, b| {
-            (a.occurred_at.as_str(), a.activity_id.as_str())
-                .cmp(&(b.occurred_at.as_str(), b.activity_id.as_str()))
-        });
-        Ok(out)
+        Ok(crate::store::activity_order::oldest_first(out))
     }
 
     /// Whether any account and any NHSmail directory entry has been

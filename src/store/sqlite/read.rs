@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, params};
 use rustc_hash::FxHashSet;
 
@@ -83,6 +85,14 @@ impl SqliteStore {
                 contact_email: opt_text(r, 4)?,
             })
         })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn organisation_parents(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ods_code, parent_code FROM organisations WHERE parent_code IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -342,16 +352,28 @@ impl SqliteStore {
         codes.sort_unstable();
         codes.dedup();
         if codes.len() > ACTIVITY_SCAN_FROM {
-            let wanted: FxHashSet<&str> = codes.into_iter().collect();
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT activity_id, ods_code, account_id, kind, occurred_at, detail FROM activity",
+            // SQLite itself skips the records of other organisations (a
+            // function of this call's set, asked of each record's
+            // organisation), so only the wanted ones have their columns
+            // read out; those are read through SQLite's C interface
+            // (raw.rs), without rusqlite's checks and copies of each value.
+            // Reading every record's six columns was half a region user's
+            // `history`.
+            let wanted: FxHashSet<Vec<u8>> = codes.iter().map(|c| c.as_bytes().to_vec()).collect();
+            self.conn.create_scalar_function(
+                WANTED_FUNCTION,
+                1,
+                FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+                move |ctx| {
+                    Ok(matches!(ctx.get_raw(0), ValueRef::Text(code) if wanted.contains(code)))
+                },
             )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                if wanted.contains(text(r, 1)?) {
-                    out.push(activity(r)?);
-                }
-            }
+            let read = self.scan_activity(&mut out);
+            // Gone before anything else runs on the connection, whether the
+            // scan worked or not.
+            let removed = self.conn.remove_function(WANTED_FUNCTION, 1);
+            read?;
+            removed?;
         } else {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT activity_id, ods_code, account_id, kind, occurred_at, detail
@@ -363,15 +385,52 @@ impl SqliteStore {
                 }
             }
         }
-        // activity_id is the table's key, so no two records compare equal:
-        // an unstable sort gives the one order, without a stable sort's
-        // buffer of 37,000 records for a region.
-        out.sort_unstable_by(|a, b| {
-            (a.occurred_at.as_str(), a.activity_id.as_str())
-                .cmp(&(b.occurred_at.as_str(), b.activity_id.as_str()))
-        });
-        Ok(out)
+        Ok(crate::store::activity_order::oldest_first(out))
     }
+}
+
+/// The SQL function [`SqliteStore::activity_at`] defines for the length of
+/// one scan: whether an organisation is one of those asked about.
+const WANTED_FUNCTION: &str = "cqrs_history_wanted";
+
+impl SqliteStore {
+    /// Appends the activity records of the organisations
+    /// [`WANTED_FUNCTION`] accepts, in the table's order.
+    fn scan_activity(&self, out: &mut Vec<Activity>) -> Result<()> {
+        let mut scan = super::raw::Scan::prepare(
+            &self.conn,
+            &format!(
+                "SELECT activity_id, ods_code, account_id, kind, occurred_at, detail,
+                        detail IS NULL
+                 FROM activity WHERE {WANTED_FUNCTION}(ods_code)"
+            ),
+        )?;
+        scan.for_each(|r| -> Result<()> {
+            out.push(Activity {
+                activity_id: owned(r.bytes(0))?,
+                ods_code: owned(r.bytes(1))?,
+                account_id: owned(r.bytes(2))?,
+                kind: ActivityKind::parse(utf8(r.bytes(3))?).unwrap_or(ActivityKind::OfferMade),
+                occurred_at: owned(r.bytes(4))?,
+                detail: if r.int(6) != 0 {
+                    None
+                } else {
+                    Some(owned(r.bytes(5))?)
+                },
+            });
+            Ok(())
+        })
+    }
+}
+
+/// A scanned activity record's text.
+fn utf8(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("an activity record's text is not UTF-8"))
+}
+
+fn owned(bytes: &[u8]) -> Result<String> {
+    utf8(bytes).map(str::to_owned)
 }
 
 /// Above this many organisations, [`SqliteStore::activity_at`] reads the

@@ -90,7 +90,8 @@ fi
 
 today=2026-12-01
 plan=$TMPDIR/plan.csv
-rm -f "$plan" # a plan left by an earlier run would be refused without --force
+# Plans left by an earlier run would be refused without --force.
+rm -f "$plan" "$TMPDIR"/plan-*.csv "$TMPDIR"/outside-*
 start=$(now)
 "$bin" --today "$today" plan --out "$plan" >/dev/null 2>>"$TMPDIR/stderr.log"
 planned=$(secs "$start" "$(now)")

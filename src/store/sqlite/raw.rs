@@ -179,14 +179,25 @@ pub struct RawRow<'s> {
 
 impl RawRow<'_> {
     /// Column `i`'s value as bytes (text as it is stored; NULL as none).
+    ///
+    /// The value is taken once (`sqlite3_column_value`) and its bytes and
+    /// length read from it, rather than by `sqlite3_column_blob` and
+    /// `sqlite3_column_bytes`, each of which finds the column again and
+    /// passes the connection's error state: about 100 instructions a column
+    /// against about 60, over the audit's 17 million columns (callgrind).
+    /// SQLite calls such a value unprotected: reading it is safe only where
+    /// no other thread uses the connection, which holds for every scan (a
+    /// connection of our own, stepped by one thread).
     pub fn bytes(&self, i: c_int) -> &[u8] {
         // SAFETY: the statement is on a row (a RawRow exists only while
-        // `Scan::for_each` visits one). The pointer is asked for before the
-        // length, as SQLite requires, and stays valid until the statement
-        // moves on, after this borrow of the row ends.
+        // `Scan::for_each` visits one), and only this thread uses its
+        // connection. The pointer is asked for before the length, as SQLite
+        // requires, and stays valid until the statement moves on, after this
+        // borrow of the row ends.
         unsafe {
-            let data = ffi::sqlite3_column_blob(self.stmt, i);
-            let len = usize::try_from(ffi::sqlite3_column_bytes(self.stmt, i)).unwrap_or(0);
+            let value = ffi::sqlite3_column_value(self.stmt, i);
+            let data = ffi::sqlite3_value_blob(value);
+            let len = usize::try_from(ffi::sqlite3_value_bytes(value)).unwrap_or(0);
             if data.is_null() || len == 0 {
                 &[]
             } else {

@@ -151,6 +151,9 @@ pub fn run(store: &mut Store, args: &ReportArgs, dates: Dates) -> Result<Report>
         return Err(e);
     }
     if !cached {
+        // Rows a back end streamed before it found the kept report damaged
+        // (PostgreSQL's) are not the report: the computed rows replace them.
+        rows.clear();
         // Both ways give the rows in the report's order.
         let mut kept = KeptRows::default();
         audit(store, AuditOptions::default(), |row| {

@@ -189,7 +189,8 @@ pub trait Backend: Send {
 
     fn report_cache_is_current(&self, generation: u64) -> Result<bool>;
     /// Visits the kept rows if they are of this generation and readable in
-    /// full; says whether they were.
+    /// full; says whether they were. False: any rows visited (a back end
+    /// that streams them finds damage only on its way) are to be dropped.
     fn for_each_cached_report_row(
         &self,
         generation: u64,

@@ -69,10 +69,27 @@ pub struct KeptRow<'a> {
 }
 
 impl<'a> KeptRow<'a> {
-    /// The account's texts, in the order a report row holds them: account
-    /// id, email, given name, family name, match, not-a-replacement.
-    pub fn account_texts(&self) -> [&'a str; 6] {
+    /// A row from its seven texts, in the order a kept row holds them:
+    /// contact code, account id, email, given name, family name, match,
+    /// not-a-replacement.
+    pub fn from_texts(section: Section, category: Category, texts: [&'a str; 7]) -> KeptRow<'a> {
+        KeptRow {
+            section,
+            category,
+            contact_code: texts[0],
+            account_id: texts[1],
+            email: texts[2],
+            given_name: texts[3],
+            family_name: texts[4],
+            nhsmail_match: texts[5],
+            not_a_replacement: texts[6],
+        }
+    }
+
+    /// The row's seven texts, in the order [`KeptRow::from_texts`] takes them.
+    pub fn texts(&self) -> [&'a str; 7] {
         [
+            self.contact_code,
             self.account_id,
             self.email,
             self.given_name,
@@ -80,6 +97,13 @@ impl<'a> KeptRow<'a> {
             self.nhsmail_match,
             self.not_a_replacement,
         ]
+    }
+
+    /// The account's texts, in the order a report row holds them: account
+    /// id, email, given name, family name, match, not-a-replacement.
+    pub fn account_texts(&self) -> [&'a str; 6] {
+        let [_contact_code, account @ ..] = self.texts();
+        account
     }
 }
 
@@ -166,20 +190,7 @@ impl KeptReport {
             }
             let (count, out) = &mut buckets[match_bucket(row.nhsmail_match) as usize];
             *count += 1;
-            encode_row(
-                out,
-                row.section,
-                row.category,
-                [
-                    row.contact_code,
-                    row.account_id,
-                    row.email,
-                    row.given_name,
-                    row.family_name,
-                    row.nhsmail_match,
-                    row.not_a_replacement,
-                ],
-            );
+            encode_row(out, row.section, row.category, row.texts());
         }
         Ok(buckets
             .into_iter()
@@ -231,9 +242,38 @@ pub fn encode_row(out: &mut Vec<u8>, section: Section, category: Category, texts
     }
 }
 
+/// Visits the rows of one kept part, the `part`th, as they decode, and says
+/// how many there were, or where the part is damaged: then the rows before
+/// the damage have been visited, and the caller must drop them with every
+/// other row it was given (a back end that streams the parts,
+/// PostgreSQL's, visits each as it arrives and checks the row count only
+/// after the last).
+pub fn visit_part_rows<'a>(
+    part: usize,
+    blob: &'a [u8],
+    visit: &mut dyn FnMut(&KeptRow<'a>),
+) -> Result<u64, Unreadable> {
+    let mut count = 0;
+    decode_each(blob, |row| {
+        count += 1;
+        visit(&row);
+    })
+    .map_err(|(offset, what)| Unreadable { part, offset, what })?;
+    Ok(count)
+}
+
 /// Appends the rows of an encoded value to `rows`, or says at which byte
 /// and how it is damaged.
 fn decode<'a>(whole: &'a [u8], rows: &mut Vec<KeptRow<'a>>) -> Result<(), (usize, &'static str)> {
+    decode_each(whole, |row| rows.push(row))
+}
+
+/// Gives each row of an encoded value to `visit` as it decodes, or says at
+/// which byte and how it is damaged (the rows before it given already).
+fn decode_each<'a>(
+    whole: &'a [u8],
+    mut visit: impl FnMut(KeptRow<'a>),
+) -> Result<(), (usize, &'static str)> {
     // A part whose every text is under 128 bytes is itself valid UTF-8 (its
     // section, category and length bytes are ASCII): one check of the part
     // then replaces one per text, which was a sixth of a national `report
@@ -278,26 +318,7 @@ fn decode<'a>(whole: &'a [u8], rows: &mut Vec<KeptRow<'a>>) -> Result<(), (usize
             };
             blob = rest;
         }
-        let [
-            contact_code,
-            account_id,
-            email,
-            given_name,
-            family_name,
-            nhsmail_match,
-            not_a_replacement,
-        ] = texts;
-        rows.push(KeptRow {
-            section,
-            category,
-            contact_code,
-            account_id,
-            email,
-            given_name,
-            family_name,
-            nhsmail_match,
-            not_a_replacement,
-        });
+        visit(KeptRow::from_texts(section, category, texts));
     }
     if blob.is_empty() {
         Ok(())

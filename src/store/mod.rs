@@ -42,7 +42,7 @@ pub use chunk::{Chunk, EmailKeys, RowRef, columns, unknown_account, written_in_k
 pub use conflict::{Conflict, WRITE_ATTEMPTS, is_conflict, retrying};
 pub use kept_report::{
     KeptReport, KeptRow, MATCH_BUCKETS, Unreadable, bucket_rows, encode_row, is_match_of,
-    match_bucket, parse_settings_value, settings_value,
+    match_bucket, parse_settings_value, settings_value, visit_part_rows,
 };
 pub use notifications::{NotificationRecord, NotifyRun, SentKey};
 pub use progress::{
@@ -214,7 +214,8 @@ impl Store {
     }
 
     /// Visits the kept report's rows if they are of this generation and
-    /// readable in full; says whether they were.
+    /// readable in full; says whether they were (false: drop any rows
+    /// visited, they are not the report).
     pub fn for_each_cached_report_row(
         &self,
         generation: u64,

@@ -209,6 +209,91 @@ fn a_damaged_or_missing_bucket_is_never_trusted() {
     assert!(!without.stderr.contains("unreadable"), "{}", without.stderr);
 }
 
+/// The kept report's parts stream from the server and are decoded as they
+/// come (report_cache.rs): damage found after earlier parts were read (the
+/// last part's bytes not an encoding, or cut inside a row; a part deleted,
+/// seen only by the count after the last) still gives the report computed
+/// afresh, every row once, and `report --check` the same count, never a
+/// report with the streamed rows shown as well, or rows missing.
+#[test]
+fn a_kept_report_damaged_after_its_first_parts_is_computed_afresh() {
+    let Some((sqlite, db)) = audited() else {
+        return;
+    };
+    let expected = sqlite
+        .run(&["--today", TODAY, "report", "--format", "csv"])
+        .ok()
+        .stdout;
+    let expected_check = db
+        .run(&["--today", TODAY, "report", "--check"])
+        .fails(3)
+        .stderr;
+    let parts = db
+        .psql_owner("SELECT count(*) FROM report_cache WHERE part >= 0")
+        .ok()
+        .stdout;
+    assert!(
+        parts.trim().parse::<u32>().unwrap() > 2,
+        "the fixtures' report has several parts: {parts}"
+    );
+    let traced = |args: &[&str]| {
+        let mut c = db.cqrs();
+        c.env("PGPASSWORD", &db.owner_password)
+            .env("CQRS_ADMIN_TRACE", "1")
+            .args(["--db", &db.url(), "--today", TODAY])
+            .args(args);
+        pg_server::run(c)
+    };
+    let last = "(SELECT max(part) FROM report_cache WHERE part >= 0)";
+    for (what, damage) in [
+        (
+            "no such section",
+            format!("UPDATE report_cache SET rows = '\\xffff00'::bytea WHERE part = {last}"),
+        ),
+        (
+            "cut short",
+            format!(
+                "UPDATE report_cache SET rows = substr(rows, 1, length(rows) - 3) \
+                 WHERE part = {last}"
+            ),
+        ),
+        (
+            "rows where",
+            format!("DELETE FROM report_cache WHERE part = {last}"),
+        ),
+        (
+            "rows where",
+            "DELETE FROM report_cache WHERE part = 1".to_string(),
+        ),
+    ] {
+        // Each run computes the report afresh and keeps it whole again.
+        db.psql_owner(&damage).ok();
+        let check = traced(&["report", "--check"]).fails(3);
+        assert!(
+            check.stderr.contains("unreadable"),
+            "{what}: {}",
+            check.stderr
+        );
+        assert!(check.stderr.contains(what), "{what}: {}", check.stderr);
+        assert!(
+            check.stderr.contains(&expected_check),
+            "{what}: {}",
+            check.stderr
+        );
+        db.psql_owner(&damage).ok();
+        let report = traced(&["report", "--format", "csv"]).ok();
+        assert!(
+            report.stderr.contains("unreadable"),
+            "{what}: {}",
+            report.stderr
+        );
+        assert_eq!(report.stdout, expected, "{what}");
+    }
+    let whole = traced(&["report", "--format", "csv"]).ok();
+    assert!(!whole.stderr.contains("unreadable"), "{}", whole.stderr);
+    assert_eq!(whole.stdout, expected);
+}
+
 #[test]
 fn a_store_made_before_migration_5_is_upgraded_in_place() {
     let Some(db) = pg_server::database() else {

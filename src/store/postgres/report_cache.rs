@@ -4,7 +4,11 @@
 //! encoding's version) as the
 //! SQLite store's `report_cache.rs`, encoded by `crate::store::kept_report`.
 //! Rows that cannot be read back in full are never shown in part: the
-//! report is computed afresh instead.
+//! report is computed afresh instead. The report's parts are decoded as
+//! they stream from the server, and a damaged part, or a count that does
+//! not add up after the last, tells the caller to drop what it was given
+//! (`report` builds its rows in memory and writes nothing before the kept
+//! rows are known whole).
 //!
 //! Beside the report's parts (`part` 0, 1, …), the same table keeps the
 //! rows with a confident match again, by their match
@@ -20,12 +24,14 @@
 //! and a fifth of pglz's time to read back.
 
 use anyhow::Result;
+use postgres::fallible_iterator::FallibleIterator;
 
 use super::PgStore;
 use super::write::WRITE_LOCK;
+use crate::rules::{Category, Section};
 use crate::store::{
     KeptReport, KeptRow, MATCH_BUCKETS, bucket_rows, is_match_of, match_bucket,
-    parse_settings_value,
+    parse_settings_value, visit_part_rows,
 };
 
 /// A kept part as read back: its number and its bytes.
@@ -98,43 +104,72 @@ impl PgStore {
     }
 
     /// Visits the kept rows in the report's order if they were computed at
-    /// this generation and read back in full; false (nothing visited)
-    /// otherwise. The settings value and the parts are read in one
-    /// snapshot, so a report kept at this moment by another command is
-    /// seen whole or not at all.
+    /// this generation and read back in full; false otherwise, and then the
+    /// rows visited so far (if any) are not the report: the caller drops
+    /// them and computes it. The parts are decoded and visited as the server
+    /// sends them, so the client's decoding overlaps the server's reading
+    /// and decompressing of the rest (14 MB for a national report) instead
+    /// of waiting for all of it; the row count kept with them is checked
+    /// after the last, so a part lost or cut at a row's end still reads as
+    /// damage. The settings value and the parts are read in one snapshot,
+    /// so a report kept at this moment by another command is seen whole or
+    /// not at all; a stale kept report is not read at all.
     pub(crate) fn for_each_cached_report_row(
         &self,
         generation: u64,
         visit: &mut dyn FnMut(&KeptRow<'_>),
     ) -> Result<bool> {
-        let Some((count, parts)) = self.kept_parts(
-            generation,
-            "SELECT part, rows FROM report_cache WHERE part >= 0 ORDER BY part",
-            &[],
-        )?
-        else {
+        if self.area()?.is_some() {
             return Ok(false);
+        }
+        let mut client = self.conn()?;
+        let explain = |e| self.explain(e);
+        // Read-only: nothing to retry (`PgStore::transaction` would run the
+        // visits again after a conflict, which a read-only snapshot never
+        // meets). Dropped unfinished, it is rolled back.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(explain)?;
+        let value: Option<String> = tx
+            .query_opt(
+                "SELECT value FROM settings WHERE key = $1",
+                &[&GENERATION_KEY],
+            )
+            .map_err(explain)?
+            .map(|r| r.get(0));
+        let count = match value.as_deref().and_then(parse_settings_value) {
+            Some((kept, count)) if kept == generation => count,
+            _ => return Ok(false),
         };
-        let parts = parts.into_iter().map(|(_, rows)| rows).collect();
-        // Decode everything before visiting anything: a damaged value must
-        // fall back to computing the report, not show part of it.
-        let report = KeptReport { parts, count };
-        let decoded = match report.rows() {
-            Ok(decoded) if decoded.len() as u64 == count => decoded,
-            Ok(decoded) => {
-                tracing::info!(
-                    "kept report unreadable ({} rows where {count} were kept): computing it",
-                    decoded.len()
-                );
-                return Ok(false);
+        let mut parts = tx
+            .query_raw(
+                "SELECT rows FROM report_cache WHERE part >= 0 ORDER BY part",
+                std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>(),
+            )
+            .map_err(explain)?;
+        let mut seen = 0u64;
+        let mut part = 0;
+        while let Some(row) = parts.next().map_err(explain)? {
+            let blob: &[u8] = row.try_get(0).map_err(explain)?;
+            match visit_part_rows(part, blob, visit) {
+                Ok(rows) => seen += rows,
+                Err(e) => {
+                    tracing::info!("kept report unreadable ({e}): computing it");
+                    return Ok(false);
+                }
             }
-            Err(e) => {
-                tracing::info!("kept report unreadable ({e}): computing it");
-                return Ok(false);
-            }
-        };
-        for row in &decoded {
-            visit(row);
+            part += 1;
+        }
+        drop(parts);
+        tx.commit().map_err(explain)?;
+        if seen != count {
+            tracing::info!(
+                "kept report unreadable ({seen} rows where {count} were kept): computing it"
+            );
+            return Ok(false);
         }
         Ok(true)
     }
@@ -164,12 +199,22 @@ impl PgStore {
         // Rows kept by a tool without buckets, buckets of another count, or
         // a damaged bucket: every kept row is read instead (and checked
         // whole there).
+        // The matching rows are copied as they stream and visited only once
+        // every row has been read (false: nothing visited).
         let every_row = |visit: &mut dyn FnMut(&KeptRow<'_>)| {
-            self.for_each_cached_report_row(generation, &mut |row| {
+            let mut matched: Vec<(Section, Category, [String; 7])> = Vec::new();
+            let whole = self.for_each_cached_report_row(generation, &mut |row| {
                 if is_match_of(row.nhsmail_match, key) {
-                    visit(row);
+                    matched.push((row.section, row.category, row.texts().map(String::from)));
                 }
-            })
+            })?;
+            if whole {
+                for (section, category, texts) in &matched {
+                    let texts = texts.each_ref().map(String::as_str);
+                    visit(&KeptRow::from_texts(*section, *category, texts));
+                }
+            }
+            Ok::<bool, anyhow::Error>(whole)
         };
         let (Some((_, count)), Some((_, bucket))) = (count, bucket) else {
             tracing::info!("kept report has no match buckets: reading every row");

@@ -120,6 +120,11 @@ pub const MIGRATIONS: &[&str] = &[
     // look-up by a username that is an address leaving out the accounts
     // whose username is their email (found through the email's key).
     include_str!("migrations/009_replace_writes.sql"),
+    // 10: the change log's newest entry looked up by dynamic SQL, planned
+    // with the log's size at each call, instead of a plan kept from a fresh
+    // store whose statistics said the log was empty (a scan of every entry
+    // appended so far, twice a batch of a long write).
+    include_str!("migrations/010_chain_head_planned_afresh.sql"),
 ];
 
 /// What `operators add` grants a login (and `operators remove` takes

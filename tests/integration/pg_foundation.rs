@@ -302,6 +302,71 @@ fn psql_as_the_owner_is_refused_every_forbidden_change() {
 }
 
 #[test]
+fn psql_as_the_owner_may_truncate_accounts_and_activity_only_while_they_hold_no_row() {
+    // Migration 11: a first import truncates the empty table it loads, to
+    // load it frozen; truncating an empty table deletes nothing.
+    let Some(db) = store() else { return };
+    for sql in [
+        "TRUNCATE accounts",
+        "TRUNCATE activity",
+        "TRUNCATE accounts, activity",
+    ] {
+        db.psql_owner(sql).ok();
+    }
+    // A row rolled back leaves a page behind but no row: still allowed.
+    db.psql_owner(&format!("BEGIN; {ACCOUNT}; ROLLBACK")).ok();
+    db.psql_owner("TRUNCATE accounts").ok();
+    // Under REPEATABLE READ a row committed after the snapshot would not
+    // be seen: only a table with no page at all may be truncated there.
+    db.psql_owner(&format!("BEGIN; {ACCOUNT}; ROLLBACK")).ok();
+    let out = db.psql_owner("BEGIN ISOLATION LEVEL REPEATABLE READ; TRUNCATE accounts; COMMIT");
+    assert_ne!(out.code, 0, "allowed under REPEATABLE READ with a page");
+    assert!(
+        out.stderr.contains("accounts are never deleted"),
+        "{}",
+        out.stderr
+    );
+    // A row of the truncating transaction's own counts.
+    let out = db.psql_owner(&format!("BEGIN; {ACCOUNT}; TRUNCATE accounts; COMMIT"));
+    assert_ne!(out.code, 0, "its own row truncated");
+    // The change log stays append-only even while empty; DELETE stays
+    // refused even when nothing matches.
+    for (sql, refusal) in [
+        ("TRUNCATE change_log", "append-only"),
+        ("DELETE FROM accounts", "accounts are never deleted"),
+        ("DELETE FROM activity", "activity is history"),
+    ] {
+        let out = db.psql_owner(sql);
+        assert_ne!(out.code, 0, "{sql} was allowed");
+        assert!(out.stderr.contains(refusal), "{sql}: {}", out.stderr);
+    }
+    // With a row, refused as before (and nothing deleted), whoever asks.
+    db.psql_owner(ACCOUNT).ok();
+    db.psql_owner(ACTIVITY).ok();
+    for (sql, refusal) in [
+        ("TRUNCATE accounts", "accounts are never deleted"),
+        ("TRUNCATE activity", "activity is history"),
+        (
+            "TRUNCATE permissions, accounts",
+            "accounts are never deleted",
+        ),
+    ] {
+        let out = db.psql_owner(sql);
+        assert_ne!(out.code, 0, "{sql} was allowed");
+        assert!(out.stderr.contains(refusal), "{sql}: {}", out.stderr);
+    }
+    assert_eq!(
+        db.psql_owner(
+            "SELECT (SELECT count(*) FROM accounts) || ' ' || (SELECT count(*) FROM activity)"
+        )
+        .ok()
+        .stdout,
+        "1 1\n"
+    );
+    db.run(&["verify"]).ok();
+}
+
+#[test]
 fn the_operator_is_the_login_whatever_the_client_inserts() {
     let Some(db) = store() else { return };
     db.login("alice", "alices-password");

@@ -15,6 +15,17 @@
 //! order, SQLite's `BINARY`), roles within an account in (ods_code, role)
 //! order (the permissions table's key), the directory in no particular order.
 //!
+//! The first connection locks the three tables (`ACCESS SHARE`) before it
+//! takes the snapshot, and each other connection its own table as soon as
+//! it joins, so each table stays locked from before the snapshot to the
+//! end of its scan. A first import truncates the table it loads (and a
+//! directory import the old extract) and loads it frozen (import.rs): an
+//! older snapshot reading the table after the import committed would see
+//! it emptied, or the new rows beside the other tables as they were. So an
+//! audit started while an import is under way waits for the import's
+//! commit (or rollback) and reads everything it left; an import started
+//! while an audit reads waits for the audit's scans to end.
+//!
 //! The scans' connections are tokio-postgres clients, each driven by a
 //! runtime of its own for the whole of its scan: the synchronous client
 //! enters its runtime once per COPY message, which is once per row (4.4M
@@ -89,11 +100,23 @@ impl PgStore {
             || -> Result<Scan> { connections.next().context("three connections were made")? };
         let (mut directory, mut roles, mut accounts) = (next()?, next()?, next()?);
         let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+        // The three tables are locked before the snapshot is taken (a LOCK
+        // takes none) and each stays locked by its scan's connection to the
+        // end of the scan: a first import truncates the table it loads and
+        // freezes its rows (import.rs), which an older snapshot would then
+        // see (frozen rows are everyone's) or see emptied, so no import
+        // may commit between this snapshot and a scan's read. An import
+        // under way holds its table's exclusive lock: the audit waits for
+        // it to commit or roll back and reads what it left.
+        let lock = |tables: &str| format!("LOCK TABLE {tables} IN ACCESS SHARE MODE");
+        accounts.batch(&format!(
+            "{begin}; {}",
+            lock("directory, permissions, accounts")
+        ))?;
         // The first connection's snapshot, and how many accounts to make
         // room for: the planner's estimate (the import's ANALYZE keeps it
         // close), not a count, which read every account (0.1 to 0.2 s)
         // before any scan could start; it only sizes the audit's lists.
-        accounts.batch(begin)?;
         let row = accounts
             .runtime
             .block_on(accounts.client.query_one(
@@ -113,9 +136,8 @@ impl PgStore {
             "{begin}; SET TRANSACTION SNAPSHOT '{}'",
             snapshot.replace('\'', "''")
         );
-        for other in [&directory, &roles] {
-            other.batch(&join)?;
-        }
+        directory.batch(&format!("{join}; {}", lock("directory")))?;
+        roles.batch(&format!("{join}; {}", lock("permissions")))?;
         directory.expected = entries.and_then(|v| v.parse().ok()).unwrap_or(0);
         roles.expected = held;
         accounts.expected = held;

@@ -105,6 +105,15 @@ impl PgStore {
             .read_only(true)
             .start()
             .map_err(|e| self.explain(e))?;
+        // The tables a first import truncates (import.rs) are locked before
+        // the snapshot is taken (a LOCK takes none), as the audit's are
+        // (audit_inputs.rs): else an import committed before this copy got
+        // to its table would be read through the older snapshot, truncated.
+        tx.batch_execute(
+            "LOCK TABLE organisations, accounts, permissions, directory, activity \
+             IN ACCESS SHARE MODE",
+        )
+        .map_err(|e| self.explain(e))?;
         let settings: Vec<String> = COPIED_SETTINGS.iter().map(|s| s.to_string()).collect();
         for table in CopiedTable::ALL {
             let sql = select_sql(table);

@@ -14,8 +14,10 @@
 //!
 //! - an account's email and id never change (a row trigger `BEFORE UPDATE`,
 //!   which `INSERT … ON CONFLICT DO UPDATE` fires too);
-//! - accounts and activity are never deleted (`DELETE` and `TRUNCATE`
-//!   refused by statement triggers, which fire even when no row matches);
+//! - accounts and activity are never deleted (`DELETE` refused by a
+//!   statement trigger, which fires even when no row matches; `TRUNCATE`
+//!   refused unless the table holds no row, which deletes nothing: a
+//!   first import truncates the empty table it loads, migration 11);
 //! - activity is never changed;
 //! - the change log is append-only, and each entry's seq, time, operator
 //!   (`session_user`) and hash chain are written by the database (a
@@ -125,6 +127,13 @@ pub const MIGRATIONS: &[&str] = &[
     // store whose statistics said the log was empty (a scan of every entry
     // appended so far, twice a batch of a long write).
     include_str!("migrations/010_chain_head_planned_afresh.sql"),
+    // 11: accounts and activity may be truncated while they hold no row
+    // (a TRUNCATE of a table that holds one is refused as before), so that
+    // a first import can load them with `COPY … (FREEZE)`: frozen rows on
+    // all-visible pages, which the first command to read them after the
+    // import no longer rewrites to set their hint bits, and on which
+    // autovacuum finds nothing to do (import.rs).
+    include_str!("migrations/011_truncate_when_empty.sql"),
 ];
 
 /// What `operators add` grants a login (and `operators remove` takes
@@ -166,8 +175,10 @@ pub const PROTECTIVE_TRIGGERS: &[(&str, &str)] = &[
     ("accounts", "accounts_email_never_changes"),
     ("accounts", "accounts_never_renamed"),
     ("accounts", "accounts_never_deleted"),
+    ("accounts", "accounts_never_emptied"),
     ("activity", "activity_never_changed"),
     ("activity", "activity_never_deleted"),
+    ("activity", "activity_never_emptied"),
     ("change_log", "change_log_no_update"),
     ("change_log", "change_log_no_delete"),
     ("change_log", "change_log_append"),
@@ -246,7 +257,8 @@ mod tests {
                 "cqrs_change_log_links",
                 "cqrs_stamp_operator",
                 "cqrs_change_log_next",
-                "cqrs_lookup_keys"
+                "cqrs_lookup_keys",
+                "cqrs_refuse_unless_empty"
             ]
         );
         assert!(functions()[0].1.contains("RAISE EXCEPTION"));

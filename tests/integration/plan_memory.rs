@@ -84,3 +84,68 @@ fn a_long_plan_makes_every_row_in_plan_order() {
     assert_eq!(count("SELECT count(*) FROM change_log") as usize, 2 * rows);
     store.run(&["verify"]).ok();
 }
+
+/// A long plan in no particular order (here the reverse of the accounts'):
+/// the new accounts, their roles and the marks on the old accounts are
+/// written for the whole plan at once, in each table's own order, yet the
+/// change log follows the plan line by line, every new account holds
+/// exactly its old account's roles and every old account names its own
+/// replacement.
+#[test]
+fn a_long_plan_in_no_particular_order_is_made_whole_and_logged_in_plan_order() {
+    let (store, _, lines) = long_plan();
+    let mut rows: Vec<String> = lines[1..].to_vec();
+    rows.reverse();
+    let plan_ids: Vec<String> = rows
+        .iter()
+        .map(|l| l.split(',').next().expect("account id").to_string())
+        .collect();
+    let reversed = write(
+        &store,
+        "reversed-plan.csv",
+        format!("{}\n{}\n", lines[0], rows.join("\n")),
+    );
+    store.run(&["replace", "--plan", &reversed, "--yes"]).ok();
+    let logged: Vec<String> = store
+        .run(&["log", "--format", "csv"])
+        .ok()
+        .csv()
+        .iter()
+        .map(|r| r["old_account_id"].clone())
+        .collect();
+    assert_eq!(logged, plan_ids, "the change log follows the plan");
+    let conn = rusqlite::Connection::open(&store.db).expect("open");
+    let count = |sql: &str| -> usize {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0)).expect(sql) as usize
+    };
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM accounts o JOIN accounts n ON n.account_id = o.replaced_by
+             WHERE n.replaces = o.account_id AND n.account_id = 'R1-' || o.account_id
+               AND n.email = n.username AND n.status = 'active' AND o.status = 'active'"
+        ),
+        rows.len(),
+        "each old account names its own replacement"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM accounts n JOIN permissions p ON p.account_id = n.account_id
+             JOIN permissions o ON o.account_id = n.replaces AND o.ods_code = p.ods_code
+                               AND o.role = p.role AND o.payment_types = p.payment_types
+             WHERE n.replaces IS NOT NULL"
+        ),
+        count(
+            "SELECT count(*) FROM permissions p JOIN accounts o ON o.account_id = p.account_id
+             WHERE o.replaced_by IS NOT NULL"
+        ),
+        "every new account holds exactly its old account's roles"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM permissions WHERE account_id LIKE 'R%'"),
+        count(
+            "SELECT count(*) FROM permissions p JOIN accounts o ON o.account_id = p.account_id
+             WHERE o.replaced_by IS NOT NULL"
+        ),
+    );
+    store.run(&["verify"]).ok();
+}

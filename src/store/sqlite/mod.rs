@@ -89,6 +89,9 @@ pub struct SqliteStore {
     /// SQL that puts them back before it commits (write.rs); `None` when
     /// none is dropped.
     suspended: std::cell::RefCell<Option<Vec<String>>>,
+    /// Replacements the open write has queued and not yet written
+    /// (write.rs); `None` when there are none.
+    queued: std::cell::RefCell<Option<write::Queued>>,
 }
 
 impl SqliteStore {
@@ -166,6 +169,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             suspended: std::cell::RefCell::new(None),
+            queued: std::cell::RefCell::new(None),
         };
         store
             .conn

@@ -6,7 +6,6 @@ use clap::{CommandFactory, Parser};
 
 use cqrs_admin::cli::{COMPLETE_VAR, Cli};
 use cqrs_admin::error::exit_code;
-use cqrs_admin::hint;
 
 fn main() -> ExitCode {
     // A shell asking for completions (the scripts `completions` prints set
@@ -38,16 +37,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let code = exit_code(&err);
-            if code == 3 {
-                eprintln!("{err}");
-            } else {
-                // Errors quote values from files and the store: never raw.
-                let text = format!("{err:#}");
-                eprintln!("error: {}", cqrs_admin::text::escape_invisible(&text));
-                if let Some(hint) = hint(&err) {
-                    eprintln!("hint: {hint}");
-                }
-            }
+            cqrs_admin::output::error(&err, code);
             ExitCode::from(code as u8)
         }
     }

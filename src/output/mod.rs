@@ -1,5 +1,5 @@
-//! Rendering records as a table, CSV or JSON. The only place (with `main.rs`
-//! for errors) that writes to the terminal.
+//! Rendering records as a table, CSV or JSON, and the messages and errors
+//! around them. The only place that writes to the terminal.
 //!
 //! Records are written as they come (a sink), so a million-row audit streams
 //! to CSV or JSON without being held in memory; tables are collected, since a
@@ -242,6 +242,27 @@ pub fn start_here() -> io::Result<()> {
         env!("CARGO_PKG_VERSION"),
         crate::cli::START_HERE
     ))
+}
+
+/// The error a command ended with, on standard error: `error: …` with its
+/// causes (values from files and the store shown escaped, never raw) and a
+/// `hint: …` line where the advice table has one. Exit code 3 (a database
+/// left in an unknown state) writes the error's own text, which already
+/// says what to do.
+pub fn error(err: &anyhow::Error, code: i32) {
+    let mut out = io::stderr().lock();
+    // Nothing more can be done if standard error itself is closed.
+    let _ = if code == 3 {
+        writeln!(out, "{err}")
+    } else {
+        let text = format!("{err:#}");
+        writeln!(out, "error: {}", crate::text::escape_invisible(&text)).and_then(|()| {
+            match crate::hint(err) {
+                Some(hint) => writeln!(out, "hint: {hint}"),
+                None => Ok(()),
+            }
+        })
+    };
 }
 
 /// A message for the person at the terminal: standard error, never data.

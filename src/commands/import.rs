@@ -76,10 +76,12 @@ pub fn run(store: &mut Store, args: &ImportArgs, reporter: &dyn Reporter) -> Res
     };
     let columns = crate::columns::columns(kind);
     let mapping = Mapping::new(columns, &args.map, kind.as_str()).map_err(UserError::Refused)?;
+    // Every failure to read the input names it (a `?` inside the branch
+    // would leave the error without the file's name).
     let data = if stdin {
         read_stdin()
     } else {
-        Ok(Data::from_file(&open_input(&args.file)?)?)
+        open_input(&args.file).and_then(|file| Ok(Data::from_file(&file)?))
     }
     .with_context(|| format!("reading {name}"))?;
     // A workbook is told by its content, whatever its name; its problems

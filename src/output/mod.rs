@@ -246,9 +246,9 @@ pub fn start_here() -> io::Result<()> {
 
 /// The error a command ended with, on standard error: `error: …` with its
 /// causes (values from files and the store shown escaped, never raw) and a
-/// `hint: …` line where the advice table has one. Exit code 3 (a database
-/// left in an unknown state) writes the error's own text, which already
-/// says what to do.
+/// `hint: …` line where the advice table has one. Exit code 3 is a
+/// verdict, not a failure (`audit --check` found accounts needing action):
+/// its text alone, `12 account(s) need action before cutover`.
 pub fn error(err: &anyhow::Error, code: i32) {
     let mut out = io::stderr().lock();
     // Nothing more can be done if standard error itself is closed.

@@ -452,7 +452,9 @@ fn files_that_are_not_csv_are_refused_cleanly() {
     fs::create_dir(&folder).unwrap();
     let run = refused(&store, &["import", "accounts", folder.to_str().unwrap()]);
     assert!(
-        run.stderr.contains("give the path of the file"),
+        run.stderr
+            .contains(&format!("reading {}", folder.display()))
+            && run.stderr.contains("give the path of the file"),
         "{}",
         run.stderr
     );

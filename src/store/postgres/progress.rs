@@ -238,7 +238,7 @@ impl PgStore {
             None => None,
         };
         let mut rows: BTreeMap<String, GroupRow> = BTreeMap::new();
-        for (key, counts) in groups.map(|g| g.counts).unwrap_or_default() {
+        for (key, counts) in groups.map(Groups::into_counts).unwrap_or_default() {
             rows.insert(
                 key.clone(),
                 GroupRow {

@@ -168,20 +168,16 @@ impl Scan {
             target,
             ..
         } = self;
-        let mut rows = Rows::new(match format {
-            Format::Binary => FormatRows::Binary(BinaryRows::new(fields)),
-            Format::Text => FormatRows::Text(TextRows::new(fields)),
-        });
-        let format = match format {
-            Format::Binary => "binary",
-            Format::Text => "text",
-        };
+        let mut rows = Rows::new(format, fields);
         let read = |e: anyhow::Error| {
             e.context(format!("reading the PostgreSQL store {}", target.shown()))
         };
         runtime.block_on(async {
             let stream = client
-                .copy_out(&format!("COPY ({query}) TO STDOUT (FORMAT {format})"))
+                .copy_out(&format!(
+                    "COPY ({query}) TO STDOUT (FORMAT {})",
+                    format.name()
+                ))
                 .await
                 .map_err(|e| explain(&target, &e))?;
             let mut stream = std::pin::pin!(stream);
@@ -322,6 +318,16 @@ enum Format {
     Text,
 }
 
+impl Format {
+    /// As COPY's `FORMAT` option names it.
+    fn name(self) -> &'static str {
+        match self {
+            Format::Binary => "binary",
+            Format::Text => "text",
+        }
+    }
+}
+
 /// Either format's rows, fed as the server's messages come (a message
 /// holds a row, but nothing relies on it): the rows of a message are
 /// visited in place, and only a row cut across messages is copied.
@@ -337,10 +343,14 @@ enum FormatRows {
 }
 
 impl Rows {
-    fn new(format: FormatRows) -> Rows {
+    /// Rows of `fields` fields in `format`.
+    fn new(format: Format, fields: usize) -> Rows {
         Rows {
             pending: Vec::new(),
-            format,
+            format: match format {
+                Format::Binary => FormatRows::Binary(BinaryRows::new(fields)),
+                Format::Text => FormatRows::Text(TextRows::new(fields)),
+            },
         }
     }
 
@@ -355,7 +365,7 @@ impl Rows {
         // How many bytes the whole rows (and header) at the front took.
         let mut parse = |bytes: &[u8]| match format {
             FormatRows::Binary(rows) => rows.parse(bytes, visit),
-            FormatRows::Text(rows) => rows.lines(visit, bytes),
+            FormatRows::Text(rows) => rows.lines(bytes, visit),
         };
         if pending.is_empty() {
             let used = parse(chunk)?;
@@ -408,8 +418,8 @@ impl TextRows {
     /// took.
     fn lines(
         &mut self,
-        visit: &mut impl FnMut(&[Option<&[u8]>]) -> Result<()>,
         bytes: &[u8],
+        visit: &mut impl FnMut(&[Option<&[u8]>]) -> Result<()>,
     ) -> Result<usize> {
         let mut rest = bytes;
         while let Some(end) = memchr::memchr(b'\n', rest) {
@@ -642,10 +652,7 @@ mod tests {
     /// `size` bytes (1: every row is split across messages at every
     /// possible place).
     fn read_rows(format: Format, bytes: &[u8], size: usize) -> Result<Vec<Vec<Option<String>>>> {
-        let mut rows = Rows::new(match format {
-            Format::Binary => FormatRows::Binary(BinaryRows::new(2)),
-            Format::Text => FormatRows::Text(TextRows::new(2)),
-        });
+        let mut rows = Rows::new(format, 2);
         let mut out = Vec::new();
         let mut visit = |f: &[Option<&[u8]>]| {
             out.push(

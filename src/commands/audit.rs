@@ -10,7 +10,7 @@ use crate::cli::AuditArgs;
 use crate::commands::checks;
 use crate::reporting::RowSink;
 use crate::rules::{Category, Contact};
-use crate::store::{NewSnapshot, SnapshotNotRecorded, Store};
+use crate::store::{KeptReport, NewSnapshot, SnapshotNotRecorded, Store};
 
 /// A contact's name as the organisations file has it.
 fn contact_name(organisations: &Organisations, code: &str) -> String {
@@ -139,6 +139,51 @@ struct CountRecord {
     category: &'static str,
 }
 
+/// Keeps the report's rows (if given) and the day's snapshot (if given);
+/// the snapshot's outcome. Where the store allows it, the snapshot is kept
+/// on a second connection while this one keeps the report (on PostgreSQL
+/// the two took 0.3 to 0.5 s and 0.27 s one after the other, at the end of
+/// a national audit); where it does not, or the second connection cannot
+/// be had, one after the other. A report that is not kept is only a short
+/// cut lost (`report` computes it); the snapshot's failure is the caller's
+/// to say.
+fn keep_report_and_snapshot(
+    store: &mut Store,
+    generation: u64,
+    report: Option<&KeptReport>,
+    snapshot: Option<NewSnapshot>,
+    today: NaiveDate,
+) -> Option<Result<u64>> {
+    let recorded_at = crate::commands::confirm::Operator::now();
+    let (report, snapshot) = match (report, snapshot) {
+        (Some(report), Some(snapshot)) => (report, snapshot),
+        (report, snapshot) => {
+            // At most one of them: nothing to overlap.
+            if let Some(report) = report {
+                crate::commands::report::keep(store, generation, report);
+            }
+            return snapshot.map(|s| store.save_snapshot(today, &recorded_at, s));
+        }
+    };
+    let beside = if store.keeps_snapshot_beside_report() {
+        store.lookup_reader().ok()
+    } else {
+        None
+    };
+    let Some(mut second) = beside else {
+        crate::commands::report::keep(store, generation, report);
+        return Some(store.save_snapshot(today, &recorded_at, snapshot));
+    };
+    let recorded_at = &recorded_at;
+    Some(std::thread::scope(|scope| {
+        let saving = scope.spawn(move || second.save_snapshot(today, recorded_at, snapshot));
+        crate::commands::report::keep(store, generation, report);
+        saving
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("keeping the snapshot failed")))
+    }))
+}
+
 /// Writes one row per audited account to `sink` (or, with `--counts`, one per
 /// category at the end).
 ///
@@ -241,21 +286,27 @@ pub fn run(
         Ok(())
     })?;
     drop(filter);
-    if whole {
+    let report = whole.then(|| {
         let report = report_rows.into_report();
         tracing::info!("report rows encoded");
-        crate::commands::report::keep(store, generation, &report);
-    }
-    if let (Some(mut snapshot), Some(organisations)) = (snapshot, &organisations) {
-        snapshot.contact_names = snapshot
-            .needing
-            .codes()
-            .iter()
-            .map(|code| (code.clone(), contact_name(organisations, code)))
-            .collect();
-        tracing::info!("snapshot's contacts named");
-        let recorded_at = crate::commands::confirm::Operator::now();
-        match store.save_snapshot(today, &recorded_at, snapshot) {
+        report
+    });
+    let snapshot = match (snapshot, &organisations) {
+        (Some(mut snapshot), Some(organisations)) => {
+            snapshot.contact_names = snapshot
+                .needing
+                .codes()
+                .iter()
+                .map(|code| (code.clone(), contact_name(organisations, code)))
+                .collect();
+            tracing::info!("snapshot's contacts named");
+            Some(snapshot)
+        }
+        _ => None,
+    };
+    let kept = keep_report_and_snapshot(store, generation, report.as_ref(), snapshot, today);
+    if let Some(kept) = kept {
+        match kept {
             Ok(bytes) => tracing::info!("progress snapshot kept ({bytes} bytes of accounts)"),
             Err(e) if e.downcast_ref::<SnapshotNotRecorded>().is_some() => {
                 summary.snapshot_note = Some(format!("{e:#}"));

@@ -344,6 +344,14 @@ pub trait Backend: Send {
     fn checks_beside_writes(&self) -> bool {
         false
     }
+
+    /// Whether an audit may keep its progress snapshot on a second
+    /// connection while this one keeps the report's rows, each in a
+    /// transaction of its own: they then take one wait instead of two.
+    /// False for an embedded store, which has one writer at a time.
+    fn keeps_snapshot_beside_report(&self) -> bool {
+        false
+    }
 }
 
 /// An import in progress: rows are added chunk by chunk, checked against

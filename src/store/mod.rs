@@ -153,8 +153,9 @@ impl Store {
         postgres_url(location).is_some() || sqlite::SqliteStore::exists(location)
     }
 
-    /// A second connection to the same store, for reading beside this one
-    /// (see [`Backend::second_connection`]).
+    /// A second connection to the same store, for reading (or, where the
+    /// back end allows it, keeping a snapshot) beside this one (see
+    /// [`Backend::second_connection`]).
     pub(crate) fn lookup_reader(&self) -> Result<Store> {
         Ok(Store {
             backend: self.backend.second_connection()?,

@@ -451,6 +451,131 @@ fn snapshots_on_postgresql_equal_each_days_report() {
     assert_eq!(progress(&db, &[]).len(), 3);
 }
 
+/// The store's write lock (write.rs: `pg_advisory_xact_lock` of "CQRW"),
+/// as a number psql can take.
+const WRITE_LOCK: i64 = 0x4351_5257;
+
+/// A whole-store audit while another session holds the store's write lock
+/// (a long replacement, say) keeps its progress snapshot without waiting
+/// for that write: the snapshot is kept under a lock of its own, on a
+/// second connection beside the report's. The report's rows are not kept
+/// (that takes the write lock, and an audit does not wait for it): the
+/// next `report` computes them, the same.
+#[test]
+fn an_audit_during_another_write_keeps_its_snapshot_without_waiting_for_it() {
+    use std::io::Write as _;
+    let Some(db) = pg_store() else { return };
+    let mut psql = std::process::Command::new(db.server.bin.join("psql"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PGPASSWORD", &db.owner_password)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(&db.server.dir)
+        .args([
+            "-p",
+            &db.server.port.to_string(),
+            "-U",
+            &db.owner,
+            "-d",
+            &db.name,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run psql");
+    let mut stdin = psql.stdin.take().expect("psql's stdin");
+    stdin
+        .write_all(
+            format!(
+                "SELECT pg_advisory_lock({WRITE_LOCK});\n\
+                 SET application_name = 'writing';\n"
+            )
+            .as_bytes(),
+        )
+        .expect("write to psql");
+    let holding = || {
+        lines(db.psql_owner(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'writing'
+               AND state = 'idle'",
+        )) == ["1"]
+    };
+    for _ in 0..1200 {
+        if holding() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(holding(), "psql never came to hold the write lock");
+
+    let mut audit = db.cqrs();
+    audit
+        .env("PGPASSWORD", &db.owner_password)
+        .args([
+            "--db",
+            &db.url(),
+            "--today",
+            DAY1,
+            "--format",
+            "csv",
+            "audit",
+            "--counts",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut audit = audit.spawn().expect("run the audit");
+    // An audit of the fixtures takes well under a second; one that waits for
+    // the lock would wait for ever, so after two minutes the lock is let go
+    // (and the test fails) rather than the test hanging.
+    let mut waited = false;
+    for step in 0.. {
+        if audit.try_wait().expect("the audit").is_some() {
+            break;
+        }
+        if step == 2400 {
+            waited = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    stdin
+        .write_all(format!("SELECT pg_advisory_unlock({WRITE_LOCK});\n").as_bytes())
+        .expect("write to psql");
+    drop(stdin);
+    assert!(psql.wait().expect("psql").success());
+    let out = audit.wait_with_output().expect("the audit");
+    assert!(!waited, "the audit waited for another session's write");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let rows = progress(&db, &[]);
+    assert_eq!(
+        rows.iter().map(|r| r["date"].as_str()).collect::<Vec<_>>(),
+        [DAY1]
+    );
+    let audited: usize = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit(',').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(audited > 0, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(rows[0]["accounts"], audited.to_string());
+    assert_eq!(
+        lines(db.psql_owner("SELECT count(*) FROM settings WHERE key = 'report_cache.generation'")),
+        ["0"]
+    );
+    // With nobody writing, the next audit keeps the report's rows as well.
+    db.run(&["--today", DAY1, "audit", "--counts"]).ok();
+    assert_eq!(
+        lines(db.psql_owner("SELECT count(*) FROM settings WHERE key = 'report_cache.generation'")),
+        ["1"]
+    );
+    assert_eq!(progress(&db, &[]), rows);
+}
+
 /// The accounts the area's login sees in psql (row-level security): those
 /// holding a role in its area.
 fn area_accounts(db: &Db) -> BTreeSet<String> {

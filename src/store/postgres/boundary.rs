@@ -340,4 +340,7 @@ impl Backend for PgStore {
     fn checks_beside_writes(&self) -> bool {
         true
     }
+    fn keeps_snapshot_beside_report(&self) -> bool {
+        true
+    }
 }

@@ -143,7 +143,15 @@ impl PgStore {
     /// gives, in one transaction: see `Backend::copy_in`.
     pub(crate) fn copy_in(&mut self, source: &mut CopySource<'_>) -> Result<CopyCounts> {
         self.begin_write()?;
-        match self.copy_in_write(source) {
+        // The snapshots' tables too: an audit keeps its snapshot under
+        // their own lock, not the write lock (write.rs, SNAPSHOT_LOCK).
+        let copied = self
+            .execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[&super::write::SNAPSHOT_LOCK],
+            )
+            .and_then(|_| self.copy_in_write(source));
+        match copied {
             Ok(counts) => {
                 self.commit_write()?;
                 Ok(counts)

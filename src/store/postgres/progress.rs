@@ -145,9 +145,9 @@ impl PgStore {
             ))
             .into());
         }
-        // Under the write lock, as on SQLite: two audits keeping the same
-        // day one after the other, never interleaved.
-        self.begin_locked()?;
+        // Two audits keeping the same day one after the other, never
+        // interleaved (on SQLite the write lock does it).
+        self.begin_locked_on(super::write::SNAPSHOT_LOCK)?;
         match self.save_snapshot_locked(day, recorded_at, snapshot) {
             Ok(bytes) => {
                 self.commit_write()?;

@@ -40,6 +40,14 @@ use crate::store::{
 /// "CQRW" (migrations hold another, schema::MIGRATION_LOCK).
 pub(super) const WRITE_LOCK: i64 = 0x4351_5257;
 
+/// The advisory lock a progress snapshot is kept under ("CQRP"): two audits
+/// keeping the same day do so one after the other, never interleaved. It
+/// is not the write lock, so that an audit keeps its snapshot on a second
+/// connection while the first keeps the report's rows (which needs the
+/// write lock); the snapshot's tables are written by nothing else but a
+/// store copy, which holds both.
+pub(super) const SNAPSHOT_LOCK: i64 = 0x4351_5250;
+
 /// SQLSTATEs after which taking the lock is worth trying again.
 const RETRIED: &[&str] = &["40001", "40P01"];
 
@@ -71,6 +79,13 @@ impl PgStore {
     /// Begins a transaction and takes the write lock, retrying a deadlock
     /// or serialization failure met on the way.
     pub(super) fn begin_locked(&self) -> Result<()> {
+        self.begin_locked_on(WRITE_LOCK)
+    }
+
+    /// Begins a transaction and takes the advisory lock `lock`
+    /// ([`WRITE_LOCK`] or [`SNAPSHOT_LOCK`]), retrying a deadlock or
+    /// serialization failure met on the way.
+    pub(super) fn begin_locked_on(&self, lock: i64) -> Result<()> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -79,7 +94,7 @@ impl PgStore {
             // compiling them took 0.6 s a batch for nothing.
             let taken = self.conn()?.batch_execute(&format!(
                 "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL jit = off;
-                 SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+                 SELECT pg_advisory_xact_lock({lock})"
             ));
             match taken {
                 Ok(()) => return Ok(()),

@@ -464,25 +464,7 @@ fn an_audit_started_while_the_roles_are_replaced_reads_the_new_ones_whole() {
             .ok();
     }
     let before = db.run(&["audit", "--format", "csv"]).ok().stdout;
-    let mut psql = std::process::Command::new(db.server.bin.join("psql"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("PGPASSWORD", &db.owner_password)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-        .arg(&db.server.dir)
-        .args([
-            "-p",
-            &db.server.port.to_string(),
-            "-U",
-            &db.owner,
-            "-d",
-            &db.name,
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("run psql");
-    let mut stdin = psql.stdin.take().expect("psql's stdin");
+    let (mut psql, mut stdin) = db.psql_session();
     stdin
         .write_all(
             b"BEGIN;

@@ -465,25 +465,7 @@ const WRITE_LOCK: i64 = 0x4351_5257;
 fn an_audit_during_another_write_keeps_its_snapshot_without_waiting_for_it() {
     use std::io::Write as _;
     let Some(db) = pg_store() else { return };
-    let mut psql = std::process::Command::new(db.server.bin.join("psql"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("PGPASSWORD", &db.owner_password)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-        .arg(&db.server.dir)
-        .args([
-            "-p",
-            &db.server.port.to_string(),
-            "-U",
-            &db.owner,
-            "-d",
-            &db.name,
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("run psql");
-    let mut stdin = psql.stdin.take().expect("psql's stdin");
+    let (mut psql, mut stdin) = db.psql_session();
     stdin
         .write_all(
             format!(

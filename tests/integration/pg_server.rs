@@ -380,6 +380,26 @@ impl Db {
             .psql(&self.owner, &self.owner_password, &self.name, sql)
     }
 
+    /// A psql session as the owner on this database, kept open and fed
+    /// SQL on its standard input (to hold a lock or a transaction open
+    /// while the binary runs); its output is discarded.
+    pub fn psql_session(&self) -> (Child, ChildStdin) {
+        let mut psql = Command::new(self.server.bin.join("psql"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGPASSWORD", &self.owner_password)
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&self.server.dir)
+            .args(["-p", &self.server.port.to_string()])
+            .args(["-U", &self.owner, "-d", &self.name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("run psql");
+        let stdin = psql.stdin.take().expect("psql's stdin");
+        (psql, stdin)
+    }
+
     /// psql as any login on this database.
     pub fn psql(&self, login: &str, password: &str, sql: &str) -> Run {
         self.server.psql(login, password, &self.name, sql)

@@ -155,33 +155,32 @@ fn keep_report_and_snapshot(
     today: NaiveDate,
 ) -> Option<Result<u64>> {
     let recorded_at = crate::commands::confirm::Operator::now();
-    let (report, snapshot) = match (report, snapshot) {
-        (Some(report), Some(snapshot)) => (report, snapshot),
-        (report, snapshot) => {
-            // At most one of them: nothing to overlap.
+    let second = match (report, &snapshot) {
+        (Some(_), Some(_)) if store.keeps_snapshot_beside_report() => store
+            .lookup_reader()
+            .inspect_err(|e| tracing::info!("snapshot kept after the report: {e:#}"))
+            .ok(),
+        _ => None,
+    };
+    match (second, report, snapshot) {
+        (Some(mut second), Some(report), Some(snapshot)) => {
+            let recorded_at = &recorded_at;
+            Some(std::thread::scope(|scope| {
+                let saving =
+                    scope.spawn(move || second.save_snapshot(today, recorded_at, snapshot));
+                crate::commands::report::keep(store, generation, report);
+                saving
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("keeping the snapshot failed")))
+            }))
+        }
+        (_, report, snapshot) => {
             if let Some(report) = report {
                 crate::commands::report::keep(store, generation, report);
             }
-            return snapshot.map(|s| store.save_snapshot(today, &recorded_at, s));
+            snapshot.map(|s| store.save_snapshot(today, &recorded_at, s))
         }
-    };
-    let beside = if store.keeps_snapshot_beside_report() {
-        store.lookup_reader().ok()
-    } else {
-        None
-    };
-    let Some(mut second) = beside else {
-        crate::commands::report::keep(store, generation, report);
-        return Some(store.save_snapshot(today, &recorded_at, snapshot));
-    };
-    let recorded_at = &recorded_at;
-    Some(std::thread::scope(|scope| {
-        let saving = scope.spawn(move || second.save_snapshot(today, recorded_at, snapshot));
-        crate::commands::report::keep(store, generation, report);
-        saving
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("keeping the snapshot failed")))
-    }))
+    }
 }
 
 /// Writes one row per audited account to `sink` (or, with `--counts`, one per
@@ -304,20 +303,18 @@ pub fn run(
         }
         _ => None,
     };
-    let kept = keep_report_and_snapshot(store, generation, report.as_ref(), snapshot, today);
-    if let Some(kept) = kept {
-        match kept {
-            Ok(bytes) => tracing::info!("progress snapshot kept ({bytes} bytes of accounts)"),
-            Err(e) if e.downcast_ref::<SnapshotNotRecorded>().is_some() => {
-                summary.snapshot_note = Some(format!("{e:#}"));
-            }
-            Err(e) => {
-                summary.snapshot_not_kept = Some(format!(
-                    "the progress snapshot of {today} was not kept ({e:#}): `cqrs-admin \
-                     progress` will not show this day; audit again once the store can be \
-                     written"
-                ))
-            }
+    match keep_report_and_snapshot(store, generation, report.as_ref(), snapshot, today) {
+        None => {}
+        Some(Ok(bytes)) => tracing::info!("progress snapshot kept ({bytes} bytes of accounts)"),
+        Some(Err(e)) if e.downcast_ref::<SnapshotNotRecorded>().is_some() => {
+            summary.snapshot_note = Some(format!("{e:#}"));
+        }
+        Some(Err(e)) => {
+            summary.snapshot_not_kept = Some(format!(
+                "the progress snapshot of {today} was not kept ({e:#}): `cqrs-admin \
+                 progress` will not show this day; audit again once the store can be \
+                 written"
+            ))
         }
     }
     if args.counts {
